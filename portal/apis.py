@@ -1,0 +1,91 @@
+"""Infrastructure API: tokens, working days, and the project-wide error shape."""
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler as drf_exception_handler
+
+from portal.workdays import MAX_WORKING_DAYS, WorkCalendar
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus a machine-readable `code` next to `detail` (409 invalid_transition, …)."""
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" in response.data:
+        codes = exc.get_codes() if hasattr(exc, "get_codes") else None
+        if isinstance(codes, str):
+            response.data.setdefault("code", codes)
+    return response
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(label="用户名")
+    password = serializers.CharField(label="密码", style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenObtainApi(APIView):
+    """Exchange a username and password for an API token; repeated failures lock the account out (429)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        django_request = request._request
+        user = authenticate(django_request, **serializer.validated_data)
+        if getattr(django_request, "axes_locked_out", False):
+            return Response(
+                {"detail": "登录失败次数过多，账户已临时锁定，请稍后再试", "code": "locked_out"},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+        if user is None or not user.is_active:
+            return Response(
+                {"detail": "用户名或密码错误", "code": "authentication_failed"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class WorkdaysQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(label="起算日")
+    days = serializers.IntegerField(label="工作日数", min_value=0, max_value=MAX_WORKING_DAYS)
+
+
+class WorkdaysApi(APIView):
+    """The `days`-th working day after `start` (the start day is not counted), as the window promises it."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", str, description="起算日 YYYY-MM-DD（当日不计入）", required=True),
+            OpenApiParameter("days", int, description="工作日数", required=True),
+        ],
+        responses={
+            200: inline_serializer(
+                "WorkdaysResponse",
+                {
+                    "start": serializers.DateField(),
+                    "days": serializers.IntegerField(),
+                    "date": serializers.DateField(),
+                    "provisional": serializers.BooleanField(),
+                },
+            )
+        },
+    )
+    def get(self, request):
+        query = WorkdaysQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start, days = query.validated_data["start"], query.validated_data["days"]
+        result = WorkCalendar.load().add_working_days(start, days)
+        return Response({"start": start, "days": days, "date": result.date, "provisional": result.provisional})

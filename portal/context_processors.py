@@ -1,0 +1,36 @@
+"""The navigation bar: what each role works on. Entries whose page is not installed are left out."""
+
+from django.urls import NoReverseMatch, reverse
+
+from portal.models import Role
+
+PUBLIC_LINKS = [("办事指南", "items:guide"), ("证照核验", "certificates:verify")]
+ROLE_LINKS = {
+    Role.APPLICANT: [("我的办件", "applications:mine"), ("我的证照", "certificates:wallet")],
+    Role.CLERK: [("叫号", "applications:queue"), ("预审", "applications:prereview"), ("窗口受理", "applications:intake")],
+    Role.REVIEWER: [("待审工作台", "applications:worklist")],
+    Role.HEAD: [("待审工作台", "applications:worklist"), ("部门事务", "applications:head")],
+    Role.CUSTODIAN: [("签发队列", "seals:queue"), ("用印记录", "seals:log")],
+    Role.CATALOGUE_ADMIN: [("事项管理", "admin:index")],
+    Role.SUPERVISOR: [("统计分析", "applications:stats"), ("用印记录", "seals:log")],
+}
+
+
+def _resolve(links):
+    resolved = []
+    for label, name in links:
+        try:
+            resolved.append((label, reverse(name)))
+        except NoReverseMatch:
+            continue
+    return resolved
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    links = list(PUBLIC_LINKS)
+    if user is not None and user.is_authenticated:
+        links += ROLE_LINKS.get(user.role, [])
+        if user.is_superuser and ("事项管理", "admin:index") not in links:
+            links.append(("系统管理", "admin:index"))
+    return {"nav_links": _resolve(links)}

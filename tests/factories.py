@@ -1,0 +1,65 @@
+"""factory_boy factories shared by every app's tests; traits name the role (UserFactory(clerk=True))."""
+
+import factory
+from stdnum.cn import ric, uscc
+
+from portal.models import AdminLevel, Department, Hall, Role, User
+
+TEST_PASSWORD = "Test-pass-2026"
+
+
+def credit_code(n: int) -> str:
+    body = f"91220100MA{n:07d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def resident_id(n: int) -> str:
+    """A valid 居民身份证 number, born 1990-01-01 + n days' worth of sequence numbers."""
+    body = f"220102199001{1 + n % 28:02d}{n % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"DEPT{n:03d}")
+    name = factory.Sequence(lambda n: f"测试市第{n}局")
+    credit_code = factory.Sequence(credit_code)
+    level = AdminLevel.CITY
+
+
+class HallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Hall
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"HALL{n:02d}")
+    name = factory.Sequence(lambda n: f"测试政务服务中心{n}")
+    windows = 10
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    real_name = "张三"
+    role = Role.APPLICANT
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    class Params:
+        clerk = factory.Trait(role=Role.CLERK, hall=factory.SubFactory(HallFactory))
+        reviewer = factory.Trait(role=Role.REVIEWER, department=factory.SubFactory(DepartmentFactory))
+        head = factory.Trait(role=Role.HEAD, department=factory.SubFactory(DepartmentFactory))
+        custodian = factory.Trait(role=Role.CUSTODIAN)
+        catalogue_admin = factory.Trait(role=Role.CATALOGUE_ADMIN, is_staff=True)
+        supervisor = factory.Trait(role=Role.SUPERVISOR)
+        identified = factory.Trait(id_type="111", id_number=factory.Sequence(resident_id))
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create:
+            instance.save()
