@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler as drf_exception_handler
 
+from portal.lockout import LOCKED_OUT_MESSAGE
 from portal.workdays import MAX_WORKING_DAYS, WorkCalendar
 
 
@@ -43,7 +44,7 @@ class TokenObtainApi(APIView):
         user = authenticate(django_request, **serializer.validated_data)
         if getattr(django_request, "axes_locked_out", False):
             return Response(
-                {"detail": "登录失败次数过多，账户已临时锁定，请稍后再试", "code": "locked_out"},
+                {"detail": LOCKED_OUT_MESSAGE, "code": "locked_out"},
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
             )
         if user is None or not user.is_active:

@@ -13,6 +13,7 @@ class IdType(models.TextChoices):
 
 
 _VALIDATORS = {IdType.RESIDENT_ID: ric, IdType.CREDIT_CODE: uscc}
+_NUMBER_NAMES = {IdType.RESIDENT_ID: "居民身份证号码", IdType.CREDIT_CODE: "统一社会信用代码"}
 
 _ERRORS = {
     stdnum_errors.InvalidChecksum: "校验位错误",
@@ -27,12 +28,11 @@ def normalize_id_number(*, id_type: str, value: str) -> str:
     module = _VALIDATORS.get(id_type)
     if module is None:
         raise ValidationError(f"不支持的证件类型：{id_type}", code="id_type")
-    label = IdType(id_type).label
     try:
         return module.validate(value)
     except stdnum_errors.ValidationError as error:
         reason = next((text for kind, text in _ERRORS.items() if isinstance(error, kind)), "无效")
-        raise ValidationError(f"{label}号码{reason}", code="invalid_id_number") from error
+        raise ValidationError(f"{_NUMBER_NAMES[id_type]}{reason}", code="invalid_id_number") from error
 
 
 def mask_id_number(value: str) -> str:

@@ -4,6 +4,7 @@ from portal.settings.base import *  # noqa: F403
 from portal.settings.base import env
 
 DEBUG = env.bool("DEBUG", default=True)
+WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-0123456789")
 SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="ZGV2LW9ubHktc2VhbC1tYXN0ZXIta2V5LTMyYnl0ZXM=")

@@ -1,5 +1,6 @@
 """Production: secrets have no default, HTTPS only, passes `manage.py check --deploy`."""
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.settings.base import *  # noqa: F403
@@ -10,11 +11,17 @@ SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")
 for name, value in (("SECRET_KEY", SECRET_KEY), ("SEAL_MASTER_KEY", SEAL_MASTER_KEY)):
     if not value:
         raise ImproperlyConfigured(f"{name} must be set in the environment for production")
+try:
+    Fernet(SEAL_MASTER_KEY)
+except ValueError as error:
+    raise ImproperlyConfigured("SEAL_MASTER_KEY must be a Fernet key: 32 random bytes, URL-safe base64") from error
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# The load balancer probes over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
