@@ -9,10 +9,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
+# What the test process itself carries (settings, browser-test flags) must not leak into "production".
+ENV_SET_BY_TESTS = {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "SEAL_MASTER_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 
 def manage(*args, **env):
-    base = {key: value for key, value in os.environ.items() if key not in {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "SEAL_MASTER_KEY", "ALLOWED_HOSTS"}}
+    base = {key: value for key, value in os.environ.items() if key not in ENV_SET_BY_TESTS}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
