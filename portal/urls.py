@@ -8,6 +8,7 @@ from portal import apis, views
 api_v1 = [
     path("auth/token/", apis.TokenObtainApi.as_view(), name="token"),
     path("workdays/", apis.WorkdaysApi.as_view(), name="workdays"),
+    path("", include("items.api_urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("guide/", include("items.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

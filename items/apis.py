@@ -1,0 +1,161 @@
+"""Public catalogue API (DESIGN §10): departments and published current item versions; anyone may read."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
+
+from items.models import Audience, Handling, ItemType, Theme
+from items.selectors import department_list, item_get_current, item_list
+from portal.models import AdminLevel
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+class DepartmentSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    credit_code = serializers.CharField()
+    level = serializers.CharField()
+    level_label = serializers.CharField(source="get_level_display")
+    parent = serializers.CharField(source="parent.code", allow_null=True, default=None)
+    hotline = serializers.CharField()
+
+
+class DepartmentRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class MaterialSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    form = serializers.CharField()
+    form_label = serializers.CharField(source="get_form_display")
+    copies_original = serializers.IntegerField()
+    copies_copy = serializers.IntegerField()
+    required = serializers.BooleanField()
+    deferrable = serializers.BooleanField()
+    source = serializers.CharField()
+    issuer = serializers.CharField()
+    satisfied_by = serializers.CharField(source="satisfied_by.code", allow_null=True, default=None)
+    satisfied_by_name = serializers.CharField(source="satisfied_by.name", allow_null=True, default=None)
+    blank_form_url = serializers.SerializerMethodField()
+    sample_url = serializers.SerializerMethodField()
+    notes = serializers.CharField()
+
+    def _file_url(self, material, kind: str) -> str | None:
+        if not getattr(material, kind):
+            return None
+        path = reverse("items:material_file", kwargs={"material_id": material.id, "kind": kind})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_blank_form_url(self, material) -> str | None:
+        return self._file_url(material, "blank_form")
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_sample_url(self, material) -> str | None:
+        return self._file_url(material, "sample")
+
+
+class ItemSerializer(serializers.Serializer):
+    """An item as its current published version shows it; `version` is the number applications pin."""
+
+    code = serializers.CharField(source="item.code")
+    basic_code = serializers.CharField(source="item.basic_code")
+    name = serializers.CharField()
+    version = serializers.IntegerField(source="number")
+    version_id = serializers.IntegerField(source="id")
+    valid_from = serializers.DateField()
+    item_type = serializers.CharField()
+    item_type_label = serializers.CharField(source="get_item_type_display")
+    level = serializers.CharField()
+    department = DepartmentRefSerializer()
+    joint_departments = DepartmentRefSerializer(many=True)
+    audience = serializers.ListField(child=serializers.CharField())
+    themes = serializers.ListField(child=serializers.CharField())
+    handling = serializers.CharField()
+    statutory_days = serializers.IntegerField()
+    promised_days = serializers.IntegerField()
+    warning_days = serializers.IntegerField(source="effective_warning_days")
+    max_visits = serializers.IntegerField()
+    online = serializers.BooleanField()
+    express = serializers.BooleanField()
+    appointment = serializers.BooleanField()
+    scope = serializers.CharField()
+    onsite_inspection = serializers.BooleanField()
+    fee = serializers.CharField(source="fee_display")
+    fee_charged = serializers.BooleanField()
+    fee_basis = serializers.CharField()
+    conditions = serializers.CharField()
+    procedure = serializers.ListField(child=serializers.CharField())
+    special_procedures = serializers.CharField()
+    legal_basis = serializers.CharField()
+    location = serializers.CharField()
+    office_hours = serializers.CharField()
+    hotline = serializers.CharField()
+    supervision_phone = serializers.CharField()
+    faq = serializers.CharField()
+    result_name = serializers.CharField()
+    certificate_type = serializers.CharField(source="certificate_type.code", allow_null=True, default=None)
+    materials = MaterialSerializer(many=True)
+
+
+# ---------------------------------------------------------------------------------------------- input
+
+
+def _choices(choices) -> list[tuple[str, str]]:
+    return list(choices.choices)
+
+
+class ItemQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="名称、编码、材料名称等，支持中文")
+    department = serializers.CharField(required=False, allow_blank=True, help_text="部门编码")
+    item_type = serializers.ChoiceField(choices=_choices(ItemType), required=False, allow_blank=True, help_text="事项类型（GB/T 39046 A.1）")
+    audience = serializers.ChoiceField(choices=_choices(Audience), required=False, allow_blank=True, help_text="服务对象（A.4）")
+    handling = serializers.ChoiceField(choices=_choices(Handling), required=False, allow_blank=True, help_text="办件类型（A.6）")
+    online = serializers.BooleanField(required=False, allow_null=True, default=None, help_text="是否网办")
+    level = serializers.ChoiceField(choices=_choices(AdminLevel), required=False, allow_blank=True, help_text="行使层级（A.2）")
+    theme = serializers.ChoiceField(choices=_choices(Theme), required=False, allow_blank=True, help_text="主题")
+
+
+# ---------------------------------------------------------------------------------------------- views
+
+
+@extend_schema(tags=["事项目录"], summary="部门列表")
+class DepartmentListApi(generics.ListAPIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    serializer_class = DepartmentSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return department_list()
+
+
+@extend_schema(tags=["事项目录"], summary="事项列表（已发布的当前版本）", parameters=[ItemQuerySerializer])
+class ItemListApi(generics.ListAPIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    serializer_class = ItemSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        # A plain dict: with a QueryDict DRF reads a missing boolean as False (the HTML checkbox rule).
+        query = ItemQuerySerializer(data=self.request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        return item_list(**query.validated_data)
+
+
+@extend_schema(tags=["事项目录"], summary="事项详情（已发布的当前版本）")
+class ItemDetailApi(generics.RetrieveAPIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    serializer_class = ItemSerializer
+    filter_backends = []
+    lookup_field = "code"
+
+    def get_object(self):
+        return item_get_current(code=self.kwargs["code"])

@@ -1,0 +1,63 @@
+"""Writing the catalogue dict (`items.selectors.catalogue_export`) as `.json` or `.xlsx` — the same
+formats `import_catalogue` reads, so an export can be edited and imported back."""
+
+import io
+import json
+from pathlib import Path
+
+from items.importing import MATERIAL_SPEC, NEWLINE_LISTS, SECTION_SPECS, SECTIONS
+
+
+def catalogue_to_json(data: dict) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _cell_value(key: str, value):
+    if isinstance(value, list):
+        return ("\n" if key in NEWLINE_LISTS else ",").join(map(str, value))
+    return value
+
+
+def catalogue_to_xlsx(data: dict) -> bytes:
+    """One sheet per section with the import columns; materials on their own sheet keyed by `item`."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+
+    def write_sheet(name: str, columns: list[str], records: list[dict]):
+        sheet = workbook.create_sheet(name)
+        sheet.append(columns)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for record in records:
+            sheet.append([_cell_value(column, record.get(column)) for column in columns])
+            for cell in sheet[sheet.max_row]:
+                # Text such as "=…" must stay text, never become a formula.
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
+        sheet.freeze_panes = "A2"
+
+    for section in SECTIONS:
+        columns = [key for key in SECTION_SPECS[section] if key != "materials"]
+        write_sheet(section, columns, data.get(section, []))
+    material_columns = ["item", *MATERIAL_SPEC]
+    materials = [
+        {"item": item["code"], **material} for item in data.get("items", []) for material in item.get("materials", [])
+    ]
+    write_sheet("materials", material_columns, materials)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def write_catalogue_file(data: dict, path: str | Path) -> None:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        path.write_bytes(catalogue_to_json(data))
+    elif suffix == ".xlsx":
+        path.write_bytes(catalogue_to_xlsx(data))
+    else:
+        raise ValueError(f"不支持的文件类型：{path.suffix or '（无扩展名）'}，请使用 .json 或 .xlsx")

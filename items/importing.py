@@ -1,0 +1,540 @@
+"""Reading and validating a catalogue file (DESIGN §4 import format): `.json`, or `.xlsx` with one sheet per
+key and the same columns. Nothing here writes; `items.services.catalogue_import` does, in one transaction.
+
+Every error names where it is (section, 1-based row — for xlsx the spreadsheet's own row number — and the
+item code) and the field, in Chinese. All errors of a file are collected and reported together, so a
+catalogue administrator fixes the file once rather than once per error.
+"""
+
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import models
+
+from certificates.models import CertificateType
+from items.models import (
+    CODE_MAX_LENGTH,
+    Audience,
+    Handling,
+    ItemType,
+    MaterialForm,
+    MaterialSource,
+    Scope,
+    Theme,
+)
+from portal.identity import IdType, normalize_id_number
+from portal.models import AdminLevel, Department
+
+SECTIONS = ["departments", "halls", "certificate_types", "items"]
+SECTION_LABELS = {
+    "departments": "部门",
+    "halls": "大厅",
+    "certificate_types": "证照类型",
+    "items": "事项",
+    "materials": "材料",
+}
+# `fee` values meaning 不收费 when the file does not say fee_charged explicitly.
+FREE_FEE_TEXTS = {"", "不收费", "免费", "无", "否", "0"}
+TRUE_TEXTS = {"true", "1", "是", "y", "yes", "√"}
+FALSE_TEXTS = {"false", "0", "否", "n", "no", ""}
+
+
+class CatalogueError(Exception):
+    """A catalogue file that cannot be imported; `errors` lists every problem found."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass
+class Spec:
+    """One column of a section: how to read it and what it defaults to."""
+
+    kind: str  # str | int | bool | choice | list | choice_list | dict_list
+    required: bool = False
+    default: Any = None
+    max_length: int | None = None
+    choices: type[models.TextChoices] | None = None
+    nullable: bool = False
+
+
+DEPARTMENT_SPEC = {
+    "code": Spec("str", required=True, max_length=32),
+    "name": Spec("str", required=True, max_length=100),
+    "credit_code": Spec("str", required=True, max_length=18),
+    "level": Spec("choice", default=AdminLevel.CITY.value, choices=AdminLevel),
+    "parent": Spec("str", nullable=True),
+    "hotline": Spec("str", default="", max_length=40),
+}
+HALL_SPEC = {
+    "code": Spec("str", required=True, max_length=32),
+    "name": Spec("str", required=True, max_length=100),
+    "level": Spec("choice", default=AdminLevel.CITY.value, choices=AdminLevel),
+    "windows": Spec("int", default=1),
+    "address": Spec("str", default="", max_length=200),
+}
+CERTIFICATE_TYPE_SPEC = {
+    "code": Spec("str", required=True, max_length=32),
+    "name": Spec("str", required=True, max_length=100),
+    "department": Spec("str", required=True),
+    "validity_years": Spec("int", nullable=True),
+    "face_fields": Spec("list", default=[]),
+    "template": Spec("str", default=""),
+}
+ITEM_SPEC = {
+    "code": Spec("str", required=True, max_length=CODE_MAX_LENGTH),
+    "basic_code": Spec("str", default="", max_length=36),
+    "name": Spec("str", required=True, max_length=200),
+    "item_type": Spec("choice", required=True, choices=ItemType),
+    # Defaults to the department's level.
+    "level": Spec("choice", nullable=True, choices=AdminLevel),
+    "department": Spec("str", required=True),
+    "joint_departments": Spec("list", default=[]),
+    "audience": Spec("choice_list", required=True, choices=Audience),
+    "themes": Spec("choice_list", default=[], choices=Theme),
+    "handling": Spec("choice", required=True, choices=Handling),
+    "statutory_days": Spec("int", required=True),
+    "promised_days": Spec("int", required=True),
+    "warning_days": Spec("int", nullable=True),
+    "max_visits": Spec("int", default=1),
+    "online": Spec("bool", default=False),
+    "express": Spec("bool", default=False),
+    "appointment": Spec("bool", default=False),
+    "scope": Spec("choice", default=Scope.LOCAL.value, choices=Scope),
+    "onsite_inspection": Spec("bool", default=False),
+    "fee": Spec("str", default="不收费"),
+    "fee_charged": Spec("bool", nullable=True),
+    "fee_basis": Spec("str", default=""),
+    "conditions": Spec("str", default=""),
+    "procedure": Spec("list", default=[]),
+    "special_procedures": Spec("str", default=""),
+    "legal_basis": Spec("str", default=""),
+    "result_name": Spec("str", default="", max_length=100),
+    "certificate_type": Spec("str", nullable=True),
+    "location": Spec("str", default=""),
+    "office_hours": Spec("str", default="", max_length=200),
+    "hotline": Spec("str", default="", max_length=100),
+    "supervision_phone": Spec("str", default="", max_length=100),
+    "faq": Spec("str", default=""),
+    "materials": Spec("dict_list", default=[]),
+}
+MATERIAL_SPEC = {
+    "name": Spec("str", required=True, max_length=200),
+    "form": Spec("choice", default=MaterialForm.ORIGINAL.value, choices=MaterialForm),
+    # Default copies follow the form: 1 original, or 1 copy, or none for an electronic file.
+    "copies_original": Spec("int", nullable=True),
+    "copies_copy": Spec("int", nullable=True),
+    "required": Spec("bool", default=True),
+    "deferrable": Spec("bool", default=False),
+    "source": Spec("choice", default=MaterialSource.APPLICANT.value, choices=MaterialSource),
+    "issuer": Spec("str", default="", max_length=100),
+    "satisfied_by": Spec("str", nullable=True),
+    "blank_form": Spec("str", default="", max_length=255),
+    "sample": Spec("str", default="", max_length=255),
+    "notes": Spec("str", default=""),
+}
+SECTION_SPECS = {
+    "departments": DEPARTMENT_SPEC,
+    "halls": HALL_SPEC,
+    "certificate_types": CERTIFICATE_TYPE_SPEC,
+    "items": ITEM_SPEC,
+}
+# List columns whose xlsx cell is split on newlines only (steps contain commas); others also on commas.
+NEWLINE_LISTS = {"procedure"}
+
+
+@dataclass
+class Row:
+    """One record of the file with where it came from, for error messages."""
+
+    values: dict
+    where: str
+    materials: list["Row"] = field(default_factory=list)
+
+
+@dataclass
+class ParsedCatalogue:
+    departments: list[Row]
+    halls: list[Row]
+    certificate_types: list[Row]
+    items: list[Row]
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+def read_catalogue_file(path: str | Path) -> dict:
+    """Load a `.json` or `.xlsx` catalogue into the JSON-shaped dict (raises CatalogueError)."""
+    path = Path(path)
+    if not path.exists():
+        raise CatalogueError([f"文件不存在：{path}"])
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise CatalogueError([f"文件 {path.name} 不是 UTF-8 编码的文本"]) from error
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise CatalogueError([f"JSON 格式错误：第 {error.lineno} 行第 {error.colno} 列：{error.msg}"]) from error
+    if suffix == ".xlsx":
+        return read_xlsx(path)
+    raise CatalogueError([f"不支持的文件类型：{path.suffix or '（无扩展名）'}，请使用 .json 或 .xlsx"])
+
+
+def _cell(value):
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def read_xlsx(path_or_file) -> dict:
+    """Sheets departments/halls/certificate_types/items/materials, header row 1, one record per row.
+
+    Materials are a separate sheet with an `item` column naming the item code. Each record keeps its
+    spreadsheet row so errors point at the cell a person can find.
+    """
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(path_or_file, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        raise CatalogueError(["不是有效的 xlsx 文件（请用 Excel 或 WPS 另存为 .xlsx）"]) from error
+    errors: list[str] = []
+    data: dict[str, list] = {}
+    material_rows: list[dict] = []
+    allowed = {**SECTION_SPECS, "materials": {**MATERIAL_SPEC, "item": Spec("str", required=True)}}
+    for sheet in workbook.worksheets:
+        name = sheet.title.strip()
+        if name not in allowed:
+            errors.append(f"未知的工作表：{name}（可用：{'、'.join(allowed)}）")
+            continue
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            continue  # an empty sheet: nothing of that section
+        columns = [(_cell(title) if title is not None else None) for title in header]
+        columns = [str(title) if title is not None else None for title in columns]
+        known = allowed[name]
+        for title in columns:
+            if title is not None and (title not in known or title == "materials"):
+                errors.append(f"工作表 {name} 第 1 行：未知的列 {title}")
+        for row_number, row in enumerate(rows, start=2):
+            record = {
+                title: _cell(value)
+                for title, value in zip(columns, row, strict=False)
+                if title is not None and _cell(value) is not None
+            }
+            if not record:
+                continue  # blank rows are common at the end of a sheet
+            record["_row"] = row_number
+            if name == "materials":
+                material_rows.append(record)
+            else:
+                data.setdefault(name, []).append(record)
+    workbook.close()
+    items_by_code = {}
+    for record in data.get("items", []):
+        items_by_code.setdefault(str(record.get("code", "")), record)
+        record["materials"] = []
+    for record in material_rows:
+        code = str(record.pop("item", "") or "")
+        if not code:
+            errors.append(f"工作表 materials 第 {record['_row']} 行 字段 item：缺少所属事项编码")
+        elif code not in items_by_code:
+            errors.append(f"工作表 materials 第 {record['_row']} 行 字段 item：事项 {code} 不在 items 工作表中")
+        else:
+            record["_item"] = code
+            items_by_code[code]["materials"].append(record)
+    if errors:
+        raise CatalogueError(errors)
+    data["_xlsx"] = True
+    return data
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+
+class _FieldError(Exception):
+    pass
+
+
+def _choice(spec: Spec, value) -> str:
+    value = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+    if not isinstance(value, str):
+        raise _FieldError("应为代码文本")
+    if value in spec.choices.values:
+        return value
+    # A label (即办件, 行政许可 …) is accepted too: spreadsheets are filled in by people.
+    for choice_value, label in spec.choices.choices:
+        if value == label:
+            return choice_value
+    # Two-digit item types written as 1 in a spreadsheet cell.
+    if value.isdigit() and value.zfill(2) in spec.choices.values and spec.choices is ItemType:
+        return value.zfill(2)
+    options = "、".join(f"{v}（{label}）" for v, label in spec.choices.choices)
+    raise _FieldError(f"无效的值 {value}，可选：{options}")
+
+
+def _convert(key: str, spec: Spec, value, lenient: bool):
+    """One value, checked and converted; `lenient` for spreadsheet cells (numbers as text, 是/否 …)."""
+    if spec.kind == "str":
+        if lenient and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(int(value)) if float(value).is_integer() else str(value)
+        if not isinstance(value, str):
+            raise _FieldError("应为文本")
+        value = value.strip()
+        if spec.max_length and len(value) > spec.max_length:
+            raise _FieldError(f"长度不能超过 {spec.max_length} 个字符（当前 {len(value)} 个）")
+        return value
+    if spec.kind == "int":
+        if lenient and isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if lenient and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _FieldError("应为整数")
+        if value < 0:
+            raise _FieldError("不能为负数")
+        if value > 32767:
+            raise _FieldError("数值过大")
+        return value
+    if spec.kind == "bool":
+        if lenient and isinstance(value, (str, int)) and not isinstance(value, bool):
+            text = str(value).strip().lower()
+            if text in TRUE_TEXTS:
+                return True
+            if text in FALSE_TEXTS:
+                return False
+        if not isinstance(value, bool):
+            raise _FieldError("应为 true 或 false")
+        return value
+    if spec.kind == "choice":
+        return _choice(spec, value)
+    if spec.kind in ("list", "choice_list"):
+        if lenient and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+            separators = r"\n" if key in NEWLINE_LISTS or "\n" in text else r"[\n,，;；]"
+            value = [part.strip() for part in re.split(separators, text) if part.strip()]
+        if not isinstance(value, list):
+            raise _FieldError("应为列表")
+        if spec.kind == "list":
+            if not all(isinstance(entry, str) for entry in value):
+                raise _FieldError("列表中的每一项都应为文本")
+            return [entry.strip() for entry in value if entry.strip()]
+        converted = []
+        for entry in value:
+            if isinstance(entry, bool) or not isinstance(entry, (str, int)):
+                raise _FieldError("列表中的每一项都应为代码文本")
+            code = _choice(spec, entry)
+            if code not in converted:
+                converted.append(code)
+        # Order carries no meaning for these codes: sort, so a reordered file is not a change.
+        return sorted(converted)
+    if spec.kind == "dict_list":
+        if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
+            raise _FieldError("应为对象列表")
+        return value
+    raise AssertionError(spec.kind)
+
+
+def _read_record(raw, spec: dict, where: str, lenient: bool, errors: list[str]) -> dict | None:
+    if not isinstance(raw, dict):
+        errors.append(f"{where}：应为对象（键值对），实际为 {type(raw).__name__}")
+        return None
+    values: dict = {}
+    for key in raw:
+        if key.startswith("_"):
+            continue
+        if key not in spec:
+            errors.append(f"{where} 字段 {key}：未知字段")
+    for key, key_spec in spec.items():
+        value = raw.get(key)
+        if value is None or (lenient and value == ""):
+            if key_spec.required:
+                errors.append(f"{where} 字段 {key}：缺少必填项")
+                continue
+            values[key] = list(key_spec.default) if isinstance(key_spec.default, list) else key_spec.default
+            continue
+        try:
+            values[key] = _convert(key, key_spec, value, lenient)
+        except _FieldError as error:
+            errors.append(f"{where} 字段 {key}：{error}")
+            continue
+        if key_spec.required and values[key] in ("", []):
+            errors.append(f"{where} 字段 {key}：缺少必填项")
+    return values
+
+
+def _where(section: str, raw, index: int, lenient: bool, label_code: str | None) -> str:
+    row = raw.get("_row", index) if isinstance(raw, dict) else index
+    prefix = f"工作表 {section}" if lenient else section
+    code = f"（{SECTION_LABELS[section]} {label_code}）" if label_code else ""
+    return f"{prefix} 第 {row} 行{code}"
+
+
+def _code_of(raw) -> str | None:
+    if isinstance(raw, dict) and raw.get("code") is not None:
+        return str(raw["code"]).strip()
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- parse
+
+
+def parse_catalogue(data) -> ParsedCatalogue:
+    """Check the whole file against the format and the database; raise CatalogueError listing everything."""
+    errors: list[str] = []
+    if not isinstance(data, dict):
+        raise CatalogueError(["文件内容应为一个对象，包含 departments、halls、certificate_types、items"])
+    lenient = bool(data.get("_xlsx"))
+    for key in data:
+        if key not in SECTIONS and key != "_xlsx":
+            errors.append(f"未知的部分：{key}（可用：{'、'.join(SECTIONS)}）")
+    sections: dict[str, list[Row]] = {}
+    for section in SECTIONS:
+        raw_rows = data.get(section, [])
+        if raw_rows is None:
+            raw_rows = []
+        if not isinstance(raw_rows, list):
+            errors.append(f"{section}：应为列表")
+            sections[section] = []
+            continue
+        rows, seen = [], {}
+        for index, raw in enumerate(raw_rows, start=1):
+            where = _where(section, raw, index, lenient, _code_of(raw))
+            values = _read_record(raw, SECTION_SPECS[section], where, lenient, errors)
+            if values is None:
+                continue
+            code = values.get("code")
+            if code:
+                if code in seen:
+                    errors.append(f"{where} 字段 code：编码 {code} 重复（与第 {seen[code]} 行相同）")
+                    continue
+                seen[code] = raw.get("_row", index)
+            row = Row(values=values, where=where)
+            if section == "items" and isinstance(values.get("materials"), list):
+                row.materials = _read_materials(raw, values.pop("materials"), where, lenient, errors)
+            rows.append(row)
+        sections[section] = rows
+    catalogue = ParsedCatalogue(**sections)
+    _check_references(catalogue, errors)
+    if errors:
+        raise CatalogueError(errors)
+    return catalogue
+
+
+def _read_materials(raw_item, raw_materials, item_where, lenient, errors) -> list[Row]:
+    rows, seen = [], set()
+    for index, raw in enumerate(raw_materials, start=1):
+        if lenient and isinstance(raw, dict) and "_row" in raw:
+            where = f"工作表 materials 第 {raw['_row']} 行（事项 {raw.get('_item', '')}）"
+        else:
+            where = f"{item_where} materials 第 {index} 行"
+        values = _read_record(raw, MATERIAL_SPEC, where, lenient, errors)
+        if values is None:
+            continue
+        if values.get("name") in seen:
+            errors.append(f"{where} 字段 name：同一事项中材料名称 {values['name']} 重复")
+            continue
+        seen.add(values.get("name"))
+        if values["copies_original"] is None:
+            values["copies_original"] = 1 if values["form"] == MaterialForm.ORIGINAL else 0
+        if values["copies_copy"] is None:
+            values["copies_copy"] = 1 if values["form"] == MaterialForm.COPY else 0
+        rows.append(Row(values=values, where=where))
+    return rows
+
+
+def _check_references(catalogue: ParsedCatalogue, errors: list[str]) -> None:
+    """Codes named in the file must exist in the file or the database; invariants of DESIGN §4."""
+    file_departments = {row.values["code"]: row for row in catalogue.departments}
+    db_departments = {
+        code: (level, credit_code)
+        for code, level, credit_code in Department.objects.values_list("code", "level", "credit_code")
+    }
+    department_levels = {code: level for code, (level, _) in db_departments.items()}
+    credit_owner = {credit_code: code for code, (_, credit_code) in db_departments.items()}
+    for code, row in file_departments.items():
+        department_levels[code] = row.values["level"]
+    known_departments = set(department_levels)
+
+    seen_credit: dict[str, str] = {}
+    for row in catalogue.departments:
+        values = row.values
+        if values.get("credit_code"):
+            try:
+                values["credit_code"] = normalize_id_number(id_type=IdType.CREDIT_CODE, value=values["credit_code"])
+            except ValidationError as error:
+                errors.append(f"{row.where} 字段 credit_code：{error.messages[0]}（{values['credit_code']}）")
+            else:
+                owner = credit_owner.get(values["credit_code"])
+                if owner and owner != values["code"] and owner not in file_departments:
+                    errors.append(f"{row.where} 字段 credit_code：统一社会信用代码已属于部门 {owner}")
+                if values["credit_code"] in seen_credit:
+                    errors.append(
+                        f"{row.where} 字段 credit_code：与部门 {seen_credit[values['credit_code']]} 的统一社会信用代码重复"
+                    )
+                seen_credit[values["credit_code"]] = values["code"]
+        parent = values.get("parent")
+        if parent and parent not in known_departments:
+            errors.append(f"{row.where} 字段 parent：未知的部门编码 {parent}")
+        if parent and parent == values["code"]:
+            errors.append(f"{row.where} 字段 parent：上级部门不能是自身")
+
+    known_types = set(CertificateType.objects.values_list("code", flat=True))
+    for row in catalogue.certificate_types:
+        known_types.add(row.values["code"])
+        if row.values.get("department") and row.values["department"] not in known_departments:
+            errors.append(f"{row.where} 字段 department：未知的部门编码 {row.values['department']}")
+
+    for row in catalogue.items:
+        values = row.values
+        department = values.get("department")
+        if department and department not in known_departments:
+            errors.append(f"{row.where} 字段 department：未知的部门编码 {department}")
+        elif department and values.get("level") is None:
+            values["level"] = department_levels[department]
+        unknown = [code for code in values.get("joint_departments", []) if code not in known_departments]
+        if unknown:
+            errors.append(f"{row.where} 字段 joint_departments：未知的部门编码 {'、'.join(unknown)}")
+        values["joint_departments"] = sorted(set(values.get("joint_departments", [])))
+        if values.get("certificate_type") and values["certificate_type"] not in known_types:
+            errors.append(f"{row.where} 字段 certificate_type：未知的证照类型编码 {values['certificate_type']}")
+        statutory, promised = values.get("statutory_days"), values.get("promised_days")
+        if isinstance(statutory, int) and isinstance(promised, int) and promised > statutory:
+            errors.append(f"{row.where} 字段 promised_days：承诺时限（{promised}）不能大于法定时限（{statutory}）")
+        if values.get("handling") == Handling.INSTANT and isinstance(promised, int) and promised > 0:
+            errors.append(f"{row.where} 字段 promised_days：即办件的承诺时限必须为 0（当前 {promised}）")
+        warning = values.get("warning_days")
+        if isinstance(warning, int) and isinstance(promised, int) and promised and warning > promised:
+            errors.append(f"{row.where} 字段 warning_days：预警时限（{warning}）不能大于承诺时限（{promised}）")
+        _fee_values(values)
+        for material in row.materials:
+            satisfied_by = material.values.get("satisfied_by")
+            if satisfied_by and satisfied_by not in known_types:
+                errors.append(f"{material.where} 字段 satisfied_by：未知的证照类型编码 {satisfied_by}")
+            for key in ("blank_form", "sample"):
+                name = material.values.get(key)
+                if name and not default_storage.exists(name):
+                    errors.append(f"{material.where} 字段 {key}：文件 {name} 不存在")
+
+
+def _fee_values(values: dict) -> None:
+    """`fee` is the citizen-facing text; stored as 是否收费 + 收费标准 (+ 收费依据)."""
+    text = (values.pop("fee", None) or "").strip()
+    charged = values.pop("fee_charged", None)
+    if charged is None:
+        charged = text not in FREE_FEE_TEXTS
+    values["fee_charged"] = charged
+    values["fee_standard"] = text if charged else ""

@@ -1,0 +1,359 @@
+"""Reads of the catalogue: the public list and detail (published current versions only), history and
+diffs, and the export. Every queryset that feeds a list does its joins here, once."""
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from certificates.models import CertificateType
+from items.models import (
+    Audience,
+    Item,
+    ItemVersion,
+    MaterialRequirement,
+    Theme,
+    VersionStatus,
+)
+from portal.models import Department, Hall
+
+# The elements of a version, in the order of the import format; `version_snapshot` and the importer both
+# produce exactly these keys, so "did this item change?" is a plain dict comparison.
+VERSION_FIELDS = [
+    "name",
+    "item_type",
+    "level",
+    "department",
+    "joint_departments",
+    "audience",
+    "themes",
+    "handling",
+    "statutory_days",
+    "promised_days",
+    "warning_days",
+    "max_visits",
+    "online",
+    "express",
+    "appointment",
+    "scope",
+    "onsite_inspection",
+    "fee_charged",
+    "fee_standard",
+    "fee_basis",
+    "conditions",
+    "procedure",
+    "special_procedures",
+    "legal_basis",
+    "result_name",
+    "certificate_type",
+    "location",
+    "office_hours",
+    "hotline",
+    "supervision_phone",
+    "faq",
+]
+MATERIAL_FIELDS = [
+    "name",
+    "form",
+    "copies_original",
+    "copies_copy",
+    "required",
+    "deferrable",
+    "source",
+    "issuer",
+    "satisfied_by",
+    "blank_form",
+    "sample",
+    "notes",
+]
+
+
+def _version_queryset() -> QuerySet[ItemVersion]:
+    materials = MaterialRequirement.objects.select_related("satisfied_by").order_by("order", "id")
+    return ItemVersion.objects.select_related("item", "department", "certificate_type").prefetch_related(
+        Prefetch("materials", queryset=materials),
+        Prefetch("joint_departments", queryset=Department.objects.order_by("code")),
+    )
+
+
+def material_snapshot(material: MaterialRequirement) -> dict:
+    return {
+        "name": material.name,
+        "form": material.form,
+        "copies_original": material.copies_original,
+        "copies_copy": material.copies_copy,
+        "required": material.required,
+        "deferrable": material.deferrable,
+        "source": material.source,
+        "issuer": material.issuer,
+        "satisfied_by": material.satisfied_by.code if material.satisfied_by_id else None,
+        "blank_form": material.blank_form.name or "",
+        "sample": material.sample.name or "",
+        "notes": material.notes,
+    }
+
+
+def version_snapshot(version: ItemVersion) -> dict:
+    """The stored elements of a version with codes for references (the import format's values)."""
+    values = {name: getattr(version, name) for name in VERSION_FIELDS}
+    values["department"] = version.department.code
+    values["joint_departments"] = sorted(department.code for department in version.joint_departments.all())
+    values["certificate_type"] = version.certificate_type.code if version.certificate_type_id else None
+    values["audience"] = list(version.audience)
+    values["themes"] = list(version.themes)
+    values["procedure"] = list(version.procedure)
+    values["materials"] = [material_snapshot(material) for material in version.materials.all()]
+    return values
+
+
+# ---------------------------------------------------------------------------------------------- public reads
+
+
+def _json_list_has(field_name: str, value: str) -> Q:
+    """Membership in a JSON list: jsonb containment on PostgreSQL; on SQLite (no JSON `contains`) the
+    quoted value in the JSON text, which is exact for our short code lists ("1" never matches "10")."""
+    if connection.features.supports_json_field_contains:
+        return Q(**{f"{field_name}__contains": [value]})
+    return Q(**{f"{field_name}__icontains": f'"{value}"'})
+
+
+def item_current_versions() -> QuerySet[ItemVersion]:
+    """Published current versions only (drafts and superseded versions never reach the public)."""
+    return _version_queryset().filter(current_for__isnull=False, status=VersionStatus.PUBLISHED)
+
+
+def item_list(
+    *,
+    search: str = "",
+    department: str = "",
+    item_type: str = "",
+    audience: str = "",
+    handling: str = "",
+    online: bool | None = None,
+    level: str = "",
+    theme: str = "",
+) -> QuerySet[ItemVersion]:
+    """The catalogue search behind `GET /api/v1/items/` and the 办事指南 list.
+
+    Search is an icontains scan of the denormalised `search_text` of current versions: PostgreSQL here runs
+    with lc_ctype C.UTF-8, where pg_trgm does not index CJK characters, and a scan of ~2,500 short rows is
+    a few milliseconds (see docs/decisions/). Every whitespace-separated term must match.
+    """
+    queryset = item_current_versions()
+    for term in search.split():
+        queryset = queryset.filter(search_text__icontains=term)
+    if department:
+        queryset = queryset.filter(department__code=department)
+    if item_type:
+        queryset = queryset.filter(item_type=item_type)
+    if audience:
+        queryset = queryset.filter(_json_list_has("audience", audience))
+    if handling:
+        queryset = queryset.filter(handling=handling)
+    if online is not None:
+        queryset = queryset.filter(online=online)
+    if level:
+        queryset = queryset.filter(level=level)
+    if theme:
+        queryset = queryset.filter(_json_list_has("themes", theme))
+    return queryset.order_by("department__code", "item__code")
+
+
+def item_get_current(*, code: str) -> ItemVersion:
+    """The current published version of an item, or 404 (unknown code, or only a draft so far)."""
+    version = item_current_versions().filter(item__code=code).first()
+    if version is None:
+        raise Http404("事项不存在或尚未发布")
+    return version
+
+
+def item_get_version(*, code: str, number: int) -> ItemVersion:
+    """A published version by number (older ones stay readable; applications pin them)."""
+    version = _version_queryset().filter(item__code=code, number=number, status=VersionStatus.PUBLISHED).first()
+    if version is None:
+        raise Http404("事项版本不存在")
+    return version
+
+
+def material_get_published(*, material_id: int) -> MaterialRequirement:
+    """A material of any published version (its blank form and sample are public); drafts are 404."""
+    material = (
+        MaterialRequirement.objects.select_related("version__item")
+        .filter(pk=material_id, version__status=VersionStatus.PUBLISHED)
+        .first()
+    )
+    if material is None:
+        raise Http404("材料不存在")
+    return material
+
+
+def department_list() -> QuerySet[Department]:
+    return Department.objects.select_related("parent").order_by("code")
+
+
+def departments_with_items() -> QuerySet[Department]:
+    """Departments that implement at least one published item, for the guide's filter."""
+    return Department.objects.filter(items__current_version__isnull=False).distinct().order_by("level", "code")
+
+
+# ---------------------------------------------------------------------------------------------- history
+
+
+@dataclass
+class FieldChange:
+    field: str
+    label: str
+    old: object
+    new: object
+
+
+@dataclass
+class MaterialChange:
+    name: str
+    kind: str  # "added" | "removed" | "changed"
+    changes: list[FieldChange] = field(default_factory=list)
+
+    @property
+    def kind_label(self) -> str:
+        return {"added": "新增", "removed": "删除", "changed": "修改"}[self.kind]
+
+
+@dataclass
+class VersionDiff:
+    fields: list[FieldChange]
+    materials: list[MaterialChange]
+
+    def __bool__(self):
+        return bool(self.fields or self.materials)
+
+
+def _display(model, name: str, value):
+    """A value as a person reads it: choice labels, 是/否, lists joined."""
+    if value is None or value == "" or value == []:
+        return "（空）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if name == "audience":
+        return "、".join(Audience(code).label if code in Audience.values else code for code in value)
+    if name == "themes":
+        return "、".join(Theme(code).label if code in Theme.values else code for code in value)
+    if isinstance(value, list):
+        return " → ".join(map(str, value)) if name == "procedure" else "、".join(map(str, value))
+    try:
+        model_field = model._meta.get_field(name)
+    except Exception:  # noqa: BLE001 - keys such as "materials" are not model fields
+        return str(value)
+    if model_field.choices:
+        return dict(model_field.flatchoices).get(value, value)
+    return str(value)
+
+
+def _label(model, name: str) -> str:
+    return str(model._meta.get_field(name).verbose_name)
+
+
+def _field_changes(model, old: dict, new: dict, names: list[str]) -> list[FieldChange]:
+    return [
+        FieldChange(name, _label(model, name), _display(model, name, old.get(name)), _display(model, name, new.get(name)))
+        for name in names
+        if old.get(name) != new.get(name)
+    ]
+
+
+def snapshot_diff(old: dict | None, new: dict) -> VersionDiff:
+    """What changed between two snapshots: fields, and materials matched by name."""
+    if old is None:
+        return VersionDiff(fields=[], materials=[])
+    fields = _field_changes(ItemVersion, old, new, VERSION_FIELDS)
+    old_materials = {material["name"]: material for material in old["materials"]}
+    new_materials = {material["name"]: material for material in new["materials"]}
+    materials = []
+    for name, material in new_materials.items():
+        if name not in old_materials:
+            materials.append(MaterialChange(name, "added"))
+        elif material != old_materials[name]:
+            changes = _field_changes(MaterialRequirement, old_materials[name], material, MATERIAL_FIELDS)
+            materials.append(MaterialChange(name, "changed", changes))
+    materials += [MaterialChange(name, "removed") for name in old_materials if name not in new_materials]
+    return VersionDiff(fields=fields, materials=materials)
+
+
+def item_version_diff(*, old: ItemVersion | None, new: ItemVersion) -> VersionDiff:
+    return snapshot_diff(version_snapshot(old) if old else None, version_snapshot(new))
+
+
+@dataclass
+class HistoryEntry:
+    version: ItemVersion
+    diff: VersionDiff
+
+
+def item_history(*, item: Item, include_draft: bool = False) -> list[HistoryEntry]:
+    """Every published version, newest first, each with what changed since the one before it.
+
+    The public page passes include_draft=False; the admin also sees the draft against the current version.
+    """
+    versions = list(_version_queryset().filter(item=item, status=VersionStatus.PUBLISHED).order_by("number"))
+    snapshots = [version_snapshot(version) for version in versions]
+    entries = [
+        HistoryEntry(version, snapshot_diff(snapshots[index - 1] if index else None, snapshots[index]))
+        for index, version in enumerate(versions)
+    ]
+    if include_draft:
+        draft = _version_queryset().filter(item=item, status=VersionStatus.DRAFT).first()
+        if draft is not None:
+            entries.append(HistoryEntry(draft, snapshot_diff(snapshots[-1] if snapshots else None, version_snapshot(draft))))
+    return list(reversed(entries))
+
+
+def item_get_by_code(*, code: str) -> Item:
+    item = Item.objects.select_related("current_version", "department").filter(code=code).first()
+    if item is None or item.current_version_id is None:
+        raise Http404("事项不存在或尚未发布")
+    return item
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+
+def catalogue_export() -> dict:
+    """The whole published catalogue in the import format: importing it back changes nothing."""
+    departments = [
+        {
+            "code": department.code,
+            "name": department.name,
+            "credit_code": department.credit_code,
+            "level": department.level,
+            "parent": department.parent.code if department.parent_id else None,
+            "hotline": department.hotline,
+        }
+        for department in department_list()
+    ]
+    halls = [
+        {"code": hall.code, "name": hall.name, "level": hall.level, "windows": hall.windows, "address": hall.address}
+        for hall in Hall.objects.order_by("code")
+    ]
+    certificate_types = [
+        {
+            "code": certificate_type.code,
+            "name": certificate_type.name,
+            "department": certificate_type.department.code,
+            "validity_years": certificate_type.validity_years,
+            "face_fields": list(certificate_type.face_fields),
+            "template": certificate_type.template,
+        }
+        for certificate_type in CertificateType.objects.select_related("department").order_by("code")
+    ]
+    items = []
+    for version in item_current_versions().order_by("item__code"):
+        snapshot = version_snapshot(version)
+        record = {"code": version.item.code, "basic_code": version.item.basic_code}
+        for name in VERSION_FIELDS:
+            record[name] = snapshot[name]
+        # The import format's `fee` is the citizen-facing text; fee_charged/fee_basis carry the rest.
+        record["fee"] = version.fee_display
+        del record["fee_standard"]
+        record["materials"] = snapshot["materials"]
+        items.append(record)
+    return {"departments": departments, "halls": halls, "certificate_types": certificate_types, "items": items}

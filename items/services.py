@@ -1,0 +1,308 @@
+"""Writes of the catalogue: drafts, publication and import. Each function is one use case: keyword-only,
+atomic, row-locked and audited (DESIGN §4, STYLE.md)."""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from certificates.models import CertificateType
+from items.importing import CatalogueError, ParsedCatalogue, parse_catalogue
+from items.models import Item, ItemVersion, MaterialRequirement, VersionStatus
+from items.selectors import MATERIAL_FIELDS, VERSION_FIELDS, version_snapshot
+from portal.audit import audit_record
+from portal.models import Department, Hall, Role, User
+
+# Copied field by field when a new draft starts from the current version (everything but bookkeeping).
+_COPIED_VERSION_FIELDS = [name for name in VERSION_FIELDS if name not in ("department", "certificate_type", "joint_departments")]
+
+
+def _check_catalogue_admin(actor: User | None) -> None:
+    # actor None is the system itself (manage.py import_catalogue, loaddemo), run by whoever has the shell.
+    if actor is None:
+        return
+    if not (actor.is_superuser or actor.role == Role.CATALOGUE_ADMIN):
+        raise PermissionDenied("只有事项管理员可以维护事项目录")
+
+
+def build_search_text(version: ItemVersion) -> str:
+    """What `?search=` scans: name, codes, department, result, themes and every material's name."""
+    parts = [
+        version.name,
+        version.item.code,
+        version.item.basic_code,
+        version.department.name,
+        version.result_name,
+        version.certificate_type.name if version.certificate_type_id else "",
+        *version.theme_labels,
+        *(material.name for material in version.materials.all()),
+    ]
+    return " ".join(part for part in parts if part)
+
+
+@transaction.atomic
+def item_create(*, code: str, basic_code: str = "", department: Department, actor: User | None) -> Item:
+    """A new item identity with an empty draft to fill in and publish."""
+    _check_catalogue_admin(actor)
+    item = Item(code=code.strip(), basic_code=basic_code.strip(), department=department)
+    item.full_clean()
+    item.save()
+    audit_record(actor=actor, action="item_create", object_type="item", object_id=item.code)
+    return item
+
+
+@transaction.atomic
+def item_draft_from_current(*, item: Item, actor: User | None) -> ItemVersion:
+    """The item's draft: the existing one, or a new copy of the current version and its materials.
+
+    A new item without any published version gets an empty draft on its own department.
+    """
+    _check_catalogue_admin(actor)
+    item = Item.objects.select_for_update().get(pk=item.pk)
+    draft = item.versions.filter(status=VersionStatus.DRAFT).first()
+    if draft is not None:
+        return draft
+    current = item.current_version
+    if current is None:
+        draft = ItemVersion.objects.create(item=item, department=item.department, name="", item_type="", audience=[])
+        audit_record(actor=actor, action="item_draft", object_type="item", object_id=item.code, payload={"from": None})
+        return draft
+    draft = ItemVersion(
+        item=item,
+        department_id=current.department_id,
+        certificate_type_id=current.certificate_type_id,
+        **{name: getattr(current, name) for name in _COPIED_VERSION_FIELDS},
+    )
+    draft.save()
+    draft.joint_departments.set(current.joint_departments.all())
+    # Files are shared by name, not duplicated: published versions never delete them.
+    MaterialRequirement.objects.bulk_create(
+        MaterialRequirement(
+            version=draft,
+            order=material.order,
+            satisfied_by_id=material.satisfied_by_id,
+            **{name: getattr(material, name) for name in MATERIAL_FIELDS if name != "satisfied_by"},
+        )
+        for material in current.materials.all()
+    )
+    audit_record(
+        actor=actor, action="item_draft", object_type="item", object_id=item.code, payload={"from": current.number}
+    )
+    return draft
+
+
+def validate_draft(draft: ItemVersion) -> None:
+    """Publication checks: every model rule of the version and its materials; raises ValidationError."""
+    errors: dict[str, list[str]] = {}
+    try:
+        draft.full_clean(exclude=["item", "number", "status", "search_text"])
+    except ValidationError as error:
+        errors.update({key: list(messages) for key, messages in error.message_dict.items()})
+    for material in draft.materials.all():
+        try:
+            material.full_clean(exclude=["version"])
+        except ValidationError as error:
+            for key, messages in error.message_dict.items():
+                errors.setdefault("materials", []).extend(f"材料“{material.name}”{key}：{message}" for message in messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def item_publish(*, item: Item, actor: User | None, change_note: str = "") -> ItemVersion:
+    """Validate the draft and freeze it as version N+1, effective today; it becomes the current version.
+
+    The previous version stays readable (applications pin it); nothing about it changes.
+    """
+    _check_catalogue_admin(actor)
+    # The item row lock serialises publishers: two at once would otherwise both take number N+1.
+    item = Item.objects.select_for_update().get(pk=item.pk)
+    draft = ItemVersion.objects.select_for_update().filter(item=item, status=VersionStatus.DRAFT).first()
+    if draft is None:
+        raise ValidationError("该事项没有待发布的草稿", code="no_draft")
+    validate_draft(draft)
+    last_number = item.versions.filter(status=VersionStatus.PUBLISHED).aggregate(last=Max("number"))["last"] or 0
+    now = timezone.now()
+    draft.number = last_number + 1
+    draft.status = VersionStatus.PUBLISHED
+    draft.valid_from = timezone.localdate(now)
+    draft.published_at = now
+    draft.published_by = actor if actor is not None and actor.pk else None
+    if change_note:
+        draft.change_note = change_note
+    draft.item = item
+    draft.search_text = build_search_text(draft)
+    draft.save()
+    item.current_version = draft
+    item.department_id = draft.department_id
+    item.save(update_fields=["current_version", "department"])
+    audit_record(
+        actor=actor,
+        action="item_publish",
+        object_type="item",
+        object_id=item.code,
+        payload={"version": draft.number},
+    )
+    return draft
+
+
+@transaction.atomic
+def item_draft_discard(*, item: Item, actor: User | None) -> None:
+    """Throw away the unpublished draft (published versions are untouched)."""
+    _check_catalogue_admin(actor)
+    item = Item.objects.select_for_update().get(pk=item.pk)
+    draft = item.versions.filter(status=VersionStatus.DRAFT).first()
+    if draft is None:
+        return
+    draft.delete()
+    audit_record(actor=actor, action="item_draft_discard", object_type="item", object_id=item.code)
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportSummary:
+    created: dict[str, int] = field(default_factory=lambda: {"departments": 0, "halls": 0, "certificate_types": 0, "items": 0})
+    updated: dict[str, int] = field(default_factory=lambda: {"departments": 0, "halls": 0, "certificate_types": 0, "items": 0})
+    published: list[tuple[str, int]] = field(default_factory=list)
+    unchanged_items: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values()) or any(self.updated.values()) or bool(self.published)
+
+    def lines(self) -> list[str]:
+        labels = {"departments": "部门", "halls": "大厅", "certificate_types": "证照类型", "items": "事项"}
+        lines = [f"{label}：新增 {self.created[key]}，更新 {self.updated[key]}" for key, label in labels.items()]
+        lines.append(f"发布新版本 {len(self.published)} 个，未变化事项 {self.unchanged_items} 个")
+        return lines
+
+
+def _upsert(model, code: str, values: dict) -> tuple[object, str]:
+    """Create, update only what differs, or leave alone: re-importing a file must write nothing."""
+    instance = model.objects.filter(code=code).first()
+    if instance is None:
+        instance = model(code=code, **values)
+        instance.save()
+        return instance, "created"
+    changed = [name for name, value in values.items() if getattr(instance, name) != value]
+    if changed:
+        for name in changed:
+            setattr(instance, name, values[name])
+        instance.save(update_fields=changed)
+        return instance, "updated"
+    return instance, "unchanged"
+
+
+def _write_version(*, draft: ItemVersion, values: dict, departments: dict, certificate_types: dict, materials) -> None:
+    for name in VERSION_FIELDS:
+        if name in ("department", "joint_departments", "certificate_type"):
+            continue
+        setattr(draft, name, values[name])
+    draft.department = departments[values["department"]]
+    draft.certificate_type = certificate_types.get(values["certificate_type"]) if values["certificate_type"] else None
+    draft.save()
+    draft.joint_departments.set([departments[code] for code in values["joint_departments"]])
+    MaterialRequirement.objects.bulk_create(
+        MaterialRequirement(
+            version=draft,
+            order=order,
+            satisfied_by=certificate_types.get(material["satisfied_by"]) if material["satisfied_by"] else None,
+            **{name: material[name] for name in MATERIAL_FIELDS if name != "satisfied_by"},
+        )
+        for order, material in enumerate(materials, start=1)
+    )
+
+
+@transaction.atomic
+def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
+    """Import a catalogue (DESIGN §4 format) all-or-nothing.
+
+    Unchanged rows are left alone (no new versions, no new rows, no audit event); a changed item is
+    published as a new version through `item_publish`, so the old one stays readable. Raises
+    CatalogueError naming section, row, item code and field; then nothing has been written.
+    """
+    _check_catalogue_admin(actor)
+    catalogue: ParsedCatalogue = parse_catalogue(data)
+    summary = ImportSummary()
+
+    departments = {department.code: department for department in Department.objects.all()}
+    outcomes: dict[str, str] = {}
+    for row in catalogue.departments:
+        values = {key: value for key, value in row.values.items() if key not in ("code", "parent")}
+        department, outcomes[row.values["code"]] = _upsert(Department, row.values["code"], values)
+        departments[department.code] = department
+    # Parents after every department exists, so a file may list a child before its parent.
+    for row in catalogue.departments:
+        department = departments[row.values["code"]]
+        parent = departments[row.values["parent"]] if row.values["parent"] else None
+        if department.parent_id != (parent.pk if parent else None):
+            department.parent = parent
+            department.save(update_fields=["parent"])
+            if outcomes[department.code] == "unchanged":
+                outcomes[department.code] = "updated"
+    for outcome in outcomes.values():
+        if outcome != "unchanged":
+            getattr(summary, outcome)["departments"] += 1
+
+    for row in catalogue.halls:
+        values = {key: value for key, value in row.values.items() if key != "code"}
+        _, outcome = _upsert(Hall, row.values["code"], values)
+        if outcome != "unchanged":
+            getattr(summary, outcome)["halls"] += 1
+
+    certificate_types = {certificate_type.code: certificate_type for certificate_type in CertificateType.objects.all()}
+    for row in catalogue.certificate_types:
+        values = {key: value for key, value in row.values.items() if key not in ("code", "department")}
+        values["department"] = departments[row.values["department"]]
+        certificate_type, outcome = _upsert(CertificateType, row.values["code"], values)
+        certificate_types[certificate_type.code] = certificate_type
+        if outcome != "unchanged":
+            getattr(summary, outcome)["certificate_types"] += 1
+
+    errors: list[str] = []
+    for row in catalogue.items:
+        values = dict(row.values)
+        code, basic_code = values.pop("code"), values.pop("basic_code")
+        materials = [material.values for material in row.materials]
+        wanted = {name: values[name] for name in VERSION_FIELDS} | {"materials": materials}
+        item = Item.objects.select_related("current_version").filter(code=code).first()
+        if item is None:
+            item = Item.objects.create(code=code, basic_code=basic_code, department=departments[values["department"]])
+            summary.created["items"] += 1
+        elif item.basic_code != basic_code:
+            item.basic_code = basic_code
+            item.save(update_fields=["basic_code"])
+            summary.updated["items"] += 1
+        if item.current_version_id and version_snapshot(item.current_version) == wanted:
+            summary.unchanged_items += 1
+            continue
+        if item.versions.filter(status=VersionStatus.DRAFT).exists():
+            errors.append(f"{row.where}：该事项有未发布的草稿，请先在后台发布或删除草稿后再导入")
+            continue
+        draft = ItemVersion(item=item)
+        _write_version(
+            draft=draft, values=wanted, departments=departments, certificate_types=certificate_types, materials=materials
+        )
+        try:
+            version = item_publish(item=item, actor=actor, change_note="目录导入")
+        except ValidationError as error:
+            by_field = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+            for key, messages in by_field.items():
+                errors.extend(f"{row.where} 字段 {key}：{message}" for message in messages)
+            continue
+        summary.published.append((code, version.number))
+    if errors:
+        # Raising inside the atomic block rolls back everything written above.
+        raise CatalogueError(errors)
+    if summary.changed:
+        audit_record(
+            actor=actor,
+            action="catalogue_import",
+            object_type="catalogue",
+            payload={"created": summary.created, "updated": summary.updated, "published": len(summary.published)},
+        )
+    return summary

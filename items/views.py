@@ -1,0 +1,69 @@
+"""办事指南 pages: public, server-rendered, published versions only."""
+
+from pathlib import PurePosixPath
+
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+
+from items.forms import GuideFilterForm
+from items.models import Theme
+from items.selectors import (
+    item_get_by_code,
+    item_get_current,
+    item_get_version,
+    item_history,
+    item_list,
+    material_get_published,
+)
+
+PAGE_SIZE = 20
+
+
+def guide(request):
+    form = GuideFilterForm(request.GET or None)
+    filters = form.filters() if form.is_bound else {}
+    page = Paginator(item_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "items/guide.html",
+        {
+            "form": form,
+            "page": page,
+            "themes": Theme.choices,
+            "active_theme": filters.get("theme", ""),
+            "query_string": query.urlencode(),
+            "filtered": any(value not in ("", None) for value in filters.values()),
+        },
+    )
+
+
+def detail(request, code):
+    version = item_get_current(code=code)
+    return render(request, "items/detail.html", {"version": version, "item": version.item, "is_current": True})
+
+
+def version_detail(request, code, number):
+    version = item_get_version(code=code, number=number)
+    item = version.item
+    if item.current_version_id == version.id:
+        return redirect("items:detail", code=code)
+    return render(request, "items/detail.html", {"version": version, "item": item, "is_current": False})
+
+
+def history(request, code):
+    item = item_get_by_code(code=code)
+    return render(request, "items/history.html", {"item": item, "entries": item_history(item=item)})
+
+
+def material_file(request, material_id, kind):
+    """Blank forms and samples of published versions are public downloads (never a draft's)."""
+    if kind not in ("blank_form", "sample"):
+        raise Http404
+    material = material_get_published(material_id=material_id)
+    file = getattr(material, kind)
+    if not file or not file.storage.exists(file.name):
+        raise Http404("文件不存在")
+    return FileResponse(file.open("rb"), as_attachment=True, filename=PurePosixPath(file.name).name)
