@@ -1,6 +1,7 @@
 """Infrastructure API: tokens, working days, and the project-wide error shape."""
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -8,12 +9,24 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler as drf_exception_handler
 
+from portal.errors import Forbidden, Refused
 from portal.lockout import LOCKED_OUT_MESSAGE
 from portal.workdays import MAX_WORKING_DAYS, WorkCalendar
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus a machine-readable `code` next to `detail` (409 invalid_transition, …)."""
+    """DRF's handler, plus a machine-readable `code` next to `detail` (409 invalid_transition, …).
+
+    Services raise plain Python errors; this is the one place they become HTTP: Refused → 409,
+    Forbidden → 403, Django's ValidationError → 400 with the messages keyed by field.
+    """
+    if isinstance(exc, Refused):
+        return Response({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
+    if isinstance(exc, Forbidden):
+        return Response({"detail": exc.detail, "code": "permission_denied"}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, DjangoValidationError):
+        data = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(data, status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         codes = exc.get_codes() if hasattr(exc, "get_codes") else None

@@ -73,3 +73,35 @@ def user_create(
     except IntegrityError as error:  # a concurrent create of the same username or ID number
         raise ValidationError({"id_number": ["该证件号码或用户名已登记"]}) from error
     return user
+
+
+def user_for_identity(*, name: str, id_type: str, id_number: str) -> User:
+    """The account of a person known by real name and ID (a walk-in at the window); created if new.
+
+    The ID is stored once: an existing account with that number is reused, and a name that does not match
+    it is refused rather than silently creating a second identity.
+    """
+    from portal.identity import normalize_id_number
+
+    errors = {}
+    if not name.strip():
+        errors["name"] = ["请填写申请人姓名"]
+    try:
+        id_number = normalize_id_number(id_type=id_type, value=id_number)
+    except ValidationError as error:
+        errors["id_number"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    user = User.objects.filter(id_number=id_number).first()
+    if user is not None:
+        if user.real_name and user.real_name != name.strip():
+            raise ValidationError({"name": ["姓名与已登记的证件信息不一致"]})
+        return user
+    user = User(username=f"id{id_number}", role=Role.APPLICANT, real_name=name.strip(), id_type=id_type, id_number=id_number)
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # registered by another window a moment ago
+        user = User.objects.get(id_number=id_number)
+    return user

@@ -9,6 +9,7 @@ api_v1 = [
     path("auth/token/", apis.TokenObtainApi.as_view(), name="token"),
     path("workdays/", apis.WorkdaysApi.as_view(), name="workdays"),
     path("", include("items.api_urls")),
+    path("", include("applications.api_urls")),
 ]
 
 urlpatterns = [

@@ -63,3 +63,44 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _after_postgeneration(cls, instance, create, results=None):
         if create:
             instance.save()
+
+
+def published_item(
+    *,
+    code: str | None = None,
+    name: str = "食品经营许可（新办）",
+    department: Department | None = None,
+    promised_days: int = 5,
+    statutory_days: int = 20,
+    online: bool = True,
+    materials: list[dict] | None = None,
+    **fields,
+):
+    """An item with one published version, made through the catalogue services as an admin would."""
+    from items.models import MaterialRequirement
+    from items.services import item_create, item_draft_from_current, item_publish
+
+    admin = UserFactory(catalogue_admin=True)
+    department = department or DepartmentFactory()
+    code = code or f"11220100MB1234567K40001170{Department.objects.count():05d}"[:36]
+    item = item_create(code=code, basic_code="0001170010", department=department, actor=admin)
+    draft = item_draft_from_current(item=item, actor=admin)
+    values = {
+        "name": name, "item_type": "01", "audience": ["1", "2"], "handling": "promised" if promised_days else "instant",
+        "statutory_days": statutory_days, "promised_days": promised_days, "max_visits": 1, "online": online,
+        "express": True, "hotline": "0431-12345", "supervision_phone": "0431-12345",
+        "conditions": "申请人具有合法主体资格", "procedure": ["受理", "审查", "决定", "送达"], **fields,
+    }
+    for field, value in values.items():
+        setattr(draft, field, value)
+    draft.save()
+    for order, material in enumerate(materials if materials is not None else [
+        {"name": "食品经营许可申请书", "form": "original", "required": True},
+        {"name": "营业执照", "form": "copy", "required": True},
+        {"name": "食品安全管理制度", "form": "original", "required": True, "deferrable": True},
+        {"name": "场所平面图", "form": "copy", "required": False},
+    ]):
+        MaterialRequirement.objects.create(version=draft, order=order, **material)
+    item_publish(item=item, actor=admin)
+    item.refresh_from_db()
+    return item

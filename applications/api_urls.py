@@ -1,0 +1,15 @@
+"""Case endpoints, included into portal.urls' `api_v1`."""
+
+from django.urls import path
+
+from applications import apis
+
+urlpatterns = [
+    path("applications/", apis.ApplicationListApi.as_view(), name="application-list"),
+    path("applications/<str:number>/", apis.ApplicationDetailApi.as_view(), name="application-detail"),
+    path("applications/<str:number>/materials/", apis.MaterialUploadApi.as_view(), name="application-materials"),
+    path("applications/<str:number>/materials/<int:material_id>/", apis.MaterialFileApi.as_view(), name="application-material-file"),
+    path("applications/<str:number>/documents/<int:document_id>/pdf/", apis.DocumentPdfApi.as_view(), name="application-document-pdf"),
+    path("applications/<str:number>/events/", apis.ApplicationEventsApi.as_view(), name="application-events"),
+    path("applications/<str:number>/<str:action>/", apis.ApplicationActionApi.as_view(), name="application-action"),
+]

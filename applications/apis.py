@@ -1,0 +1,308 @@
+"""The case API (DESIGN §10). Views only translate HTTP; services decide; permissions fetch."""
+
+from django.core.files.base import ContentFile
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from applications import selectors, services
+from applications.documents import render_document_pdf
+from applications.models import Application, State
+from applications.permissions import access_application, sees_contact_data
+from portal.identity import IdType, mask_id_number
+
+
+class MaterialFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    original_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    uploaded_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, material) -> str:
+        return f"/api/v1/applications/{self.context['number']}/materials/{material.id}/"
+
+
+def materials_view(case: Application) -> list[dict]:
+    """Each requirement of the pinned version with its uploads, newest first."""
+    uploads: dict[int, list] = {}
+    for material in case.materials.all():
+        uploads.setdefault(material.requirement_id, []).append(material)
+    rows = []
+    for requirement in case.item_version.materials.all():
+        files = uploads.get(requirement.pk, [])
+        if files:
+            status_ = "uploaded"
+        elif requirement.required and requirement.deferrable:
+            status_ = "deferrable"
+        elif requirement.required:
+            status_ = "missing"
+        else:
+            status_ = "optional"
+        rows.append({
+            "requirement": requirement.pk,
+            "name": requirement.name,
+            "form": requirement.form,
+            "required": requirement.required,
+            "deferrable": requirement.deferrable,
+            "satisfied_by": requirement.satisfied_by.code if requirement.satisfied_by_id else None,
+            "status": status_,
+            "files": MaterialFileSerializer(files, many=True, context={"number": case.number}).data,
+        })
+    return rows
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    item = serializers.SerializerMethodField()
+    applicant = serializers.SerializerMethodField()
+    state_display = serializers.CharField(source="get_state_display")
+    suspended = serializers.BooleanField()
+    outcome = serializers.SerializerMethodField()
+    certificate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Application
+        fields = [
+            "number", "item", "state", "state_display", "channel", "applicant", "submitted_at", "accepted_at",
+            "due_date", "due_date_provisional", "alert_level", "suspended", "outcome", "certificate", "visits",
+            "created_at", "deemed_accepted",
+        ]
+
+    def get_item(self, case) -> dict:
+        version = case.item_version
+        return {"code": version.item.code, "name": version.name, "version": version.number}
+
+    def get_applicant(self, case) -> dict:
+        return {"name": case.applicant_name, "id_type": case.applicant_id_type, "id_masked": mask_id_number(case.applicant_id_number)}
+
+    def get_outcome(self, case) -> str | None:
+        return {State.NOT_ACCEPTED: "not_accepted", State.WITHDRAWN: "withdrawn"}.get(case.state)
+
+    def get_certificate(self, case) -> None:
+        return None
+
+
+class ApplicationDetailSerializer(ApplicationSerializer):
+    materials = serializers.SerializerMethodField()
+    notices = serializers.SerializerMethodField()
+    documents = serializers.SerializerMethodField()
+    contact = serializers.SerializerMethodField()
+    form_data = serializers.JSONField()
+
+    class Meta(ApplicationSerializer.Meta):
+        fields = [*ApplicationSerializer.Meta.fields, "materials", "notices", "documents", "contact", "form_data"]
+
+    def get_materials(self, case) -> list[dict]:
+        return materials_view(case)
+
+    def get_notices(self, case) -> list[dict]:
+        return [
+            {
+                "sequence": notice.sequence,
+                "issued_at": notice.issued_at,
+                "resolved_at": notice.resolved_at,
+                "deficiencies": [
+                    {"requirement": d.requirement_id, "name": d.requirement.name, "reason": d.reason}
+                    for d in notice.deficiencies.all()
+                ],
+            }
+            for notice in case.notices.all()
+        ]
+
+    def get_documents(self, case) -> list[dict]:
+        return [
+            {"id": d.id, "kind": d.kind, "serial": d.serial, "created_at": d.created_at,
+             "url": f"/api/v1/applications/{case.number}/documents/{d.id}/pdf/"}
+            for d in case.documents.all()
+        ]
+
+    def get_contact(self, case) -> dict | None:
+        # 受审分离: reviewers never see the applicant's phone or address.
+        if not sees_contact_data(user=self.context["request"].user, application=case):
+            return None
+        return {"phone": case.contact_phone, "address": case.contact_address}
+
+
+class ApplicantInputSerializer(serializers.Serializer):
+    name = serializers.CharField(label="申请人姓名")
+    id_type = serializers.ChoiceField(label="证件类型", choices=IdType.choices, default=IdType.RESIDENT_ID)
+    id_number = serializers.CharField(label="证件号码")
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    item = serializers.CharField(label="事项实施编码")
+    form_data = serializers.JSONField(label="申请表内容", required=False, default=dict)
+    applicant = ApplicantInputSerializer(required=False)
+    contact_phone = serializers.CharField(required=False, allow_blank=True, default="")
+    contact_address = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def detail_response(request, case, status_code=status.HTTP_200_OK) -> Response:
+    case = selectors.application_detail(application=case)
+    return Response(ApplicationDetailSerializer(case, context={"request": request}).data, status=status_code)
+
+
+class ApplicationListApi(ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = ApplicationSerializer
+
+    def get_queryset(self):
+        return selectors.application_list(user=self.request.user, state=self.request.query_params.get("state"))
+
+    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationDetailSerializer})
+    def post(self, request):
+        data = ApplicationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.application_create(
+            actor=request.user,
+            item_code=data.validated_data["item"],
+            form_data=data.validated_data["form_data"],
+            applicant=data.validated_data.get("applicant"),
+            contact_phone=data.validated_data["contact_phone"],
+            contact_address=data.validated_data["contact_address"],
+        )
+        return detail_response(request, case, status.HTTP_201_CREATED)
+
+
+class ApplicationDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ApplicationDetailSerializer)
+    def get(self, request, number):
+        return detail_response(request, access_application(user=request.user, number=number))
+
+
+class MaterialUploadSerializer(serializers.Serializer):
+    requirement = serializers.IntegerField(label="材料要求")
+    file = serializers.FileField(label="文件", allow_empty_file=True)
+
+
+class MaterialUploadApi(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": MaterialUploadSerializer}, responses={201: MaterialFileSerializer})
+    def post(self, request, number):
+        case = access_application(user=request.user, number=number)
+        data = MaterialUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        material = services.application_material_upload(
+            actor=request.user, application=case,
+            requirement_id=data.validated_data["requirement"], upload=data.validated_data["file"],
+        )
+        return Response(MaterialFileSerializer(material, context={"number": case.number}).data, status=status.HTTP_201_CREATED)
+
+
+class MaterialFileApi(APIView):
+    """The file itself, only through the permission check, and every read is recorded."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, number, material_id):
+        case = access_application(user=request.user, number=number)
+        material = case.materials.filter(pk=material_id).first()
+        if material is None:
+            raise Http404("材料不存在")
+        services.material_read_record(actor=request.user, application=case, material=material)
+        return FileResponse(material.file.open("rb"), content_type=material.content_type, filename=material.original_name)
+
+
+class DocumentPdfApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, number, document_id):
+        case = access_application(user=request.user, number=number)
+        document = case.documents.filter(pk=document_id).first()
+        if document is None:
+            raise Http404("文书不存在")
+        if not document.pdf:
+            # Rendered from the frozen snapshot the first time someone asks; kept afterwards.
+            document.pdf.save(f"{document.serial}.pdf", ContentFile(render_document_pdf(kind=document.kind, context=document.context)))
+        return FileResponse(document.pdf.open("rb"), content_type="application/pdf", filename=f"{document.serial}.pdf")
+
+
+class EventSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    actor = serializers.CharField(source="actor_name")
+    role = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    at = serializers.DateTimeField()
+    payload = serializers.JSONField()
+    hash = serializers.CharField()
+
+
+class ApplicationEventsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=EventSerializer(many=True))
+    def get(self, request, number):
+        case = access_application(user=request.user, number=number)
+        return Response(EventSerializer(selectors.application_events(application=case), many=True).data)
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+
+class DeficiencySerializer(serializers.Serializer):
+    requirement = serializers.IntegerField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class RequestMaterialsSerializer(serializers.Serializer):
+    deficiencies = DeficiencySerializer(many=True, allow_empty=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class DeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+    legal_basis = serializers.CharField(allow_blank=True)
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+
+
+ACTIONS = {
+    # URL action: (service, input serializer or None)
+    "submit": (services.application_submit, None),
+    "request-materials": (services.application_request_materials, RequestMaterialsSerializer),
+    "resubmit": (services.application_resubmit, None),
+    "accept": (services.application_accept, None),
+    "refer": (services.application_refer, ReasonSerializer),
+    "return": (services.application_return, ReasonSerializer),
+    "decline": (services.application_decline, DeclineSerializer),
+    "withdraw": (services.application_withdraw, None),
+}
+
+
+class ApplicationActionApi(APIView):
+    """POST /applications/{number}/{action}/ — one endpoint per transition of DESIGN §5."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=EmptySerializer, responses=ApplicationDetailSerializer)
+    def post(self, request, number, action):
+        if action not in ACTIONS:
+            raise Http404("未知的操作")
+        case = access_application(user=request.user, number=number)
+        service, input_serializer = ACTIONS[action]
+        arguments = {}
+        if input_serializer is not None:
+            data = input_serializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            arguments = data.validated_data
+        service(actor=request.user, application=case, **arguments)
+        return detail_response(request, case)

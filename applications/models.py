@@ -1,0 +1,258 @@
+"""The case (办件) and what hangs off it. FSM transitions here only change the model; services do the rest."""
+
+import uuid
+
+from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from items.models import ItemVersion, MaterialRequirement
+from portal.models import Department, Hall, User
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "已提交待受理"
+    PENDING_MATERIALS = "pending_materials", "待补正材料"
+    ACCEPTED = "accepted", "已受理"
+    REFERRED = "referred", "已转部门研判"
+    NOT_ACCEPTED = "not_accepted", "不予受理"
+    IN_REVIEW = "in_review", "审查中"
+    SUSPENDED = "suspended", "已中止计时"
+    APPROVED = "approved", "准予许可"
+    REJECTED = "rejected", "不予许可"
+    ISSUED = "issued", "已出证"
+    DELIVERED = "delivered", "已送达"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+# Before a decision the applicant may withdraw (DESIGN §5 "any state before a decision").
+WITHDRAWABLE = [
+    State.DRAFT,
+    State.SUBMITTED,
+    State.PENDING_MATERIALS,
+    State.ACCEPTED,
+    State.REFERRED,
+    State.IN_REVIEW,
+    State.SUSPENDED,
+]
+# The clock runs in these states (alert levels apply).
+RUNNING = [State.ACCEPTED, State.IN_REVIEW]
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", "网上申请"
+    WINDOW = "window", "窗口受理"
+    MAIL = "mail", "邮寄申请"
+
+
+class AlertLevel(models.TextChoices):
+    GREEN = "green", "正常"
+    YELLOW = "yellow", "预警"
+    RED = "red", "今日到期"
+    OVERDUE = "overdue", "已超期"
+
+
+class ApplicationQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # `state` is protected: only a transition in a service may change it.
+        if "state" in kwargs:
+            raise TypeError("办件状态只能通过业务服务变更")
+        return super().update(**kwargs)
+
+
+class Application(ConcurrentTransitionMixin, models.Model):
+    number = models.CharField("办件编号", max_length=40, unique=True)
+    item_version = models.ForeignKey(ItemVersion, verbose_name="事项版本", on_delete=models.PROTECT, related_name="+")
+    # Denormalised from the pinned version for the lists that filter by them.
+    department = models.ForeignKey(Department, verbose_name="实施部门", on_delete=models.PROTECT, related_name="+")
+    hall = models.ForeignKey(Hall, verbose_name="受理大厅", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField("申请渠道", max_length=10, choices=Channel.choices)
+    state = FSMField("状态", default=State.DRAFT, choices=State.choices, protected=True)
+
+    applicant = models.ForeignKey(User, verbose_name="申请人账号", on_delete=models.PROTECT, related_name="applications")
+    # A snapshot as declared on the application: the account's name may change later.
+    applicant_name = models.CharField("申请人", max_length=100)
+    applicant_id_type = models.CharField("证件类型", max_length=3)
+    applicant_id_number = models.CharField("证件号码", max_length=18)
+    # Contact data: the applicant and the window see it; reviewers never do (受审分离).
+    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
+    contact_address = models.CharField("联系地址", max_length=200, blank=True)
+    form_data = models.JSONField("申请表内容", default=dict, blank=True)
+
+    created_by = models.ForeignKey(User, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    accepted_at = models.DateTimeField("受理时间", null=True, blank=True)
+    accepted_by = models.ForeignKey(User, verbose_name="受理人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    deemed_accepted = models.BooleanField("视为受理", default=False)
+    due_date = models.DateField("承诺办结日期", null=True, blank=True)
+    due_date_provisional = models.BooleanField("办结日期为预计", default=False)
+    alert_level = models.CharField("预警级别", max_length=10, choices=AlertLevel.choices, blank=True)
+    reviewer = models.ForeignKey(User, verbose_name="审查人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("决定时间", null=True, blank=True)
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    visits = models.PositiveSmallIntegerField("跑动次数", default=0)
+
+    objects = ApplicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "办件"
+        verbose_name_plural = "办件"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["applicant", "-created_at"], name="app_applicant_idx"),
+            models.Index(fields=["department", "state", "due_date"], name="app_dept_worklist_idx"),
+            models.Index(fields=["state", "submitted_at"], name="app_state_submitted_idx"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def item(self):
+        return self.item_version.item
+
+    @property
+    def suspended(self) -> bool:
+        return self.state == State.SUSPENDED
+
+    # --- intake (DESIGN §5) -------------------------------------------------------------------
+    @transition(field=state, source=State.DRAFT, target=State.SUBMITTED)
+    def submit(self):
+        pass
+
+    @transition(field=state, source=State.SUBMITTED, target=State.PENDING_MATERIALS)
+    def request_materials(self):
+        pass
+
+    @transition(field=state, source=State.PENDING_MATERIALS, target=State.SUBMITTED)
+    def resubmit(self):
+        pass
+
+    @transition(field=state, source=[State.DRAFT, State.SUBMITTED], target=State.ACCEPTED)
+    def accept(self):
+        pass
+
+    @transition(field=state, source=State.SUBMITTED, target=State.ACCEPTED)
+    def deem_accept(self):
+        pass
+
+    @transition(field=state, source=State.SUBMITTED, target=State.REFERRED)
+    def refer(self):
+        pass
+
+    @transition(field=state, source=State.REFERRED, target=State.SUBMITTED)
+    def return_to_window(self):
+        pass
+
+    @transition(field=state, source=State.REFERRED, target=State.NOT_ACCEPTED)
+    def decline(self):
+        pass
+
+    @transition(field=state, source=WITHDRAWABLE, target=State.WITHDRAWN)
+    def withdraw(self):
+        pass
+
+
+def material_upload_to(instance, filename):
+    # A random name: the applicant's file name never reaches the file system.
+    return f"materials/{instance.application_id}/{uuid.uuid4().hex}"
+
+
+class Material(models.Model):
+    """One uploaded file for one requirement. Replacing adds a version; nothing is ever deleted."""
+
+    application = models.ForeignKey(Application, verbose_name="办件", on_delete=models.PROTECT, related_name="materials")
+    requirement = models.ForeignKey(MaterialRequirement, verbose_name="材料要求", on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveSmallIntegerField("版本", default=1)
+    file = models.FileField("文件", upload_to=material_upload_to, max_length=200)
+    original_name = models.CharField("原文件名", max_length=200)
+    content_type = models.CharField("文件类型", max_length=50)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(User, verbose_name="上传人", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "申请材料"
+        verbose_name_plural = "申请材料"
+        ordering = ["requirement_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "requirement", "version"], name="material_version_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.original_name} v{self.version}"
+
+
+class Notice(models.Model):
+    """A one-time notice (一次性告知) listing every deficiency at once."""
+
+    application = models.ForeignKey(Application, verbose_name="办件", on_delete=models.PROTECT, related_name="notices")
+    sequence = models.PositiveSmallIntegerField("第几次告知")
+    issued_by = models.ForeignKey(User, verbose_name="告知人", on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField("告知时间", auto_now_add=True)
+    resolved_at = models.DateTimeField("补正时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "一次性告知"
+        verbose_name_plural = "一次性告知"
+        ordering = ["application_id", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["application", "sequence"], name="notice_sequence_unique")]
+
+
+class Deficiency(models.Model):
+    notice = models.ForeignKey(Notice, verbose_name="告知书", on_delete=models.PROTECT, related_name="deficiencies")
+    requirement = models.ForeignKey(MaterialRequirement, verbose_name="材料要求", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField("补正原因", max_length=300)
+
+    class Meta:
+        verbose_name = "补正事项"
+        verbose_name_plural = "补正事项"
+        ordering = ["notice_id", "id"]
+
+
+class Document(models.Model):
+    """An official document of the case (受理通知书 …): a frozen snapshot, rendered to PDF on demand."""
+
+    application = models.ForeignKey(Application, verbose_name="办件", on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField("文书类型", max_length=30)
+    serial = models.CharField("文书编号", max_length=60, unique=True)
+    context = models.JSONField("文书内容")
+    pdf = models.FileField("PDF", upload_to="documents/", max_length=200, blank=True)
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "办件文书"
+        verbose_name_plural = "办件文书"
+        ordering = ["application_id", "created_at"]
+
+
+class Referral(models.Model):
+    """A clerk's doubt sent to the department (the window has no veto) and the head's answer."""
+
+    application = models.ForeignKey(Application, verbose_name="办件", on_delete=models.PROTECT, related_name="referrals")
+    reason = models.CharField("转办原因", max_length=500)
+    referred_by = models.ForeignKey(User, verbose_name="转办人", on_delete=models.PROTECT, related_name="+")
+    referred_at = models.DateTimeField("转办时间", auto_now_add=True)
+    outcome = models.CharField("研判结果", max_length=20, blank=True)
+    answer = models.CharField("研判意见", max_length=500, blank=True)
+    legal_basis = models.CharField("法律依据", max_length=500, blank=True)
+    answered_by = models.ForeignKey(User, verbose_name="研判人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    answered_at = models.DateTimeField("研判时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "转部门研判"
+        verbose_name_plural = "转部门研判"
+        ordering = ["application_id", "referred_at"]
+
+
+class NumberSequence(models.Model):
+    """Daily sequence per hall (or NET): `{prefix}-{yyyymmdd}-{000001}`; the row lock hands out each number once."""
+
+    prefix = models.CharField(max_length=32)
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "day"], name="number_sequence_unique")]

@@ -1,0 +1,53 @@
+"""The only way to fetch a case a user may see. Anything else is a 404, never a 403 (DESIGN §5)."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from applications.models import Application, State
+from portal.models import Role, User
+
+DECIDED = [State.APPROVED, State.REJECTED, State.ISSUED, State.DELIVERED]
+
+
+def visible_applications(*, user: User) -> QuerySet[Application]:
+    """Applicants: their own; clerks: any case (any window accepts any item); department staff: their
+    department's cases once submitted; custodians: decided cases; supervisors: everything, read-only."""
+    cases = Application.objects.all()
+    if not user.is_authenticated:
+        return cases.none()
+    if user.role == Role.APPLICANT:
+        return cases.filter(applicant=user)
+    if user.role == Role.CLERK:
+        return cases
+    if user.role in (Role.REVIEWER, Role.HEAD):
+        return cases.filter(department_id=user.department_id).exclude(state=State.DRAFT)
+    if user.role == Role.CUSTODIAN:
+        return cases.filter(state__in=DECIDED)
+    if user.role == Role.SUPERVISOR:
+        return cases
+    return cases.none()
+
+
+def access_application(*, user: User, number: str, for_update: bool = False) -> Application:
+    cases = visible_applications(user=user)
+    if for_update:
+        cases = cases.select_for_update()
+    case = cases.select_related("item_version", "item_version__item", "department").filter(number=number).first()
+    if case is None:
+        raise Http404("办件不存在")
+    return case
+
+
+def sees_contact_data(*, user: User, application: Application) -> bool:
+    """受审分离: reviewers judge the materials, not the person; only the applicant and intake see contacts."""
+    return user.role == Role.CLERK or (user.role == Role.APPLICANT and application.applicant_id == user.pk)
+
+
+def owns(*, user: User, application: Application) -> bool:
+    return user.role == Role.APPLICANT and application.applicant_id == user.pk
+
+
+def is_department_head(*, user: User, application: Application) -> bool:
+    return user.role == Role.HEAD and user.department_id == application.department_id
+
+

@@ -1,0 +1,497 @@
+"""Every write to a case. One function per use case: lock the row, check who, transition, save, audit.
+
+Permission to *see* a case is decided before these run (permissions.access_application); these decide
+whether the actor's role may *act*, and whether the case's state and the rules allow it.
+"""
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed
+
+from applications.clock import DEEMED_ACCEPTANCE_WORKING_DAYS, alert_level_for
+from applications.documents import DocumentKind
+from applications.models import (
+    AlertLevel,
+    Application,
+    Channel,
+    Deficiency,
+    Document,
+    Material,
+    Notice,
+    NumberSequence,
+    Referral,
+    State,
+)
+from items.models import Item, MaterialRequirement
+from portal.audit import audit_record
+from portal.errors import Forbidden, InvalidTransition, Refused
+from portal.identity import mask_id_number
+from portal.models import Role, User
+from portal.services import user_for_identity
+from portal.workdays import WorkCalendar
+
+from applications.uploads import inspect_upload
+
+ACTION_LABELS = {
+    "submit": "提交",
+    "request_materials": "一次性告知补正",
+    "resubmit": "补正后重新提交",
+    "accept": "受理",
+    "deem_accept": "视为受理",
+    "refer": "转部门研判",
+    "return_to_window": "退回窗口",
+    "decline": "不予受理",
+    "withdraw": "撤回",
+}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _local_today() -> date:
+    return timezone.localdate()
+
+
+def _require_role(actor: User, *roles: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden()
+
+
+def _lock(application: Application) -> Application:
+    """Re-read the case under a row lock: two clerks on one case queue here, and the second sees the
+    first one's result."""
+    return Application.objects.select_for_update().select_related("item_version", "department").get(pk=application.pk)
+
+
+def _transition(case: Application, method: str, *, actor, fields: Iterable[str] = (), payload=None) -> Application:
+    transition = getattr(case, method)
+    if not can_proceed(transition):
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能{ACTION_LABELS[method]}")
+    from_state = case.state
+    transition()
+    try:
+        case.save(update_fields=["state", *fields])
+    except ConcurrentTransition as error:
+        raise Refused("该办件刚被他人处理，请刷新后重试", code="conflict") from error
+    audit_record(
+        actor=actor,
+        action=f"application_{method}",
+        object_type="application",
+        object_id=case.number,
+        from_state=from_state,
+        to_state=case.state,
+        payload=payload or {},
+    )
+    return case
+
+
+def _next_number(*, prefix: str, day: date) -> str:
+    sequence, _ = NumberSequence.objects.select_for_update().get_or_create(prefix=prefix, day=day)
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return f"{prefix}-{day:%Y%m%d}-{sequence.last:06d}"
+
+
+def current_materials(case: Application) -> dict[int, Material]:
+    """The latest version of each requirement's upload."""
+    latest: dict[int, Material] = {}
+    for material in case.materials.order_by("requirement_id", "-version"):
+        latest.setdefault(material.requirement_id, material)
+    return latest
+
+
+def missing_requirements(case: Application, *, include_deferrable: bool = False) -> list[MaterialRequirement]:
+    """Required materials with nothing uploaded; 容缺 (deferrable) ones may follow after acceptance."""
+    present = set(case.materials.values_list("requirement_id", flat=True))
+    missing = []
+    for requirement in case.item_version.materials.all():
+        if not requirement.required or requirement.pk in present:
+            continue
+        if requirement.deferrable and not include_deferrable:
+            continue
+        missing.append(requirement)
+    return missing
+
+
+def _refuse_incomplete(case: Application, action: str) -> None:
+    missing = missing_requirements(case)
+    if missing:
+        names = "、".join(requirement.name for requirement in missing)
+        raise Refused(f"材料不齐全，不能{action}：缺少{names}", code="materials_incomplete")
+
+
+def _document(case: Application, *, kind: str, context: dict) -> Document:
+    serial = f"{case.number}-{kind}-{case.documents.filter(kind=kind).count() + 1}"
+    base = {
+        "number": case.number,
+        "document_number": serial,
+        "issued_on": _local_today().isoformat(),
+        "hall_name": case.hall.name if case.hall_id else "",
+        "department_name": case.department.name,
+        "item_name": case.item_version.name,
+        "item_code": case.item_version.item.code,
+        "applicant_name": case.applicant_name,
+        "applicant_id_masked": mask_id_number(case.applicant_id_number),
+        "clerk_name": "",
+        "hotline": case.item_version.hotline,
+        "supervision_phone": case.item_version.supervision_phone,
+    }
+    document = Document.objects.create(application=case, kind=kind, serial=serial, context={**base, **context})
+    return document
+
+
+def _materials_snapshot(case: Application) -> list[dict]:
+    present = current_materials(case)
+    rows = []
+    for requirement in case.item_version.materials.all():
+        if requirement.pk in present:
+            status = "已提交"
+        elif requirement.required and requirement.deferrable:
+            status = "容缺后补"
+        elif requirement.required:
+            status = "未提交"
+        else:
+            continue
+        copies = requirement.copies_original or requirement.copies_copy or 1
+        rows.append({"name": requirement.name, "form_label": requirement.get_form_display(), "copies": copies, "status": status})
+    return rows
+
+
+# --- create and materials ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def application_create(*, actor: User, item_code: str, form_data: dict | None = None, applicant: dict | None = None,
+                       contact_phone: str = "", contact_address: str = "") -> Application:
+    """A citizen's online draft, or a clerk's registration of a walk-in (real name + validated ID)."""
+    _require_role(actor, Role.APPLICANT, Role.CLERK)
+    item = Item.objects.select_related("current_version", "current_version__department").filter(code=item_code).first()
+    if item is None or item.current_version is None:
+        raise ValidationError({"item": [f"事项 {item_code} 不存在或尚未发布"]})
+    version = item.current_version
+    if actor.role == Role.APPLICANT:
+        if not version.online:
+            raise ValidationError({"item": ["该事项暂不支持网上办理，请到窗口申请"]})
+        if not actor.id_number:
+            raise ValidationError({"applicant": ["请先完成实名认证（姓名与证件号码）后再申请"]})
+        person, channel, hall, prefix = actor, Channel.ONLINE, None, "NET"
+    else:
+        if not applicant:
+            raise ValidationError({"applicant": ["窗口登记须填写申请人姓名、证件类型和证件号码"]})
+        try:
+            person = user_for_identity(
+                name=applicant.get("name", ""),
+                id_type=applicant.get("id_type", "111"),
+                id_number=applicant.get("id_number", ""),
+            )
+        except ValidationError as error:
+            raise ValidationError({"applicant": [f"{message}" for message in error.messages]}) from error
+        channel, hall, prefix = Channel.WINDOW, actor.hall, actor.hall.code
+    case = Application.objects.create(
+        number=_next_number(prefix=prefix, day=_local_today()),
+        item_version=version,
+        department=version.department,
+        hall=hall,
+        channel=channel,
+        applicant=person,
+        applicant_name=person.real_name or person.username,
+        applicant_id_type=person.id_type,
+        applicant_id_number=person.id_number,
+        contact_phone=contact_phone or person.phone,
+        contact_address=contact_address or person.address,
+        form_data=form_data or {},
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor, action="application_create", object_type="application", object_id=case.number,
+        to_state=case.state, payload={"item": item.code, "version": version.number, "channel": channel},
+    )
+    return case
+
+
+def _noticed_requirement_ids(case: Application) -> set[int]:
+    return set(Deficiency.objects.filter(notice__application=case).values_list("requirement_id", flat=True))
+
+
+@transaction.atomic
+def application_material_upload(*, actor: User, application: Application, requirement_id, upload) -> Material:
+    """Add a file for one requirement; a replacement becomes a new version, the earlier ones stay."""
+    _require_role(actor, Role.APPLICANT, Role.CLERK)
+    case = _lock(application)
+    try:
+        requirement = case.item_version.materials.get(pk=int(requirement_id))
+    except (MaterialRequirement.DoesNotExist, TypeError, ValueError) as error:
+        raise ValidationError({"requirement": ["该材料不属于本办件所办理的事项"]}) from error
+    if case.state == State.DRAFT:
+        pass
+    elif case.state == State.PENDING_MATERIALS:
+        # Only what the one-time notice named may change.
+        if requirement.pk not in _noticed_requirement_ids(case):
+            raise Refused(f"「{requirement.name}」不在补正告知范围内，不能更改", code="not_noticed")
+    elif case.state in (State.ACCEPTED, State.IN_REVIEW) and requirement.deferrable:
+        if case.materials.filter(requirement=requirement).exists():
+            raise Refused(f"容缺材料「{requirement.name}」已补交", code="invalid_transition")
+    else:
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能上传材料")
+    inspected = inspect_upload(upload)
+    version = (case.materials.filter(requirement=requirement).order_by("-version").values_list("version", flat=True).first() or 0) + 1
+    material = Material(
+        application=case, requirement=requirement, version=version, original_name=(upload.name or "")[:200],
+        content_type=inspected.content_type, size=inspected.size, sha256=inspected.sha256, uploaded_by=actor,
+    )
+    material.file.save("upload", upload, save=False)
+    material.save()
+    audit_record(
+        actor=actor, action="material_upload", object_type="application", object_id=case.number,
+        payload={"requirement": requirement.pk, "version": version, "sha256": inspected.sha256, "size": inspected.size},
+    )
+    return material
+
+
+def material_read_record(*, actor: User, application: Application, material: Material) -> None:
+    """全程留痕: who opened which applicant file, and when."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="material_read", object_type="application", object_id=application.number,
+            payload={"material": material.pk, "requirement": material.requirement_id, "version": material.version},
+        )
+
+
+# --- intake transitions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def application_submit(*, actor: User, application: Application) -> Application:
+    case = _lock(application)
+    if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
+        raise Forbidden("只有申请人本人可以提交申请")
+    if case.state == State.DRAFT:
+        _refuse_incomplete(case, "提交")
+    case.submitted_at = timezone.now()
+    return _transition(case, "submit", actor=actor, fields=["submitted_at"])
+
+
+@transaction.atomic
+def application_request_materials(*, actor: User, application: Application, deficiencies: list[dict]) -> Notice:
+    """一次性告知: every deficiency at once, each tied to a requirement with a reason. A later notice may
+    name only requirements the first one named — the "second surprise" is what the rule forbids."""
+    _require_role(actor, Role.CLERK)
+    case = _lock(application)
+    if not can_proceed(case.request_materials):
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能一次性告知补正")
+    requirements = {requirement.pk: requirement for requirement in case.item_version.materials.all()}
+    errors, rows, seen = [], [], set()
+    if not deficiencies:
+        errors.append("请至少列出一项需要补正的材料")
+    for index, entry in enumerate(deficiencies or [], start=1):
+        try:
+            requirement = requirements[int(entry.get("requirement"))]
+        except (KeyError, TypeError, ValueError):
+            errors.append(f"第 {index} 项：材料不属于本事项")
+            continue
+        reason = (entry.get("reason") or "").strip()
+        if not reason:
+            errors.append(f"第 {index} 项（{requirement.name}）：请写明补正原因")
+        if requirement.pk in seen:
+            errors.append(f"第 {index} 项（{requirement.name}）：重复列出")
+        seen.add(requirement.pk)
+        rows.append((requirement, reason))
+    first = case.notices.order_by("sequence").first()
+    if first is not None and not errors:
+        allowed = set(first.deficiencies.values_list("requirement_id", flat=True))
+        surprises = [requirement.name for requirement, _ in rows if requirement.pk not in allowed]
+        if surprises:
+            errors.append(
+                "一次性告知：首次告知未列出「" + "、".join(surprises) + "」，不得再次告知新的补正内容"
+            )
+    if errors:
+        raise ValidationError({"deficiencies": errors})
+    notice = Notice.objects.create(application=case, sequence=case.notices.count() + 1, issued_by=actor)
+    Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=reason) for r, reason in rows)
+    _transition(case, "request_materials", actor=actor, payload={
+        "notice": notice.sequence,
+        "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": reason} for r, reason in rows],
+    })
+    _document(case, kind=DocumentKind.MATERIALS_NOTICE, context={
+        "clerk_name": actor.display_name,
+        "deficiencies": [{"requirement": r.name, "reason": reason} for r, reason in rows],
+        "deadline_note": "请按本通知一次性补齐上述材料后重新提交；补正期间不计入办理时限。",
+    })
+    return notice
+
+
+@transaction.atomic
+def application_resubmit(*, actor: User, application: Application) -> Application:
+    case = _lock(application)
+    if not (case.applicant_id == actor.pk or actor.role == Role.CLERK):
+        raise Forbidden("只有申请人或窗口人员可以提交补正材料")
+    notice = case.notices.order_by("-sequence").first()
+    if case.state == State.PENDING_MATERIALS and notice is not None:
+        named = list(notice.deficiencies.select_related("requirement"))
+        supplied = set(case.materials.filter(uploaded_at__gte=notice.issued_at).values_list("requirement_id", flat=True))
+        unsupplied = [d.requirement.name for d in named if d.requirement_id not in supplied]
+        if unsupplied:
+            raise Refused("尚未补正：" + "、".join(unsupplied), code="materials_incomplete")
+        notice.resolved_at = timezone.now()
+        notice.save(update_fields=["resolved_at"])
+    return _transition(case, "resubmit", actor=actor)
+
+
+def _start_clock(case: Application, *, accepted_at, calendar: WorkCalendar) -> None:
+    version = case.item_version
+    accepted_day = timezone.localdate(accepted_at)
+    due = calendar.add_working_days(accepted_day, version.promised_days)
+    case.accepted_at = accepted_at
+    case.due_date, case.due_date_provisional = due.date, due.provisional
+    case.alert_level = alert_level_for(
+        calendar=calendar, today=_local_today(), due_date=due.date, warning_days=version.effective_warning_days
+    )
+
+
+@transaction.atomic
+def application_accept(*, actor: User, application: Application) -> Application:
+    """受理: materials complete; the clock starts the day after; a 受理通知书 with the due date."""
+    _require_role(actor, Role.CLERK)
+    case = _lock(application)
+    if not can_proceed(case.accept):
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能受理")
+    _refuse_incomplete(case, "受理")
+    _start_clock(case, accepted_at=timezone.now(), calendar=WorkCalendar.load())
+    case.accepted_by = actor
+    fields = ["accepted_at", "accepted_by", "due_date", "due_date_provisional", "alert_level"]
+    if case.hall_id is None:
+        case.hall = actor.hall
+        fields.append("hall")
+    if case.channel == Channel.WINDOW:
+        # The applicant stood at the window: that is one visit (一次跑动).
+        case.visits += 1
+        fields.append("visits")
+    if case.submitted_at is None:
+        case.submitted_at = case.accepted_at
+        fields.append("submitted_at")
+    _transition(case, "accept", actor=actor, fields=fields, payload={
+        "due_date": case.due_date.isoformat(), "provisional": case.due_date_provisional,
+    })
+    _document(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=_acceptance_context(case, clerk=actor))
+    return case
+
+
+def _acceptance_context(case: Application, *, clerk: User | None) -> dict:
+    return {
+        "clerk_name": clerk.display_name if clerk else "",
+        "submitted_on": timezone.localdate(case.submitted_at).isoformat(),
+        "accepted_on": timezone.localdate(case.accepted_at).isoformat(),
+        "promised_days": case.item_version.promised_days,
+        "due_date": case.due_date.isoformat(),
+        "due_date_provisional": case.due_date_provisional,
+        "materials": _materials_snapshot(case),
+        "visits_note": "本事项承诺最多跑动 {} 次；办理结果可选择邮寄送达或网上下载电子证照。".format(case.item_version.max_visits),
+    }
+
+
+@transaction.atomic
+def application_refer(*, actor: User, application: Application, reason: str) -> Referral:
+    """The window has no veto (窗口无否决权): a doubt goes to the department, never a refusal."""
+    _require_role(actor, Role.CLERK)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["请写明转部门研判的原因"]})
+    case = _lock(application)
+    _transition(case, "refer", actor=actor, payload={"reason": reason.strip()})
+    return Referral.objects.create(application=case, reason=reason.strip(), referred_by=actor)
+
+
+def _open_referral(case: Application) -> Referral:
+    return case.referrals.filter(answered_at__isnull=True).order_by("-referred_at").first()
+
+
+@transaction.atomic
+def application_return(*, actor: User, application: Application, reason: str = "") -> Application:
+    case = _lock(application)
+    if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
+        raise Forbidden("只有本部门负责人可以研判转办件")
+    _transition(case, "return_to_window", actor=actor, payload={"reason": reason})
+    referral = _open_referral(case)
+    if referral is not None:
+        referral.outcome, referral.answer, referral.answered_by, referral.answered_at = "returned", reason, actor, timezone.now()
+        referral.save(update_fields=["outcome", "answer", "answered_by", "answered_at"])
+    return case
+
+
+@transaction.atomic
+def application_decline(*, actor: User, application: Application, reason: str, legal_basis: str) -> Application:
+    """不予受理 is the department's decision, with reason and legal basis, and a 不予受理通知书."""
+    case = _lock(application)
+    if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
+        raise Forbidden("只有本部门负责人可以作出不予受理决定")
+    errors = {}
+    if not (reason or "").strip():
+        errors["reason"] = ["请写明不予受理的理由"]
+    if not (legal_basis or "").strip():
+        errors["legal_basis"] = ["请写明法律依据"]
+    if errors:
+        raise ValidationError(errors)
+    case.closed_at = timezone.now()
+    _transition(case, "decline", actor=actor, fields=["closed_at"], payload={"reason": reason, "legal_basis": legal_basis})
+    referral = _open_referral(case)
+    if referral is not None:
+        referral.outcome, referral.answer, referral.legal_basis = "declined", reason, legal_basis
+        referral.answered_by, referral.answered_at = actor, case.closed_at
+        referral.save(update_fields=["outcome", "answer", "legal_basis", "answered_by", "answered_at"])
+    _document(case, kind=DocumentKind.REFUSAL_NOTICE, context={
+        "reason": reason, "legal_basis": legal_basis, "decided_by": actor.display_name,
+    })
+    return case
+
+
+@transaction.atomic
+def application_withdraw(*, actor: User, application: Application) -> Application:
+    case = _lock(application)
+    if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
+        raise Forbidden("只有申请人本人可以撤回申请")
+    case.closed_at = timezone.now()
+    return _transition(case, "withdraw", actor=actor, fields=["closed_at"])
+
+
+# --- timers ------------------------------------------------------------------------------------
+
+
+def deemed_acceptance_due(*, submitted_on: date, calendar: WorkCalendar) -> date:
+    """The last day the window may still accept or notice; the day after, the law accepts for it."""
+    return calendar.add_working_days(submitted_on, DEEMED_ACCEPTANCE_WORKING_DAYS).date
+
+
+def application_deem_accept_sweep(*, today: date | None = None, batch: int = 500) -> int:
+    """行政许可法 第三十二条: online submissions left unanswered for five working days count as accepted
+    from their submission day. Idempotent; two sweeps at once skip each other's locked rows."""
+    today = today or _local_today()
+    calendar = WorkCalendar.load()
+    # Five working days are at least five calendar days: a cheap bound before the exact check.
+    horizon = timezone.make_aware(timezone.datetime.combine(today - timedelta(days=5), timezone.datetime.min.time()))
+    deemed = 0
+    candidates = Application.objects.filter(state=State.SUBMITTED, channel=Channel.ONLINE, submitted_at__lt=horizon)
+    for pk in candidates.order_by("submitted_at").values_list("pk", flat=True)[:batch]:
+        with transaction.atomic():
+            case = (
+                Application.objects.select_for_update(skip_locked=True)
+                .select_related("item_version", "department").filter(pk=pk, state=State.SUBMITTED).first()
+            )
+            if case is None:
+                continue
+            submitted_on = timezone.localdate(case.submitted_at)
+            if today <= deemed_acceptance_due(submitted_on=submitted_on, calendar=calendar):
+                continue
+            # Accepted "from its submission day": the clock runs from there, not from today.
+            _start_clock(case, accepted_at=case.submitted_at, calendar=calendar)
+            case.deemed_accepted = True
+            _transition(case, "deem_accept", actor=None, fields=[
+                "accepted_at", "due_date", "due_date_provisional", "alert_level", "deemed_accepted",
+            ], payload={"submitted_on": submitted_on.isoformat(), "due_date": case.due_date.isoformat()})
+            _document(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=_acceptance_context(case, clerk=None))
+            deemed += 1
+    return deemed
+
+
