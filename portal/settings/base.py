@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -184,8 +185,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Timers (DESIGN §5). Each entry names a task; run_timers runs the same list once, in order.
-CELERY_BEAT_SCHEDULE = {}
+# Timers (DESIGN §5). Each entry names a task; `manage.py run_timers` runs the same list once, in order.
+CELERY_BEAT_SCHEDULE = {
+    "deemed-acceptance": {"task": "applications.application_deem_accept_task", "schedule": crontab(minute=5)},
+}
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="一网通办 <noreply@zwfw.example.cn>")

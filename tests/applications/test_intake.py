@@ -250,3 +250,18 @@ class TestDeemedAcceptance:
             "deficiencies": [{"requirement": requirements["营业执照"], "reason": "不清晰"}]}, format="json")
         assert application_deem_accept_sweep(today=date(2027, 6, 1)) == 0
         assert state_of(submitted) == State.PENDING_MATERIALS
+
+
+def test_run_timers_deems_acceptance(as_user, citizen, draft, requirements, capsys):
+    from django.core.management import call_command
+
+    client = as_user(citizen)
+    for name in ("食品经营许可申请书", "营业执照"):
+        upload(client, draft, requirements[name])
+    with time_machine.travel("2026-11-02 09:00 +0800"):
+        client.post(f"/api/v1/applications/{draft}/submit/")
+    with time_machine.travel("2026-11-24 09:00 +0800"):
+        call_command("run_timers")
+        call_command("run_timers")
+    assert "deemed-acceptance: 1" in capsys.readouterr().out
+    assert state_of(draft) == State.ACCEPTED

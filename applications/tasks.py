@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from applications.services import application_deem_accept_sweep
+
+
+@shared_task(name="applications.application_deem_accept_task")
+def application_deem_accept_task() -> int:
+    return application_deem_accept_sweep()
