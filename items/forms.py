@@ -13,7 +13,7 @@ class GuideFilterForm(forms.Form):
     theme = forms.ChoiceField(label="主题", required=False, choices=[("", "全部主题"), *Theme.choices])
     handling = forms.ChoiceField(label="办件类型", required=False, choices=[("", "全部办件类型"), *Handling.choices])
     online = forms.ChoiceField(
-        label="网上办理", required=False, choices=[("", "不限"), ("1", "可网上办理"), ("0", "仅窗口办理")]
+        label="网上办理", required=False, choices=[("", "全部办理方式"), ("1", "可网上办理"), ("0", "仅窗口办理")]
     )
 
     def __init__(self, *args, **kwargs):
