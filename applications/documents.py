@@ -1,0 +1,141 @@
+"""The intake documents (受理通知书, 补正材料通知书, 不予受理通知书, 材料接收凭证) as PDFs.
+
+A document is rendered from a frozen snapshot: a dict of plain JSON values that the caller stores with the
+case, so rendering it again years later prints the same text even if the item, the department or the
+applicant has changed since. Nothing here reads the database.
+
+    pdf = render_document_pdf(kind=DocumentKind.ACCEPTANCE_NOTICE, context=snapshot)
+"""
+
+import base64
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import qrcode
+import qrcode.image.svg
+import weasyprint
+from django.conf import settings
+from django.db import models
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+
+class DocumentKind(models.TextChoices):
+    ACCEPTANCE_NOTICE = "acceptance_notice", "受理通知书"
+    MATERIALS_NOTICE = "materials_notice", "补正材料通知书"  # 一次性告知
+    REFUSAL_NOTICE = "refusal_notice", "不予受理通知书"
+    RECEIPT = "receipt", "材料接收凭证"
+
+
+TEMPLATE_DIR = "applications/documents"
+
+# Keys every snapshot carries; `hall_name` and `clerk_name` may be "" (online cases) but must be present,
+# so a snapshot that forgot them fails here rather than printing a blank.
+COMMON_KEYS = (
+    "number",
+    "document_number",
+    "issued_on",
+    "hall_name",
+    "department_name",
+    "item_name",
+    "item_code",
+    "applicant_name",
+    "applicant_id_masked",
+    "clerk_name",
+    "hotline",
+    "supervision_phone",
+)
+KIND_KEYS = {
+    DocumentKind.ACCEPTANCE_NOTICE: (
+        "submitted_on",
+        "accepted_on",
+        "promised_days",
+        "due_date",
+        "due_date_provisional",
+        "materials",
+        "visits_note",
+    ),
+    DocumentKind.MATERIALS_NOTICE: ("deficiencies", "deadline_note"),
+    DocumentKind.REFUSAL_NOTICE: ("reason", "legal_basis", "decided_by"),
+    DocumentKind.RECEIPT: ("materials", "received_at"),
+}
+DATE_KEYS = ("issued_on", "submitted_on", "accepted_on", "due_date")
+DATETIME_KEYS = ("received_at",)
+
+
+def render_document_pdf(*, kind: str, context: dict) -> bytes:
+    """Render one document from a frozen JSON-able snapshot (the caller stores the snapshot, so re-rendering later gives the same text)."""
+    kind = DocumentKind(kind)  # ValueError for an unknown kind
+    _check_snapshot(kind=kind, context=context)
+    html = render_to_string(
+        f"{TEMPLATE_DIR}/{kind.value}.html",
+        {
+            **context,
+            "title": kind.label,
+            "display": _display_values(context),
+            "qr_code": _qr_code_data_uri(f"办件编号 {context['number']}"),
+        },
+    )
+    return _html_to_pdf(html)
+
+
+def _html_to_pdf(html: str) -> bytes:
+    """The one place WeasyPrint is called for these documents."""
+    # Everything a document shows is inside the HTML (the QR code is a data: URI, the fonts come from
+    # fontconfig), so the fetcher refuses file and network URLs: no snapshot text can make the renderer
+    # read the disk or call out. Relative URLs would resolve against the templates, never the cwd.
+    fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
+    base_url = (Path(settings.BASE_DIR) / "templates" / TEMPLATE_DIR).as_uri() + "/"
+    return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
+
+
+def _check_snapshot(*, kind: DocumentKind, context: dict) -> None:
+    missing = [key for key in (*COMMON_KEYS, *KIND_KEYS[kind]) if key not in context]
+    if missing:
+        raise ValueError(f"{kind.value} snapshot is missing: {', '.join(missing)}")
+    # Only JSON values: what is rendered now is exactly what the stored snapshot will render later
+    # (a date object would be stored as a string and could print differently).
+    json.dumps(context)
+    # 个人信息保护法 第六条 (minimum necessary): a notice handed over the counter shows the ID number
+    # masked; refuse a full one rather than print it.
+    if "*" not in context["applicant_id_masked"]:
+        raise ValueError("applicant_id_masked must be masked (e.g. 220102********1235)")
+    if kind == DocumentKind.MATERIALS_NOTICE:
+        # 行政许可法 第三十二条: the notice tells *all* deficiencies at once, so it must name at least one,
+        # each with the requirement it concerns and the reason.
+        deficiencies = context["deficiencies"]
+        if not deficiencies:
+            raise ValueError("a materials notice must list at least one deficiency")
+        for deficiency in deficiencies:
+            if not deficiency.get("requirement") or not deficiency.get("reason"):
+                raise ValueError("every deficiency needs a requirement and a reason")
+
+
+def _display_values(context: dict) -> dict:
+    """Dates as official documents print them (GB/T 9704: 2026年12月1日, no leading zeros; 9时32分)."""
+    display = {}
+    for key in DATE_KEYS:
+        if context.get(key):
+            display[key] = _chinese_date(date.fromisoformat(context[key]))
+    for key in DATETIME_KEYS:
+        if context.get(key):
+            moment = datetime.fromisoformat(context[key])
+            if timezone.is_aware(moment):
+                # Beijing time whatever zone a request activated: the same snapshot prints the same hour.
+                moment = timezone.localtime(moment, timezone.get_default_timezone())
+            display[key] = f"{_chinese_date(moment)}{moment.hour}时{moment.minute:02d}分"
+    materials = context.get("materials") or []
+    display["has_deferred_materials"] = any(material.get("status") == "容缺后补" for material in materials)
+    return display
+
+
+def _chinese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _qr_code_data_uri(text: str) -> str:
+    # A single <path> (not one <rect> per module) keeps the SVG small and quick for WeasyPrint to draw.
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    svg = image.to_string(encoding="unicode")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
