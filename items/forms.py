@@ -18,6 +18,9 @@ class GuideFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("department", "audience", "theme", "handling", "online"):
+            # Picking a filter applies it at once; without JavaScript the 搜索 button still does.
+            self.fields[name].widget.attrs["onchange"] = "this.form.submit()"
         self.fields["department"].choices = [("", "全部部门")] + [
             (department.code, department.name) for department in departments_with_items()
         ]

@@ -120,7 +120,12 @@ def _json_list_has(field_name: str, value: str) -> Q:
 
 def item_current_versions() -> QuerySet[ItemVersion]:
     """Published current versions only (drafts and superseded versions never reach the public)."""
-    return _version_queryset().filter(current_for__isnull=False, status=VersionStatus.PUBLISHED)
+    # search_text is only filtered on, never shown: do not ship it to Python.
+    return (
+        _version_queryset()
+        .filter(current_for__isnull=False, status=VersionStatus.PUBLISHED)
+        .defer("search_text")
+    )
 
 
 def item_list(

@@ -216,3 +216,11 @@ def test_openapi_schema_documents_the_catalogue(api, db, capsys):
         assert path in schema
     assert "blank_form_url" in schema
     assert api.get("/api/docs/").status_code == 200
+
+
+def test_the_fast_representation_matches_the_documented_serializer(api, catalogue):
+    from items.apis import ItemSerializer, MaterialSerializer
+
+    food = api.get("/api/v1/items/FOOD-001/").json()
+    assert set(food) == set(ItemSerializer().fields)
+    assert set(food["materials"][0]) == set(MaterialSerializer().fields)
