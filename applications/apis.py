@@ -2,7 +2,7 @@
 
 from django.core.files.base import ContentFile
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -85,7 +85,9 @@ class ApplicationSerializer(serializers.ModelSerializer):
     def get_outcome(self, case) -> str | None:
         return {State.NOT_ACCEPTED: "not_accepted", State.WITHDRAWN: "withdrawn"}.get(case.state)
 
-    def get_certificate(self, case) -> None:
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_certificate(self, case):
+        # The e-certificate's identifier once issued (DESIGN §8); none before issuance.
         return None
 
 
@@ -293,7 +295,7 @@ class ApplicationActionApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=EmptySerializer, responses=ApplicationDetailSerializer)
+    @extend_schema(operation_id="applications_action", request=EmptySerializer, responses=ApplicationDetailSerializer)
     def post(self, request, number, action):
         if action not in ACTIONS:
             raise Http404("未知的操作")

@@ -139,6 +139,7 @@ def _document(case: Application, *, kind: str, context: dict) -> Document:
         "clerk_name": "",
         "hotline": case.item_version.hotline,
         "supervision_phone": case.item_version.supervision_phone,
+        "submitted_on": timezone.localdate(case.submitted_at).isoformat() if case.submitted_at else "",
     }
     document = Document.objects.create(application=case, kind=kind, serial=serial, context={**base, **context})
     return document

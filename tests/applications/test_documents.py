@@ -206,7 +206,7 @@ def test_refusal_notice_gives_reason_legal_basis_and_remedies():
     assert "《中华人民共和国行政许可法》第三十二条第一款第（二）项" in text
     assert "刘洋" in text
     assert "六十日内" in text and "《中华人民共和国行政复议法》" in text
-    assert "向本级人民政府或者上一级主管部门申请行政复议" in text
+    assert "向本级人民政府申请行政复议" in text
     assert "六个月内" in text and "《中华人民共和国行政诉讼法》" in text
     assert "向人民法院提起行政诉讼" in text
 
