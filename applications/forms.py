@@ -1,0 +1,113 @@
+"""Forms of the intake pages. They check shape only; services decide everything else."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+from portal.identity import IdType, normalize_id_number
+
+phone_validator = RegexValidator(r"^[0-9+\-\s()]{7,20}$", "请填写正确的电话号码（手机或带区号的固定电话）")
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError next to the field it names; what names no field goes on top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+class ApplyForm(forms.Form):
+    """An online application: what the applicant asks for and how to reach them."""
+
+    description = forms.CharField(
+        label="申请事项说明", max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "简要说明申请的内容，例如经营场所、经营项目等"}),
+    )
+    contact_phone = forms.CharField(label="联系电话", max_length=20, validators=[phone_validator])
+    contact_address = forms.CharField(label="联系地址", max_length=200, required=False,
+                                      help_text="用于邮寄送达办理结果，可不填")
+
+    def form_data(self) -> dict:
+        return {"申请事项说明": self.cleaned_data["description"].strip()}
+
+
+class MaterialUploadForm(forms.Form):
+    requirement = forms.IntegerField(widget=forms.HiddenInput)
+    file = forms.FileField(label="选择文件", error_messages={"required": "请选择要上传的文件"})
+
+
+class IntakeForm(forms.Form):
+    """A walk-in registered at the window: the item, and the applicant's real name and ID."""
+
+    item = forms.CharField(label="办理事项", max_length=40, error_messages={"required": "请选择办理事项"})
+    applicant_name = forms.CharField(label="申请人姓名", max_length=50)
+    id_type = forms.ChoiceField(label="证件类型", choices=IdType.choices, initial=IdType.RESIDENT_ID)
+    id_number = forms.CharField(label="证件号码", max_length=30)
+    contact_phone = forms.CharField(label="联系电话", max_length=20, required=False, validators=[phone_validator])
+    contact_address = forms.CharField(label="联系地址", max_length=200, required=False)
+
+    def clean(self):
+        data = super().clean()
+        # Checked here as well as in the service so the message sits next to the ID field.
+        if data.get("id_type") and data.get("id_number"):
+            try:
+                data["id_number"] = normalize_id_number(id_type=data["id_type"], value=data["id_number"])
+            except ValidationError as error:
+                self.add_error("id_number", error.messages)
+        return data
+
+    def applicant(self) -> dict:
+        data = self.cleaned_data
+        return {"name": data["applicant_name"].strip(), "id_type": data["id_type"], "id_number": data["id_number"]}
+
+
+class NoticeForm(forms.Form):
+    """一次性告知: one checkbox and one reason per requirement, all deficiencies in a single submit."""
+
+    def __init__(self, *args, requirements, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requirements = list(requirements)
+        for requirement in self.requirements:
+            self.fields[f"named_{requirement.pk}"] = forms.BooleanField(label=requirement.name, required=False)
+            self.fields[f"reason_{requirement.pk}"] = forms.CharField(
+                label=f"{requirement.name}的补正原因", max_length=300, required=False,
+                widget=forms.TextInput(attrs={"placeholder": "例如：缺少法定代表人签字"}),
+            )
+
+    def rows(self):
+        """(requirement, checkbox field, reason field) for the template."""
+        return [(r, self[f"named_{r.pk}"], self[f"reason_{r.pk}"]) for r in self.requirements]
+
+    def clean(self):
+        data = super().clean()
+        for requirement in self.requirements:
+            if data.get(f"named_{requirement.pk}") and not (data.get(f"reason_{requirement.pk}") or "").strip():
+                self.add_error(f"reason_{requirement.pk}", "请写明补正原因")
+        return data
+
+    def deficiencies(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {"requirement": requirement.pk, "reason": data[f"reason_{requirement.pk}"].strip()}
+            for requirement in self.requirements
+            if data.get(f"named_{requirement.pk}")
+        ]
+
+
+class ReferForm(forms.Form):
+    reason = forms.CharField(label="转部门研判原因", max_length=500, required=False,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(label="退回意见", max_length=500, required=False,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(label="不予受理理由", max_length=500, required=False,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    legal_basis = forms.CharField(label="法律依据", max_length=500, required=False,
+                                  widget=forms.TextInput(attrs={"placeholder": "例如：《中华人民共和国行政许可法》第三十二条"}))

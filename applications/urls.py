@@ -1,0 +1,31 @@
+"""Intake pages, mounted at the site root (namespace `applications`)."""
+
+from django.urls import path
+
+from applications import views
+
+app_name = "applications"
+
+urlpatterns = [
+    # citizen
+    path("apply/<str:code>/", views.apply, name="apply"),
+    path("my/cases/", views.my_cases, name="mine"),
+    path("my/cases/<str:number>/", views.my_case, name="case"),
+    path("my/cases/<str:number>/materials/", views.my_case_upload, name="upload"),
+    path("my/cases/<str:number>/submit/", views.my_case_submit, name="submit"),
+    path("my/cases/<str:number>/resubmit/", views.my_case_resubmit, name="resubmit"),
+    path("my/cases/<str:number>/withdraw/", views.my_case_withdraw, name="withdraw"),
+    # window
+    path("window/prereview/", views.prereview, name="prereview"),
+    path("window/intake/", views.intake, name="intake"),
+    path("window/cases/<str:number>/", views.window_case, name="window-case"),
+    path("window/cases/<str:number>/materials/", views.window_case_upload, name="window-upload"),
+    path("window/cases/<str:number>/accept/", views.window_case_accept, name="window-accept"),
+    path("window/cases/<str:number>/notice/", views.window_case_notice, name="window-notice"),
+    path("window/cases/<str:number>/refer/", views.window_case_refer, name="window-refer"),
+    path("window/cases/<str:number>/resubmit/", views.window_case_resubmit, name="window-resubmit"),
+    # department head
+    path("dept/referrals/", views.referrals, name="head"),
+    path("dept/referrals/<str:number>/return/", views.referral_return, name="referral-return"),
+    path("dept/referrals/<str:number>/decline/", views.referral_decline, name="referral-decline"),
+]
