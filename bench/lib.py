@@ -361,6 +361,28 @@ def analyze(*models) -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
+def pgbench_tps(*, clients: int = 2, seconds: int = 10, scale: int = 10, builtin: str = "simple-update") -> float:
+    """PostgreSQL's own transaction rate on this machine (DESIGN §12's reference for write throughput):
+    `pgbench -i` then `pgbench -b simple-update` against the benchmark's database (its pgbench_* tables
+    live there and go with it). Returns TPS without connection time."""
+    import re
+
+    from django.db import connection
+
+    settings = connection.settings_dict
+    env = {**os.environ, "PGPASSWORD": settings.get("PASSWORD") or ""}
+    target = ["-h", settings.get("HOST") or "127.0.0.1", "-p", str(settings.get("PORT") or 5432),
+              "-U", settings.get("USER") or "postgres", settings["NAME"]]
+    subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), *target], env=env, check=True, capture_output=True)
+    result = subprocess.run(["pgbench", "-b", builtin, "-c", str(clients), "-j", str(clients), "-T", str(seconds),
+                             *target], env=env, check=True, capture_output=True, text=True)
+    match = re.search(r"tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)",
+                      result.stdout)
+    if not match:
+        raise RuntimeError(f"pgbench output not understood:\n{result.stdout}")
+    return float(match.group(1))
+
+
 # ---------------------------------------------------------------------------------------------- diagnostics
 
 

@@ -92,3 +92,24 @@ def test_catalogue_case_at_tiny_scale_prints_and_writes_the_table(tmp_path):
     assert "catalogue search API throughput (1 thread)" in result.stdout
     # It measured the API against data it built, not an empty catalogue.
     assert re.search(r"\| unfiltered first page \| [1-9]\d* \|", report), report
+
+
+def test_copy_loads_model_rows_with_reserved_ids_and_django_defaults(db):
+    from django.db import connection
+
+    from bench.lib import copy_instances, reserve_ids
+    from portal.models import Department
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    ids = reserve_ids(Department, 3)
+
+    copied = copy_instances(
+        Department,
+        (Department(id=pk, code=f"BULK{pk}", name=f"批量部门{pk}", credit_code=f"BULK{pk:014d}") for pk in ids),
+    )
+
+    assert copied == 3
+    rows = list(Department.objects.filter(code__startswith="BULK").order_by("pk").values_list("pk", "level", "hotline"))
+    assert rows == [(pk, "3", "") for pk in ids]  # model defaults written, ids as reserved
+    assert Department.objects.create(code="NEXT", name="后续部门", credit_code="N" * 18).pk > ids[-1]
