@@ -96,10 +96,11 @@ def _events(case, requirement_names: dict[int, str]) -> list[dict]:
     return rows
 
 
-def _uploadable(case, requirement: dict, noticed: set[int]) -> bool:
-    """Mirrors services.application_material_upload, so a page only offers what the service will take."""
+def _uploadable(case, requirement: dict, noticed: set[int], *, window: bool) -> bool:
+    """Mirrors services.application_material_upload, so a page only offers what the service will take.
+    An online draft is the applicant's to fill in: the window does not upload into it."""
     if case.state == State.DRAFT:
-        return True
+        return not (window and case.channel == Channel.ONLINE)
     if case.state == State.PENDING_MATERIALS:
         return requirement["requirement"] in noticed
     if case.state in (State.ACCEPTED, State.IN_REVIEW):
@@ -118,7 +119,7 @@ def _case_context(request, case, *, upload_errors=None) -> dict:
     materials = materials_view(case)
     upload_errors = upload_errors or {}
     for row in materials:
-        row["uploadable"] = _uploadable(case, row, noticed)
+        row["uploadable"] = _uploadable(case, row, noticed, window=request.user.role == Role.CLERK)
         row["noticed"] = row["requirement"] in latest_noticed and case.state == State.PENDING_MATERIALS
         row["errors"] = upload_errors.get(row["requirement"], [])
     return {
@@ -166,12 +167,13 @@ def _upload(request, number, *, page, back):
         else:
             messages.success(request, f"已上传「{material.requirement.name}」（第 {material.version} 版）")
     else:
+        errors = [message for field_errors in form.errors.values() for message in field_errors]
         try:
             requirement = int(request.POST.get("requirement", ""))
         except ValueError:
-            requirement = None
-        errors = [message for field_errors in form.errors.values() for message in field_errors]
-        return page(request, case, upload_errors={requirement: errors})
+            messages.error(request, "；".join(errors))
+        else:
+            return page(request, case, upload_errors={requirement: errors})
     return redirect(back, number=case.number)
 
 
@@ -334,7 +336,8 @@ def _window_case_page(request, case, *, upload_errors=None, notice_form=None, re
         "expected_due": expected_due,
         "notice_form": notice_form or NoticeForm(requirements=requirements, prefix="notice"),
         "refer_form": refer_form or ReferForm(prefix="refer"),
-        "can_accept": case.state in (State.DRAFT, State.SUBMITTED),
+        # An online draft is not the window's yet: the applicant has not submitted it.
+        "can_accept": case.state == State.SUBMITTED or (case.state == State.DRAFT and case.channel != Channel.ONLINE),
         "can_notice": case.state == State.SUBMITTED,
         "can_refer": case.state == State.SUBMITTED,
         "can_resubmit": case.state == State.PENDING_MATERIALS,
