@@ -83,6 +83,8 @@ class ApplicationSerializer(serializers.ModelSerializer):
         return {"name": case.applicant_name, "id_type": case.applicant_id_type, "id_masked": mask_id_number(case.applicant_id_number)}
 
     def get_outcome(self, case) -> str | None:
+        if case.outcome:
+            return case.outcome
         return {State.NOT_ACCEPTED: "not_accepted", State.WITHDRAWN: "withdrawn"}.get(case.state)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
@@ -93,13 +95,30 @@ class ApplicationSerializer(serializers.ModelSerializer):
 
 class ApplicationDetailSerializer(ApplicationSerializer):
     materials = serializers.SerializerMethodField()
+    suspensions = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
     notices = serializers.SerializerMethodField()
     documents = serializers.SerializerMethodField()
     contact = serializers.SerializerMethodField()
     form_data = serializers.JSONField()
 
     class Meta(ApplicationSerializer.Meta):
-        fields = [*ApplicationSerializer.Meta.fields, "materials", "notices", "documents", "contact", "form_data"]
+        fields = [
+            *ApplicationSerializer.Meta.fields, "materials", "notices", "documents", "contact", "form_data",
+            "suspensions", "extended_days", "extension_reason", "decision",
+        ]
+
+    def get_suspensions(self, case) -> list[dict]:
+        return [
+            {"kind": s.kind, "kind_display": s.get_kind_display(), "reason": s.reason, "from": s.started_on,
+             "to": s.ended_on, "working_days": s.working_days}
+            for s in case.suspensions.all()
+        ]
+
+    def get_decision(self, case) -> dict | None:
+        if case.decided_at is None:
+            return None
+        return {"opinion": case.decision_opinion, "legal_basis": case.decision_legal_basis, "at": case.decided_at}
 
     def get_materials(self, case) -> list[dict]:
         return materials_view(case)
@@ -277,6 +296,26 @@ class EmptySerializer(serializers.Serializer):
     pass
 
 
+class SuspendSerializer(serializers.Serializer):
+    kind = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True)
+    deficiencies = DeficiencySerializer(many=True, required=False)
+
+
+class ExtendSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class OpinionSerializer(serializers.Serializer):
+    opinion = serializers.CharField(allow_blank=True)
+
+
+class RejectSerializer(serializers.Serializer):
+    opinion = serializers.CharField(allow_blank=True)
+    legal_basis = serializers.CharField(allow_blank=True)
+
+
 ACTIONS = {
     # URL action: (service, input serializer or None)
     "submit": (services.application_submit, None),
@@ -287,6 +326,12 @@ ACTIONS = {
     "return": (services.application_return, ReasonSerializer),
     "decline": (services.application_decline, DeclineSerializer),
     "withdraw": (services.application_withdraw, None),
+    "claim": (services.application_claim, None),
+    "suspend": (services.application_suspend, SuspendSerializer),
+    "resume": (services.application_resume, None),
+    "extend": (services.application_extend, ExtendSerializer),
+    "approve": (services.application_approve, OpinionSerializer),
+    "reject": (services.application_reject, RejectSerializer),
 }
 
 

@@ -92,6 +92,15 @@ class Application(ConcurrentTransitionMixin, models.Model):
     decided_at = models.DateTimeField("决定时间", null=True, blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
     visits = models.PositiveSmallIntegerField("跑动次数", default=0)
+    # The day the alert level will next change; the deadline sweep reads only cases whose day has come.
+    next_alert_on = models.DateField("预警级别下次变化日", null=True, blank=True)
+    extended_days = models.PositiveSmallIntegerField("延长工作日数", default=0)
+    extension_reason = models.CharField("延长理由", max_length=500, blank=True)
+    decision_opinion = models.TextField("审查意见", blank=True)
+    decision_legal_basis = models.TextField("决定依据", blank=True)
+    # approved / rejected: kept after the case moves on to issued and delivered.
+    outcome = models.CharField("办理结果", max_length=20, blank=True)
+    decided_by = models.ForeignKey(User, verbose_name="决定人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     objects = ApplicationQuerySet.as_manager()
 
@@ -103,6 +112,10 @@ class Application(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["applicant", "-created_at"], name="app_applicant_idx"),
             models.Index(fields=["department", "state", "due_date"], name="app_dept_worklist_idx"),
             models.Index(fields=["state", "submitted_at"], name="app_state_submitted_idx"),
+            models.Index(
+                fields=["next_alert_on"], name="app_alert_due_idx",
+                condition=models.Q(state__in=["accepted", "in_review"]),
+            ),
         ]
 
     def __str__(self):
@@ -152,6 +165,54 @@ class Application(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=WITHDRAWABLE, target=State.WITHDRAWN)
     def withdraw(self):
         pass
+
+    # --- review ---------------------------------------------------------------------------------
+    @transition(field=state, source=State.ACCEPTED, target=State.IN_REVIEW)
+    def claim(self):
+        pass
+
+    @transition(field=state, source=State.IN_REVIEW, target=State.SUSPENDED)
+    def suspend(self):
+        pass
+
+    @transition(field=state, source=State.SUSPENDED, target=State.IN_REVIEW)
+    def resume(self):
+        pass
+
+    @transition(field=state, source=State.IN_REVIEW, target=State.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=state, source=State.IN_REVIEW, target=State.REJECTED)
+    def reject(self):
+        pass
+
+
+class SuspensionKind(models.TextChoices):
+    # 行政许可法 第四十五条: time for these does not count toward the limit.
+    SUPPLEMENT = "supplement", "补正材料"
+    SITE_INSPECTION = "site_inspection", "现场勘验"
+    HEARING = "hearing", "听证"
+    EXPERT_REVIEW = "expert_review", "专家评审"
+    TESTING = "testing", "检验检测"
+
+
+class Suspension(models.Model):
+    """A stop of the clock: from the suspend day (counted) to the resume day (not counted)."""
+
+    application = models.ForeignKey(Application, verbose_name="办件", on_delete=models.PROTECT, related_name="suspensions")
+    kind = models.CharField("中止类型", max_length=20, choices=SuspensionKind.choices)
+    reason = models.CharField("中止理由", max_length=500)
+    started_on = models.DateField("开始日")
+    ended_on = models.DateField("结束日", null=True, blank=True)
+    working_days = models.PositiveSmallIntegerField("中止工作日数", default=0)
+    started_by = models.ForeignKey(User, verbose_name="中止人", on_delete=models.PROTECT, related_name="+")
+    ended_by = models.ForeignKey(User, verbose_name="恢复人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = "中止计时"
+        verbose_name_plural = "中止计时"
+        ordering = ["application_id", "started_on", "id"]
 
 
 def material_upload_to(instance, filename):

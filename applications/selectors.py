@@ -22,6 +22,7 @@ def application_detail(*, application: Application) -> Application:
             Prefetch("materials", queryset=Material.objects.order_by("requirement_id", "-version")),
             "notices__deficiencies__requirement",
             "documents",
+            "suspensions",
         )
         .get(pk=application.pk)
     )

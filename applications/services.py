@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
-from applications.clock import DEEMED_ACCEPTANCE_WORKING_DAYS, alert_level_for
+from applications.clock import DEEMED_ACCEPTANCE_WORKING_DAYS, MAX_EXTENSION_WORKING_DAYS, alert_state
 from applications.documents import DocumentKind
 from applications.models import (
     AlertLevel,
@@ -25,12 +25,15 @@ from applications.models import (
     NumberSequence,
     Referral,
     State,
+    Suspension,
+    SuspensionKind,
 )
 from items.models import Item, MaterialRequirement
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import mask_id_number
 from portal.models import Role, User
+from portal.notifications import notify
 from portal.services import user_for_identity
 from portal.workdays import WorkCalendar
 
@@ -46,6 +49,11 @@ ACTION_LABELS = {
     "return_to_window": "退回窗口",
     "decline": "不予受理",
     "withdraw": "撤回",
+    "claim": "认领审查",
+    "suspend": "中止计时",
+    "resume": "恢复计时",
+    "approve": "作出准予决定",
+    "reject": "作出不予许可决定",
 }
 
 
@@ -145,6 +153,14 @@ def _document(case: Application, *, kind: str, context: dict) -> Document:
     return document
 
 
+def _tell_applicant(case: Application, kind: str, message: str) -> None:
+    notify(users=[case.applicant], kind=kind, message=message, application=case.number)
+
+
+def _department_staff(case: Application, *roles: str) -> list[User]:
+    return list(User.objects.filter(department_id=case.department_id, role__in=roles, is_active=True))
+
+
 def _materials_snapshot(case: Application) -> list[dict]:
     present = current_materials(case)
     rows = []
@@ -215,7 +231,11 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
 
 
 def _noticed_requirement_ids(case: Application) -> set[int]:
-    return set(Deficiency.objects.filter(notice__application=case).values_list("requirement_id", flat=True))
+    """What the open (unresolved) notice named: only those materials may change now."""
+    return set(
+        Deficiency.objects.filter(notice__application=case, notice__resolved_at__isnull=True)
+        .values_list("requirement_id", flat=True)
+    )
 
 
 @transaction.atomic
@@ -229,8 +249,8 @@ def application_material_upload(*, actor: User, application: Application, requir
         raise ValidationError({"requirement": ["该材料不属于本办件所办理的事项"]}) from error
     if case.state == State.DRAFT:
         pass
-    elif case.state == State.PENDING_MATERIALS:
-        # Only what the one-time notice named may change.
+    elif case.state in (State.PENDING_MATERIALS, State.SUSPENDED):
+        # Only what the one-time notice named may change (a supplement request in review is one too).
         if requirement.pk not in _noticed_requirement_ids(case):
             raise Refused(f"「{requirement.name}」不在补正告知范围内，不能更改", code="not_noticed")
     elif case.state in (State.ACCEPTED, State.IN_REVIEW) and requirement.deferrable:
@@ -276,14 +296,9 @@ def application_submit(*, actor: User, application: Application) -> Application:
     return _transition(case, "submit", actor=actor, fields=["submitted_at"])
 
 
-@transaction.atomic
-def application_request_materials(*, actor: User, application: Application, deficiencies: list[dict]) -> Notice:
-    """一次性告知: every deficiency at once, each tied to a requirement with a reason. A later notice may
-    name only requirements the first one named — the "second surprise" is what the rule forbids."""
-    _require_role(actor, Role.CLERK)
-    case = _lock(application)
-    if not can_proceed(case.request_materials):
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能一次性告知补正")
+def _validated_deficiencies(case: Application, deficiencies: list[dict]) -> list[tuple[MaterialRequirement, str]]:
+    """Each deficiency tied to a requirement of the pinned version, with a reason; and the one-time rule:
+    once a first notice exists, a later one may name only what the first named."""
     requirements = {requirement.pk: requirement for requirement in case.item_version.materials.all()}
     errors, rows, seen = [], [], set()
     if not deficiencies:
@@ -311,6 +326,18 @@ def application_request_materials(*, actor: User, application: Application, defi
             )
     if errors:
         raise ValidationError({"deficiencies": errors})
+    return rows
+
+
+@transaction.atomic
+def application_request_materials(*, actor: User, application: Application, deficiencies: list[dict]) -> Notice:
+    """一次性告知: every deficiency at once, each tied to a requirement with a reason. A later notice may
+    name only requirements the first one named — the "second surprise" is what the rule forbids."""
+    _require_role(actor, Role.CLERK)
+    case = _lock(application)
+    if not can_proceed(case.request_materials):
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能一次性告知补正")
+    rows = _validated_deficiencies(case, deficiencies)
     notice = Notice.objects.create(application=case, sequence=case.notices.count() + 1, issued_by=actor)
     Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=reason) for r, reason in rows)
     _transition(case, "request_materials", actor=actor, payload={
@@ -322,6 +349,7 @@ def application_request_materials(*, actor: User, application: Application, defi
         "deficiencies": [{"requirement": r.name, "reason": reason} for r, reason in rows],
         "deadline_note": "请按本通知一次性补齐上述材料后重新提交；补正期间不计入办理时限。",
     })
+    _tell_applicant(case, "materials_notice", f"您的申请 {case.number} 需补正材料：" + "；".join(f"{r.name}（{reason}）" for r, reason in rows))
     return notice
 
 
@@ -342,15 +370,21 @@ def application_resubmit(*, actor: User, application: Application) -> Applicatio
     return _transition(case, "resubmit", actor=actor)
 
 
-def _start_clock(case: Application, *, accepted_at, calendar: WorkCalendar) -> None:
-    version = case.item_version
-    accepted_day = timezone.localdate(accepted_at)
-    due = calendar.add_working_days(accepted_day, version.promised_days)
-    case.accepted_at = accepted_at
-    case.due_date, case.due_date_provisional = due.date, due.provisional
-    case.alert_level = alert_level_for(
-        calendar=calendar, today=_local_today(), due_date=due.date, warning_days=version.effective_warning_days
+CLOCK_FIELDS = ["due_date", "due_date_provisional", "alert_level", "next_alert_on"]
+
+
+def _set_due_date(case: Application, *, due_date: date, provisional: bool, calendar: WorkCalendar) -> None:
+    case.due_date, case.due_date_provisional = due_date, provisional
+    case.alert_level, case.next_alert_on = alert_state(
+        calendar=calendar, today=_local_today(), due_date=due_date, warning_days=case.item_version.effective_warning_days
     )
+
+
+def _start_clock(case: Application, *, accepted_at, calendar: WorkCalendar) -> None:
+    accepted_day = timezone.localdate(accepted_at)
+    due = calendar.add_working_days(accepted_day, case.item_version.promised_days)
+    case.accepted_at = accepted_at
+    _set_due_date(case, due_date=due.date, provisional=due.provisional, calendar=calendar)
 
 
 @transaction.atomic
@@ -363,7 +397,7 @@ def application_accept(*, actor: User, application: Application) -> Application:
     _refuse_incomplete(case, "受理")
     _start_clock(case, accepted_at=timezone.now(), calendar=WorkCalendar.load())
     case.accepted_by = actor
-    fields = ["accepted_at", "accepted_by", "due_date", "due_date_provisional", "alert_level"]
+    fields = ["accepted_at", "accepted_by", *CLOCK_FIELDS]
     if case.hall_id is None:
         case.hall = actor.hall
         fields.append("hall")
@@ -378,6 +412,7 @@ def application_accept(*, actor: User, application: Application) -> Application:
         "due_date": case.due_date.isoformat(), "provisional": case.due_date_provisional,
     })
     _document(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=_acceptance_context(case, clerk=actor))
+    _tell_applicant(case, "accepted", f"您的申请「{case.item_version.name}」已受理（办件编号 {case.number}），承诺办结日期 {case.due_date:%Y年%m月%d日}。")
     return case
 
 
@@ -445,6 +480,7 @@ def application_decline(*, actor: User, application: Application, reason: str, l
     _document(case, kind=DocumentKind.REFUSAL_NOTICE, context={
         "reason": reason, "legal_basis": legal_basis, "decided_by": actor.display_name,
     })
+    _tell_applicant(case, "not_accepted", f"您的申请 {case.number} 不予受理：{reason}。您可依法申请行政复议或提起行政诉讼。")
     return case
 
 
@@ -489,10 +525,215 @@ def application_deem_accept_sweep(*, today: date | None = None, batch: int = 500
             _start_clock(case, accepted_at=case.submitted_at, calendar=calendar)
             case.deemed_accepted = True
             _transition(case, "deem_accept", actor=None, fields=[
-                "accepted_at", "due_date", "due_date_provisional", "alert_level", "deemed_accepted",
+                "accepted_at", "deemed_accepted", *CLOCK_FIELDS,
             ], payload={"submitted_on": submitted_on.isoformat(), "due_date": case.due_date.isoformat()})
             _document(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=_acceptance_context(case, clerk=None))
             deemed += 1
     return deemed
 
 
+
+
+# --- review (受审分离: the department decides, never meeting the applicant) ----------------------
+
+
+def _require_department(actor: User, case: Application, *roles: str) -> None:
+    if actor.role not in roles or actor.department_id != case.department_id:
+        raise Forbidden("只有本部门审查人员可以办理")
+
+
+def _require_case_reviewer(actor: User, case: Application) -> None:
+    """The reviewer who claimed the case, or the department head."""
+    _require_department(actor, case, Role.REVIEWER, Role.HEAD)
+    if actor.role == Role.REVIEWER and case.reviewer_id not in (None, actor.pk):
+        raise Forbidden("该办件已由其他审查人员认领")
+
+
+@transaction.atomic
+def application_claim(*, actor: User, application: Application) -> Application:
+    case = _lock(application)
+    _require_department(actor, case, Role.REVIEWER, Role.HEAD)
+    case.reviewer = actor
+    return _transition(case, "claim", actor=actor, fields=["reviewer"])
+
+
+@transaction.atomic
+def application_suspend(*, actor: User, application: Application, kind: str, reason: str,
+                        deficiencies: list[dict] | None = None) -> Suspension:
+    """Stop the clock (行政许可法 第四十五条). A supplement request is a one-time notice like intake's."""
+    case = _lock(application)
+    _require_case_reviewer(actor, case)
+    errors = {}
+    if kind not in SuspensionKind.values:
+        errors["kind"] = [f"中止类型应为：{'、'.join(f'{v}（{label}）' for v, label in SuspensionKind.choices)}"]
+    if not (reason or "").strip():
+        errors["reason"] = ["请写明中止理由"]
+    if kind == SuspensionKind.SUPPLEMENT and not deficiencies:
+        errors["deficiencies"] = ["补正材料须列出全部需要补正的材料"]
+    if errors:
+        raise ValidationError(errors)
+    if not can_proceed(case.suspend):
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能中止计时")
+    rows = _validated_deficiencies(case, deficiencies or []) if kind == SuspensionKind.SUPPLEMENT else []
+    suspension = Suspension.objects.create(
+        application=case, kind=kind, reason=reason.strip(), started_on=_local_today(), started_by=actor
+    )
+    if rows:
+        notice = Notice.objects.create(application=case, sequence=case.notices.count() + 1, issued_by=actor)
+        Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=why) for r, why in rows)
+    # The level is frozen while suspended: the sweep does not look at suspended cases.
+    case.next_alert_on = None
+    _transition(case, "suspend", actor=actor, fields=["next_alert_on"], payload={
+        "kind": kind, "reason": reason.strip(),
+        "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": why} for r, why in rows],
+    })
+    _tell_applicant(case, "suspended", f"您的办件 {case.number} 因{SuspensionKind(kind).label}中止计时：{reason.strip()}")
+    return suspension
+
+
+@transaction.atomic
+def application_resume(*, actor: User, application: Application) -> Application:
+    """Restart the clock: the due date moves by the working days in [suspend day, resume day)."""
+    case = _lock(application)
+    _require_case_reviewer(actor, case)
+    if not can_proceed(case.resume):
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能恢复计时")
+    suspension = case.suspensions.filter(ended_on__isnull=True).order_by("-started_on").first()
+    calendar = WorkCalendar.load()
+    today = _local_today()
+    stopped = calendar.working_days_between(suspension.started_on, today) if suspension else 0
+    if suspension is not None:
+        suspension.ended_on, suspension.ended_by, suspension.working_days = today, actor, stopped
+        suspension.save(update_fields=["ended_on", "ended_by", "working_days"])
+    case.notices.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+    due = calendar.add_working_days(case.due_date, stopped)
+    _set_due_date(case, due_date=due.date, provisional=case.due_date_provisional or due.provisional, calendar=calendar)
+    return _transition(case, "resume", actor=actor, fields=CLOCK_FIELDS, payload={
+        "suspended_working_days": stopped, "due_date": case.due_date.isoformat(),
+    })
+
+
+@transaction.atomic
+def application_extend(*, actor: User, application: Application, days: int, reason: str) -> Application:
+    """Once, by the department head, within the statutory extension (行政许可法 第四十二条)."""
+    case = _lock(application)
+    if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
+        raise Forbidden("只有本部门负责人可以批准延长办理期限")
+    if case.state not in (State.ACCEPTED, State.IN_REVIEW):
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能延长办理期限")
+    if case.extended_days:
+        raise Refused("办理期限只能延长一次", code="already_extended")
+    errors = {}
+    if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_WORKING_DAYS:
+        errors["days"] = [f"延长期限应为 1 至 {MAX_EXTENSION_WORKING_DAYS} 个工作日"]
+    if not (reason or "").strip():
+        errors["reason"] = ["请写明延长理由"]
+    if errors:
+        raise ValidationError(errors)
+    calendar = WorkCalendar.load()
+    due = calendar.add_working_days(case.due_date, days)
+    _set_due_date(case, due_date=due.date, provisional=case.due_date_provisional or due.provisional, calendar=calendar)
+    case.extended_days, case.extension_reason = days, reason.strip()
+    audit_record(
+        actor=actor, action="application_extend", object_type="application", object_id=case.number,
+        from_state=case.state, to_state=case.state,
+        payload={"days": days, "reason": case.extension_reason, "due_date": case.due_date.isoformat()},
+    )
+    case.save(update_fields=["extended_days", "extension_reason", *CLOCK_FIELDS])
+    _tell_applicant(case, "extended", f"您的办件 {case.number} 办理期限延长 {days} 个工作日，新的办结日期 {case.due_date:%Y年%m月%d日}：{case.extension_reason}")
+    return case
+
+
+@transaction.atomic
+def application_approve(*, actor: User, application: Application, opinion: str) -> Application:
+    case = _lock(application)
+    _require_case_reviewer(actor, case)
+    if not (opinion or "").strip():
+        raise ValidationError({"opinion": ["请填写审查意见"]})
+    case.decision_opinion, case.decided_by, case.decided_at = opinion.strip(), actor, timezone.now()
+    case.next_alert_on, case.outcome = None, "approved"
+    _transition(case, "approve", actor=actor, fields=["decision_opinion", "decided_by", "decided_at", "next_alert_on", "outcome"],
+                payload={"opinion": case.decision_opinion})
+    _tell_applicant(case, "decided", f"您的办件 {case.number} 已审查通过，正在制证。")
+    return case
+
+
+RECONSIDERATION_RIGHTS = "如不服本决定，可自收到决定之日起六十日内向本级人民政府申请行政复议，或六个月内向人民法院提起行政诉讼。"
+
+
+@transaction.atomic
+def application_reject(*, actor: User, application: Application, opinion: str, legal_basis: str) -> Application:
+    """不予许可: opinion and legal basis required; the applicant is told their right to reconsideration."""
+    case = _lock(application)
+    _require_case_reviewer(actor, case)
+    errors = {}
+    if not (opinion or "").strip():
+        errors["opinion"] = ["请填写审查意见"]
+    if not (legal_basis or "").strip():
+        errors["legal_basis"] = ["不予许可须写明法律依据"]
+    if errors:
+        raise ValidationError(errors)
+    case.decision_opinion, case.decision_legal_basis = opinion.strip(), legal_basis.strip()
+    case.decided_by, case.decided_at, case.next_alert_on, case.outcome = actor, timezone.now(), None, "rejected"
+    _transition(case, "reject", actor=actor,
+                fields=["decision_opinion", "decision_legal_basis", "decided_by", "decided_at", "next_alert_on", "outcome"],
+                payload={"opinion": case.decision_opinion, "legal_basis": case.decision_legal_basis})
+    _tell_applicant(case, "decided", f"您的办件 {case.number} 不予许可：{case.decision_opinion}（依据：{case.decision_legal_basis}）。{RECONSIDERATION_RIGHTS}")
+    return case
+
+
+# --- the deadline sweep -------------------------------------------------------------------------
+
+ALERT_MESSAGES = {
+    "yellow": "办件 {number}（{item}）将于 {due:%Y年%m月%d日} 到期，请抓紧办理。",
+    "red": "办件 {number}（{item}）今日到期，请当日办结。",
+    "overdue": "办件 {number}（{item}）已超期（应于 {due:%Y年%m月%d日} 办结）。",
+}
+
+
+def _alert_recipients(case: Application, level: str, supervisors: list[User]) -> list[User]:
+    """yellow → the reviewer; red → reviewer + head; overdue → head + supervisor (DESIGN §5)."""
+    reviewer = [case.reviewer] if case.reviewer_id else []
+    if level == "yellow":
+        return reviewer or _department_staff(case, Role.HEAD)
+    if level == "red":
+        return reviewer + _department_staff(case, Role.HEAD)
+    if level == "overdue":
+        return _department_staff(case, Role.HEAD) + supervisors
+    return []
+
+
+def application_alert_sweep(*, today: date | None = None, batch: int = 2000) -> int:
+    """Recompute alert levels of running cases whose change day has come, and notify once per change.
+
+    The work grows with the cases whose level changes: `next_alert_on` (indexed, running cases only)
+    says which those are; cases whose day has not come are never read. Safe to run twice at once:
+    rows another sweep holds are skipped, and a case already moved on no longer matches.
+    """
+    today = today or _local_today()
+    calendar = WorkCalendar.load()
+    supervisors = list(User.objects.filter(role=Role.SUPERVISOR, is_active=True))
+    changed = 0
+    while True:
+        with transaction.atomic():
+            cases = list(
+                Application.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("item_version", "reviewer")
+                .filter(state__in=[State.ACCEPTED, State.IN_REVIEW], next_alert_on__lte=today)
+                .order_by("next_alert_on")[:batch]
+            )
+            if not cases:
+                return changed
+            groups: dict[tuple, list[Application]] = {}
+            for case in cases:
+                level, next_on = alert_state(calendar=calendar, today=today, due_date=case.due_date,
+                                             warning_days=case.item_version.effective_warning_days)
+                groups.setdefault((level, next_on), []).append(case)
+            for (level, next_on), members in groups.items():
+                Application.objects.filter(pk__in=[c.pk for c in members]).update(alert_level=level, next_alert_on=next_on)
+                for case in members:
+                    if case.alert_level != level:
+                        message = ALERT_MESSAGES[level].format(number=case.number, item=case.item_version.name, due=case.due_date)
+                        notify(users=_alert_recipients(case, level, supervisors), kind=f"alert_{level}", message=message,
+                               application=case.number)
+                        changed += 1

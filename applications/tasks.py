@@ -1,8 +1,13 @@
 from celery import shared_task
 
-from applications.services import application_deem_accept_sweep
+from applications.services import application_alert_sweep, application_deem_accept_sweep
 
 
 @shared_task(name="applications.application_deem_accept_task")
 def application_deem_accept_task() -> int:
     return application_deem_accept_sweep()
+
+
+@shared_task(name="applications.application_alert_task")
+def application_alert_task() -> int:
+    return application_alert_sweep()

@@ -5,12 +5,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from django.http import Http404
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler as drf_exception_handler
 
 from portal.errors import Forbidden, Refused
 from portal.lockout import LOCKED_OUT_MESSAGE
+from portal.models import Notification
+from portal.notifications import notification_mark_read
 from portal.workdays import MAX_WORKING_DAYS, WorkCalendar
 
 
@@ -103,3 +107,39 @@ class WorkdaysApi(APIView):
         start, days = query.validated_data["start"], query.validated_data["days"]
         result = WorkCalendar.load().add_working_days(start, days)
         return Response({"start": start, "days": days, "date": result.date, "provisional": result.provisional})
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    application = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "application", "message", "created_at", "read_at"]
+
+    def get_application(self, notification) -> str | None:
+        return notification.application or None
+
+
+class NotificationListApi(ListAPIView):
+    """The caller's own inbox, newest first; `?unread=1` for the unread ones."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        notifications = Notification.objects.filter(user=self.request.user)
+        if self.request.query_params.get("unread") in ("1", "true"):
+            notifications = notifications.filter(read_at__isnull=True)
+        return notifications
+
+
+class NotificationReadApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request, notification_id):
+        try:
+            notification = notification_mark_read(user=request.user, notification_id=notification_id)
+        except Notification.DoesNotExist as error:
+            raise Http404("通知不存在") from error
+        return Response(NotificationSerializer(notification).data)

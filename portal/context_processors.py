@@ -2,7 +2,7 @@
 
 from django.urls import NoReverseMatch, reverse
 
-from portal.models import Role
+from portal.models import Notification, Role
 
 PUBLIC_LINKS = [("办事指南", "items:guide"), ("证照核验", "certificates:verify")]
 ROLE_LINKS = {
@@ -29,8 +29,10 @@ def _resolve(links):
 def navigation(request):
     user = getattr(request, "user", None)
     links = list(PUBLIC_LINKS)
+    unread = 0
     if user is not None and user.is_authenticated:
         links += ROLE_LINKS.get(user.role, [])
+        unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
         if user.is_superuser and ("事项管理", "admin:index") not in links:
             links.append(("系统管理", "admin:index"))
-    return {"nav_links": _resolve(links)}
+    return {"nav_links": _resolve(links), "unread_notifications": unread}

@@ -209,3 +209,34 @@ class AuditChainHead(models.Model):
     class Meta:
         verbose_name = "审计链头"
         verbose_name_plural = "审计链头"
+
+
+class Notification(models.Model):
+    """A message to one user: a row first (the inbox), then sent by email/SMS from a task after commit.
+
+    Unsent rows are the outbox: the retry sweep sends whatever a lost broker or a failing gateway left.
+    """
+
+    user = models.ForeignKey(User, verbose_name="接收人", on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField("类型", max_length=40)
+    # The case number, not a foreign key: the infrastructure knows no domain app.
+    application = models.CharField("办件编号", max_length=40, blank=True)
+    message = models.TextField("内容")
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("发送次数", default=0)
+    next_attempt_at = models.DateTimeField("下次发送时间", null=True, blank=True)
+    last_error = models.CharField("最近一次错误", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "通知"
+        verbose_name_plural = "通知"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_inbox_idx"),
+            models.Index(fields=["next_attempt_at"], name="notification_outbox_idx", condition=models.Q(sent_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.kind}"

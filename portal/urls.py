@@ -8,6 +8,8 @@ from portal import apis, views
 api_v1 = [
     path("auth/token/", apis.TokenObtainApi.as_view(), name="token"),
     path("workdays/", apis.WorkdaysApi.as_view(), name="workdays"),
+    path("notifications/", apis.NotificationListApi.as_view(), name="notification-list"),
+    path("notifications/<int:notification_id>/read/", apis.NotificationReadApi.as_view(), name="notification-read"),
     path("", include("items.api_urls")),
     path("", include("applications.api_urls")),
 ]
@@ -15,6 +17,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("inbox/", views.inbox, name="inbox"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -68,6 +68,15 @@ class WorkCalendar:
                 counted += 1
         return WorkdayResult(date=day, provisional=provisional)
 
+    def subtract_working_days(self, end: date, days: int) -> date:
+        """The `days`-th working day before `end` (`end` itself not counted); 0 ⇒ `end`."""
+        day, counted = end, 0
+        while counted < days:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return day
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in [start, end): what a suspension from `start` to `end` takes off the clock."""
         return sum(1 for offset in range((end - start).days) if self.is_working_day(start + timedelta(days=offset)))

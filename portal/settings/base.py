@@ -187,10 +187,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Timers (DESIGN §5). Each entry names a task; `manage.py run_timers` runs the same list once, in order.
 CELERY_BEAT_SCHEDULE = {
+    "deadline-sweep": {"task": "applications.application_alert_task", "schedule": crontab(minute=0)},
     "deemed-acceptance": {"task": "applications.application_deem_accept_task", "schedule": crontab(minute=5)},
+    "notification-retry": {"task": "portal.notification_retry_task", "schedule": crontab(minute="*/2")},
 }
+# Publishing must not hang a request when the broker is down: fail fast, the outbox sweep sends later.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+SMS_BACKEND = env("SMS_BACKEND", default="portal.sms.FileSmsBackend")
+SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms.log"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="一网通办 <noreply@zwfw.example.cn>")
 
 # Fernet key protecting seal private keys (DESIGN §7). Development has a fixed key in dev.py only.

@@ -51,3 +51,53 @@ def test_broker_is_redis_when_redis_url_is_set():
         assert settings.CELERY_BROKER_URL == os.environ["REDIS_URL"]
     else:
         assert settings.CELERY_BROKER_URL == "filesystem://"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_deadline_sweep_runs_in_a_real_worker(tmp_path):
+    """The beat task goes through the broker to a worker process that works on this test's database."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from applications.models import Application
+    from applications.tasks import application_alert_task
+    from tests.applications.conftest import pdf_file
+    from tests.factories import HallFactory, UserFactory, published_item
+    from rest_framework.test import APIClient
+
+    item = published_item()
+    citizen, clerk = UserFactory(identified=True), UserFactory(clerk=True, hall=HallFactory())
+    client = APIClient()
+    client.force_authenticate(citizen)
+    number = client.post("/api/v1/applications/", {"item": item.code}, format="json").json()["number"]
+    for requirement in item.current_version.materials.filter(required=True, deferrable=False):
+        client.post(f"/api/v1/applications/{number}/materials/", {"requirement": requirement.pk, "file": pdf_file()}, format="multipart")
+    client.post(f"/api/v1/applications/{number}/submit/")
+    client.force_authenticate(clerk)
+    assert client.post(f"/api/v1/applications/{number}/accept/").status_code == 200
+    today = timezone.localdate()
+    Application.objects.filter(number=number).update(due_date=today - timedelta(days=1), next_alert_on=today)
+
+    # The worker must open this test's database, not the development one.
+    database = connection.settings_dict
+    if connection.vendor == "postgresql":
+        url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    else:
+        url = f"sqlite:///{database['NAME']}"
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings.test", "DATABASE_URL": url}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "-Q", queue,
+         "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        changed = application_alert_task.apply_async(queue=queue).get(timeout=90)
+    finally:
+        worker.terminate()
+        worker.communicate(timeout=30)
+    assert changed == 1
+    assert Application.objects.get(number=number).alert_level == "overdue"

@@ -1,0 +1,91 @@
+"""Notifications (DESIGN §9): a row per recipient, sent after commit by a task, retried with backoff."""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from portal.models import Notification, User
+from portal.sms import get_sms_backend
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+def notify(*, users: Iterable[User], kind: str, message: str, application: str = "") -> list[Notification]:
+    """Create one notification per distinct user; sending is queued for after the commit."""
+    recipients = {user.pk: user for user in users if user is not None}
+    now = timezone.now()
+    rows = Notification.objects.bulk_create(
+        Notification(user_id=pk, kind=kind, application=application, message=message, next_attempt_at=now)
+        for pk in recipients
+    )
+    ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: enqueue_sending(ids))
+    return rows
+
+
+def enqueue_sending(ids: list[int]) -> None:
+    """Hand the rows to the broker; if it is unreachable they stay unsent and the retry sweep sends them."""
+    from portal.tasks import notification_send_task
+
+    for pk in ids:
+        try:
+            notification_send_task.apply_async(args=[pk], retry=False)
+        except Exception as error:  # the broker is the outside world: nothing is lost, only delayed
+            logger.warning("通知 %s 未能入队（%s），将由重试任务发送", pk, error)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2 ** attempts, 240))
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Send one notification by email and SMS where the user has them. Idempotent: a sent row is skipped,
+    and a row another worker is sending is skipped too (skip_locked)."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("user").filter(pk=notification_id, sent_at__isnull=True).first()
+        )
+        if notification is None:
+            return False
+        user = notification.user
+        try:
+            if user.email:
+                send_mail("一网通办 办件提醒", notification.message, settings.DEFAULT_FROM_EMAIL, [user.email])
+            if user.phone:
+                get_sms_backend().send(phone=user.phone, message=f"【一网通办】{notification.message}")
+        except Exception as error:  # a failing mail server or SMS gateway: retry later with backoff
+            notification.attempts += 1
+            notification.last_error = str(error)[:300]
+            notification.next_attempt_at = timezone.now() + _backoff(notification.attempts)
+            notification.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+            return False
+        notification.attempts += 1
+        notification.sent_at = timezone.now()
+        notification.next_attempt_at = None
+        notification.save(update_fields=["attempts", "sent_at", "next_attempt_at"])
+        return True
+
+
+def notification_retry_sweep(*, batch: int = 1000) -> int:
+    """Send what is due and unsent: rows a lost broker never delivered, or a gateway refused."""
+    due = (
+        Notification.objects.filter(sent_at__isnull=True, next_attempt_at__lte=timezone.now(), attempts__lt=MAX_ATTEMPTS)
+        .order_by("next_attempt_at").values_list("pk", flat=True)[:batch]
+    )
+    return sum(notification_send(notification_id=pk) for pk in list(due))
+
+
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
+    notification = Notification.objects.get(pk=notification_id, user=user)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
