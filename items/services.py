@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from certificates.models import CertificateType
@@ -39,7 +39,8 @@ def build_search_text(version: ItemVersion) -> str:
         *version.theme_labels,
         *(material.name for material in version.materials.all()),
     ]
-    return " ".join(part for part in parts if part)
+    # Stored lower-cased and searched with a plain LIKE: UPPER() on every row cost 3x the scan itself.
+    return " ".join(part for part in parts if part).lower()
 
 
 @transaction.atomic
@@ -264,12 +265,30 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
             getattr(summary, outcome)["certificate_types"] += 1
 
     errors: list[str] = []
+    # Everything the comparison needs, in a handful of queries rather than several per item: a re-import of
+    # a big catalogue is mostly "unchanged".
+    codes = [row.values["code"] for row in catalogue.items]
+    existing = {
+        item.code: item
+        for item in Item.objects.filter(code__in=codes)
+        .select_related("current_version__department", "current_version__certificate_type")
+        .prefetch_related(
+            Prefetch(
+                "current_version__materials",
+                queryset=MaterialRequirement.objects.select_related("satisfied_by").order_by("order", "id"),
+            ),
+            Prefetch("current_version__joint_departments", queryset=Department.objects.order_by("code")),
+        )
+    }
+    with_drafts = set(
+        ItemVersion.objects.filter(item__code__in=codes, status=VersionStatus.DRAFT).values_list("item__code", flat=True)
+    )
     for row in catalogue.items:
         values = dict(row.values)
         code, basic_code = values.pop("code"), values.pop("basic_code")
         materials = [material.values for material in row.materials]
         wanted = {name: values[name] for name in VERSION_FIELDS} | {"materials": materials}
-        item = Item.objects.select_related("current_version").filter(code=code).first()
+        item = existing.get(code)
         if item is None:
             item = Item.objects.create(code=code, basic_code=basic_code, department=departments[values["department"]])
             summary.created["items"] += 1
@@ -280,7 +299,7 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
         if item.current_version_id and version_snapshot(item.current_version) == wanted:
             summary.unchanged_items += 1
             continue
-        if item.versions.filter(status=VersionStatus.DRAFT).exists():
+        if code in with_drafts:
             errors.append(f"{row.where}：该事项有未发布的草稿，请先在后台发布或删除草稿后再导入")
             continue
         draft = ItemVersion(item=item)

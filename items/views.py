@@ -23,7 +23,9 @@ PAGE_SIZE = 20
 def guide(request):
     form = GuideFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else {}
-    page = Paginator(item_list(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The list shows no materials: skip their prefetch.
+    versions = item_list(**filters).prefetch_related(None)
+    page = Paginator(versions, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
