@@ -3,14 +3,15 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from applications.models import Application, State
+from applications.models import Application, Channel, State
 from portal.models import Role, User
 
 DECIDED = [State.APPROVED, State.REJECTED, State.ISSUED, State.DELIVERED]
 
 
 def visible_applications(*, user: User) -> QuerySet[Application]:
-    """Applicants: their own; clerks: any case (any window accepts any item); department staff: their
+    """Applicants: their own; clerks: any case but citizens' unsubmitted online drafts (any window accepts
+    any item); department staff: their
     department's cases once submitted; custodians: decided cases; supervisors: everything, read-only."""
     cases = Application.objects.all()
     if not user.is_authenticated:
@@ -18,7 +19,8 @@ def visible_applications(*, user: User) -> QuerySet[Application]:
     if user.role == Role.APPLICANT:
         return cases.filter(applicant=user)
     if user.role == Role.CLERK:
-        return cases
+        # A citizen's online draft is theirs until they submit it.
+        return cases.exclude(state=State.DRAFT, channel=Channel.ONLINE)
     if user.role in (Role.REVIEWER, Role.HEAD):
         return cases.filter(department_id=user.department_id).exclude(state=State.DRAFT)
     if user.role == Role.CUSTODIAN:

@@ -15,7 +15,6 @@ from django_fsm import ConcurrentTransition, can_proceed
 from applications.clock import DEEMED_ACCEPTANCE_WORKING_DAYS, MAX_EXTENSION_WORKING_DAYS, alert_state
 from applications.documents import DocumentKind
 from applications.models import (
-    AlertLevel,
     Application,
     Channel,
     Deficiency,
@@ -206,7 +205,10 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
                 id_number=applicant.get("id_number", ""),
             )
         except ValidationError as error:
-            raise ValidationError({"applicant": [f"{message}" for message in error.messages]}) from error
+            labels = {"name": "申请人姓名", "id_number": "证件号码", "id_type": "证件类型"}
+            raise ValidationError({"applicant": [
+                f"{labels.get(field, field)}：{message}" for field, messages in error.message_dict.items() for message in messages
+            ]}) from error
         channel, hall, prefix = Channel.WINDOW, actor.hall, actor.hall.code
     case = Application.objects.create(
         number=_next_number(prefix=prefix, day=_local_today()),
@@ -230,12 +232,30 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
     return case
 
 
-def _noticed_requirement_ids(case: Application) -> set[int]:
+def noticed_requirement_ids(case: Application) -> set[int]:
     """What the open (unresolved) notice named: only those materials may change now."""
     return set(
         Deficiency.objects.filter(notice__application=case, notice__resolved_at__isnull=True)
         .values_list("requirement_id", flat=True)
     )
+
+
+def upload_refusal(case: Application, requirement: MaterialRequirement, *, noticed: set[int]) -> Refused | None:
+    """Why this requirement may not take a file in the case's state, or None. Pages ask this too, so they
+    offer an upload only where the service will take it."""
+    if case.state == State.DRAFT:
+        return None
+    if case.state in (State.PENDING_MATERIALS, State.SUSPENDED):
+        # Only what the open one-time notice named may change (a supplement request in review is one too).
+        if requirement.pk in noticed:
+            return None
+        return Refused(f"「{requirement.name}」不在补正告知范围内，不能更改", code="not_noticed")
+    if case.state in (State.ACCEPTED, State.IN_REVIEW) and requirement.deferrable:
+        # 容缺: a deferrable material may follow after acceptance, once.
+        if any(material.requirement_id == requirement.pk for material in case.materials.all()):
+            return Refused(f"容缺材料「{requirement.name}」已补交", code="already_supplied")
+        return None
+    return InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能上传材料")
 
 
 @transaction.atomic
@@ -247,17 +267,9 @@ def application_material_upload(*, actor: User, application: Application, requir
         requirement = case.item_version.materials.get(pk=int(requirement_id))
     except (MaterialRequirement.DoesNotExist, TypeError, ValueError) as error:
         raise ValidationError({"requirement": ["该材料不属于本办件所办理的事项"]}) from error
-    if case.state == State.DRAFT:
-        pass
-    elif case.state in (State.PENDING_MATERIALS, State.SUSPENDED):
-        # Only what the one-time notice named may change (a supplement request in review is one too).
-        if requirement.pk not in _noticed_requirement_ids(case):
-            raise Refused(f"「{requirement.name}」不在补正告知范围内，不能更改", code="not_noticed")
-    elif case.state in (State.ACCEPTED, State.IN_REVIEW) and requirement.deferrable:
-        if case.materials.filter(requirement=requirement).exists():
-            raise Refused(f"容缺材料「{requirement.name}」已补交", code="invalid_transition")
-    else:
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能上传材料")
+    refusal = upload_refusal(case, requirement, noticed=noticed_requirement_ids(case))
+    if refusal is not None:
+        raise refusal
     inspected = inspect_upload(upload)
     version = (case.materials.filter(requirement=requirement).order_by("-version").values_list("version", flat=True).first() or 0) + 1
     material = Material(
@@ -345,6 +357,7 @@ def application_request_materials(*, actor: User, application: Application, defi
         "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": reason} for r, reason in rows],
     })
     _document(case, kind=DocumentKind.MATERIALS_NOTICE, context={
+        "notice_sequence": notice.sequence,
         "clerk_name": actor.display_name,
         "deficiencies": [{"requirement": r.name, "reason": reason} for r, reason in rows],
         "deadline_note": "请按本通知一次性补齐上述材料后重新提交；补正期间不计入办理时限。",

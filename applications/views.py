@@ -96,22 +96,12 @@ def _events(case, requirement_names: dict[int, str]) -> list[dict]:
     return rows
 
 
-def _uploadable(case, requirement: dict, noticed: set[int], *, window: bool) -> bool:
-    """Mirrors services.application_material_upload, so a page only offers what the service will take.
-    An online draft is the applicant's to fill in: the window does not upload into it."""
-    if case.state == State.DRAFT:
-        return not (window and case.channel == Channel.ONLINE)
-    if case.state == State.PENDING_MATERIALS:
-        return requirement["requirement"] in noticed
-    if case.state in (State.ACCEPTED, State.IN_REVIEW):
-        return requirement["deferrable"] and not requirement["files"]
-    return False
-
-
 def _case_context(request, case, *, upload_errors=None) -> dict:
     case = selectors.application_detail(application=case)
     notices = list(case.notices.all())
-    noticed = {d.requirement_id for notice in notices for d in notice.deficiencies.all()}
+    # What the open notice named: the same set the upload service checks.
+    noticed = {d.requirement_id for notice in notices if notice.resolved_at is None for d in notice.deficiencies.all()}
+    requirements = {requirement.pk: requirement for requirement in case.item_version.materials.all()}
     latest_notice = notices[-1] if notices else None
     latest_noticed = {d.requirement_id for d in latest_notice.deficiencies.all()} if latest_notice else set()
     documents = list(case.documents.all())
@@ -119,7 +109,7 @@ def _case_context(request, case, *, upload_errors=None) -> dict:
     materials = materials_view(case)
     upload_errors = upload_errors or {}
     for row in materials:
-        row["uploadable"] = _uploadable(case, row, noticed, window=request.user.role == Role.CLERK)
+        row["uploadable"] = services.upload_refusal(case, requirements[row["requirement"]], noticed=noticed) is None
         row["noticed"] = row["requirement"] in latest_noticed and case.state == State.PENDING_MATERIALS
         row["errors"] = upload_errors.get(row["requirement"], [])
     return {
@@ -336,8 +326,7 @@ def _window_case_page(request, case, *, upload_errors=None, notice_form=None, re
         "expected_due": expected_due,
         "notice_form": notice_form or NoticeForm(requirements=requirements, prefix="notice"),
         "refer_form": refer_form or ReferForm(prefix="refer"),
-        # An online draft is not the window's yet: the applicant has not submitted it.
-        "can_accept": case.state == State.SUBMITTED or (case.state == State.DRAFT and case.channel != Channel.ONLINE),
+        "can_accept": case.state in (State.DRAFT, State.SUBMITTED),
         "can_notice": case.state == State.SUBMITTED,
         "can_refer": case.state == State.SUBMITTED,
         "can_resubmit": case.state == State.PENDING_MATERIALS,

@@ -419,7 +419,8 @@ def test_prereview_query_count_does_not_grow(clerk_client, item, requirements, d
     assert body.count('class="case-row"') == 8 and "剩 5 个工作日" in body
 
 
-def test_window_does_not_accept_or_fill_an_online_draft(clerk_client, draft, requirements):
-    body = text(clerk_client.get(f"/window/cases/{draft}/"))
-    assert "申请人尚未提交此网上申请" in body
-    assert f"/window/cases/{draft}/accept/" not in body and 'type="file"' not in body
+def test_window_does_not_see_an_online_draft(clerk_client, draft, requirements):
+    # The citizen's draft is theirs until submitted: the window gets a 404, as for any case it may not see.
+    assert clerk_client.get(f"/window/cases/{draft}/").status_code == 404
+    assert clerk_client.post(f"/window/cases/{draft}/accept/").status_code == 404
+    assert Application.objects.get(number=draft).state == "draft"

@@ -69,3 +69,11 @@ def test_events_are_the_audit_chain_oldest_first(as_user, citizen, submitted):
     events = as_user(citizen).get(f"/api/v1/applications/{submitted}/events/").json()
     assert [e["action"] for e in events] == ["application_create", "material_upload", "material_upload", "application_submit"]
     assert events[-1]["from_state"] == "draft" and events[-1]["to_state"] == "submitted" and len(events[-1]["hash"]) == 64
+
+
+def test_clerk_does_not_see_a_citizens_online_draft(as_user, clerk, draft, requirements):
+    client = as_user(clerk)
+    assert client.get(f"/api/v1/applications/{draft}/").status_code == 404
+    assert client.post(f"/api/v1/applications/{draft}/accept/").status_code == 404
+    assert upload(client, draft, requirements["营业执照"]).status_code == 404
+    assert Application.objects.get(number=draft).state == "draft"
