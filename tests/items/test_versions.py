@@ -263,3 +263,19 @@ def test_admin_export_downloads_an_importable_catalogue(client, admin_user, tmp_
     call_command("import_catalogue", str(path), stdout=open("/dev/null", "w"))
     assert ItemVersion.objects.count() == versions
     assert client.get("/admin/items/item/export/json/").json()["items"][0]["name"] == "食品经营许可（新办）"
+
+
+def test_admin_adds_an_item_and_lands_on_its_empty_draft(client, admin_user):
+    department = DepartmentFactory(code="CCSJ")
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/items/item/add/", {"code": "11220100MB0000001Y0100990000001", "basic_code": "0100990000", "department": department.pk}
+    )
+    item = Item.objects.get(code="11220100MB0000001Y0100990000001")
+    draft = item.versions.get()
+    assert response.status_code == 302 and response.url == f"/admin/items/itemversion/{draft.pk}/change/"
+    assert draft.status == VersionStatus.DRAFT and draft.department == department and item.current_version is None
+    assert AuditEvent.objects.filter(action="item_create", object_id=item.code, actor=admin_user).exists()
+    assert client.get(f"/guide/{item.code}/").status_code == 404
+    long_code = client.post("/admin/items/item/add/", {"code": "1" * 37, "department": department.pk})
+    assert long_code.status_code == 200 and not Item.objects.filter(code="1" * 37).exists()
