@@ -6,7 +6,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 
 from items.models import Audience, Handling, ItemType, MaterialForm, Theme
-from items.selectors import department_list, item_get_current, item_list
+from items.selectors import attach_material_rows, department_list, item_get_current, item_list, materials_as_rows
 from portal.models import AdminLevel
 
 # ---------------------------------------------------------------------------------------------- output
@@ -44,16 +44,14 @@ class MaterialSerializer(serializers.Serializer):
     sample_url = serializers.SerializerMethodField()
     notes = serializers.CharField()
 
+    # Documentation only: ItemSerializer.to_representation renders materials from plain rows.
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_blank_form_url(self, material) -> str | None:
-        return _file_url(material, "blank_form", self.context.get("request"))
+        return None
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_sample_url(self, material) -> str | None:
-        return _file_url(material, "sample", self.context.get("request"))
-
-    def to_representation(self, material):
-        return material_representation(material, self.context.get("request"))
+        return None
 
 
 # Plain dicts: Model.get_FOO_display() flattens the choices on every call, 10 % of a list request.
@@ -61,31 +59,31 @@ FORM_LABELS = dict(MaterialForm.choices)
 ITEM_TYPE_LABELS = dict(ItemType.choices)
 
 
-def _file_url(material, kind: str, request) -> str | None:
-    if not getattr(material, kind):
+def _file_url(material_id: int, kind: str, name: str, request) -> str | None:
+    if not name:
         return None
-    path = reverse("items:material_file", kwargs={"material_id": material.id, "kind": kind})
+    path = reverse("items:material_file", kwargs={"material_id": material_id, "kind": kind})
     return request.build_absolute_uri(path) if request else path
 
 
-def material_representation(material, request) -> dict:
-    satisfied_by = material.satisfied_by
+def material_representation(row: dict, request) -> dict:
+    """One material from a row of items.selectors.attach_material_rows."""
     return {
-        "id": material.id,
-        "name": material.name,
-        "form": material.form,
-        "form_label": FORM_LABELS.get(material.form, material.form),
-        "copies_original": material.copies_original,
-        "copies_copy": material.copies_copy,
-        "required": material.required,
-        "deferrable": material.deferrable,
-        "source": material.source,
-        "issuer": material.issuer,
-        "satisfied_by": satisfied_by.code if satisfied_by else None,
-        "satisfied_by_name": satisfied_by.name if satisfied_by else None,
-        "blank_form_url": _file_url(material, "blank_form", request),
-        "sample_url": _file_url(material, "sample", request),
-        "notes": material.notes,
+        "id": row["id"],
+        "name": row["name"],
+        "form": row["form"],
+        "form_label": FORM_LABELS.get(row["form"], row["form"]),
+        "copies_original": row["copies_original"],
+        "copies_copy": row["copies_copy"],
+        "required": row["required"],
+        "deferrable": row["deferrable"],
+        "source": row["source"],
+        "issuer": row["issuer"],
+        "satisfied_by": row["satisfied_by__code"],
+        "satisfied_by_name": row["satisfied_by__name"],
+        "blank_form_url": _file_url(row["id"], "blank_form", row["blank_form"], request),
+        "sample_url": _file_url(row["id"], "sample", row["sample"], request),
+        "notes": row["notes"],
     }
 
 
@@ -149,7 +147,7 @@ class ItemSerializer(serializers.Serializer):
             "item_type_label": ITEM_TYPE_LABELS.get(version.item_type, version.item_type),
             "level": version.level,
             "department": {"code": department.code, "name": department.name},
-            "joint_departments": [{"code": joint.code, "name": joint.name} for joint in version.joint_departments.all()],
+            "joint_departments": version.joint_department_rows,
             "audience": list(version.audience),
             "themes": list(version.themes),
             "handling": version.handling,
@@ -176,7 +174,7 @@ class ItemSerializer(serializers.Serializer):
             "faq": version.faq,
             "result_name": version.result_name,
             "certificate_type": certificate_type.code if certificate_type else None,
-            "materials": [material_representation(material, request) for material in version.materials.all()],
+            "materials": [material_representation(row, request) for row in version.material_rows],
         }
 
 
@@ -223,7 +221,11 @@ class ItemListApi(generics.ListAPIView):
         # A plain dict: with a QueryDict DRF reads a missing boolean as False (the HTML checkbox rule).
         query = ItemQuerySerializer(data=self.request.query_params.dict())
         query.is_valid(raise_exception=True)
-        return item_list(**query.validated_data)
+        return materials_as_rows(item_list(**query.validated_data))
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return attach_material_rows(page) if page is not None else None
 
 
 @extend_schema(tags=["事项目录"], summary="事项详情（已发布的当前版本）")
@@ -235,4 +237,4 @@ class ItemDetailApi(generics.RetrieveAPIView):
     lookup_field = "code"
 
     def get_object(self):
-        return item_get_current(code=self.kwargs["code"])
+        return attach_material_rows([item_get_current(code=self.kwargs["code"], queryset=materials_as_rows)])[0]
