@@ -72,7 +72,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         fields = [
             "number", "item", "state", "state_display", "channel", "applicant", "submitted_at", "accepted_at",
             "due_date", "due_date_provisional", "alert_level", "suspended", "outcome", "certificate", "visits",
-            "created_at", "deemed_accepted",
+            "created_at", "deemed_accepted", "issuing",
         ]
 
     def get_item(self, case) -> dict:
@@ -90,7 +90,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_certificate(self, case):
         # The e-certificate's identifier once issued (DESIGN §8); none before issuance.
-        return None
+        return case.certificate_identifier or None
 
 
 class ApplicationDetailSerializer(ApplicationSerializer):
@@ -311,6 +311,12 @@ class OpinionSerializer(serializers.Serializer):
     opinion = serializers.CharField(allow_blank=True)
 
 
+class DeliverSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    tracking_number = serializers.CharField(required=False, allow_blank=True, default="")
+    id_number = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class RejectSerializer(serializers.Serializer):
     opinion = serializers.CharField(allow_blank=True)
     legal_basis = serializers.CharField(allow_blank=True)
@@ -332,6 +338,7 @@ ACTIONS = {
     "extend": (services.application_extend, ExtendSerializer),
     "approve": (services.application_approve, OpinionSerializer),
     "reject": (services.application_reject, RejectSerializer),
+    "deliver": (services.application_deliver, DeliverSerializer),
 }
 
 

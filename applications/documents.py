@@ -9,6 +9,7 @@ applicant has changed since. Nothing here reads the database.
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -26,6 +27,9 @@ class DocumentKind(models.TextChoices):
     MATERIALS_NOTICE = "materials_notice", "补正材料通知书"  # 一次性告知
     REFUSAL_NOTICE = "refusal_notice", "不予受理通知书"
     RECEIPT = "receipt", "材料接收凭证"
+    # Decision letters, stamped by the center with the department's seal at issuance (DESIGN §7).
+    APPROVAL_DECISION = "approval_decision", "准予行政许可决定书"
+    REJECTION_DECISION = "rejection_decision", "不予行政许可决定书"
 
 
 TEMPLATE_DIR = "applications/documents"
@@ -59,13 +63,33 @@ KIND_KEYS = {
     DocumentKind.MATERIALS_NOTICE: ("deficiencies", "deadline_note"),
     DocumentKind.REFUSAL_NOTICE: ("reason", "legal_basis", "decided_by"),
     DocumentKind.RECEIPT: ("materials", "received_at"),
+    DocumentKind.APPROVAL_DECISION: ("opinion", "decided_by", "result_name"),
+    DocumentKind.REJECTION_DECISION: ("opinion", "legal_basis", "decided_by"),
 }
 DATE_KEYS = ("issued_on", "submitted_on", "accepted_on", "due_date")
 DATETIME_KEYS = ("received_at",)
 
 
+# A round approval seal is about 42 mm across (120 pt); it is pressed over the issuing organ and date.
+SEAL_SIZE_PT = 120
+CSS_PX_TO_PT = 0.75
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    pdf: bytes
+    seal_page: int
+    seal_box: tuple[float, float, float, float]  # PDF points, origin bottom-left
+
+
 def render_document_pdf(*, kind: str, context: dict) -> bytes:
     """Render one document from a frozen JSON-able snapshot (the caller stores the snapshot, so re-rendering later gives the same text)."""
+    return render_document(kind=kind, context=context).pdf
+
+
+def render_document(*, kind: str, context: dict) -> RenderedDocument:
+    """The PDF and where the seal goes: centred on the signature block (organ + date), wherever the
+    layout put it, so a sealed decision letter looks stamped by hand."""
     kind = DocumentKind(kind)  # ValueError for an unknown kind
     _check_snapshot(kind=kind, context=context)
     html = render_to_string(
@@ -77,17 +101,36 @@ def render_document_pdf(*, kind: str, context: dict) -> bytes:
             "qr_code": _qr_code_data_uri(f"办件编号 {context['number']}"),
         },
     )
-    return _html_to_pdf(html)
+    document = _layout(html)
+    page, box = _signature_box(document)
+    return RenderedDocument(pdf=document.write_pdf(), seal_page=page, seal_box=box)
 
 
-def _html_to_pdf(html: str) -> bytes:
+def _signature_box(document) -> tuple[int, tuple[float, float, float, float]]:
+    for index, page in enumerate(document.pages):
+        stack = [page._page_box]
+        while stack:
+            box = stack.pop()
+            element = getattr(box, "element", None)
+            if element is not None and "signature" in (element.get("class") or "").split():
+                center_x = (box.border_box_x() + box.border_width() / 2) * CSS_PX_TO_PT
+                center_y = (page.height - box.border_box_y() - box.border_height() / 2) * CSS_PX_TO_PT
+                half = SEAL_SIZE_PT / 2
+                return index, (center_x - half, center_y - half, center_x + half, center_y + half)
+            stack.extend(getattr(box, "children", []))
+    last = len(document.pages) - 1
+    width, height = document.pages[last].width * CSS_PX_TO_PT, document.pages[last].height * CSS_PX_TO_PT
+    return last, (width - 200, 80, width - 200 + SEAL_SIZE_PT, 80 + SEAL_SIZE_PT)
+
+
+def _layout(html: str):
     """The one place WeasyPrint is called for these documents."""
     # Everything a document shows is inside the HTML (the QR code is a data: URI, the fonts come from
     # fontconfig), so the fetcher refuses file and network URLs: no snapshot text can make the renderer
     # read the disk or call out. Relative URLs would resolve against the templates, never the cwd.
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
     base_url = (Path(settings.BASE_DIR) / "templates" / TEMPLATE_DIR).as_uri() + "/"
-    return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf()
+    return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
 
 
 def _check_snapshot(*, kind: DocumentKind, context: dict) -> None:

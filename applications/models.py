@@ -45,6 +45,12 @@ class Channel(models.TextChoices):
     MAIL = "mail", "邮寄申请"
 
 
+class DeliveryMethod(models.TextChoices):
+    PICKUP = "pickup", "窗口领取"
+    MAIL = "mail", "邮寄送达"
+    DOWNLOAD = "download", "网上下载"
+
+
 class AlertLevel(models.TextChoices):
     GREEN = "green", "正常"
     YELLOW = "yellow", "预警"
@@ -101,6 +107,13 @@ class Application(ConcurrentTransitionMixin, models.Model):
     # approved / rejected: kept after the case moves on to issued and delivered.
     outcome = models.CharField("办理结果", max_length=20, blank=True)
     decided_by = models.ForeignKey(User, verbose_name="决定人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Issuance runs in a task: the case shows 制证中 until the sealed PDF exists.
+    issuing = models.BooleanField("制证中", default=False)
+    issued_at = models.DateTimeField("出证时间", null=True, blank=True)
+    certificate_identifier = models.CharField("电子证照标识", max_length=120, blank=True)
+    delivery_method = models.CharField("送达方式", max_length=10, blank=True)
+    tracking_number = models.CharField("快递单号", max_length=40, blank=True)
+    delivered_at = models.DateTimeField("送达时间", null=True, blank=True)
 
     objects = ApplicationQuerySet.as_manager()
 
@@ -185,6 +198,15 @@ class Application(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=State.IN_REVIEW, target=State.REJECTED)
     def reject(self):
+        pass
+
+    # --- issuance and delivery ------------------------------------------------------------------
+    @transition(field=state, source=[State.APPROVED, State.REJECTED], target=State.ISSUED)
+    def issue(self):
+        pass
+
+    @transition(field=state, source=State.ISSUED, target=State.DELIVERED)
+    def deliver(self):
         pass
 
 

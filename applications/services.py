@@ -18,6 +18,7 @@ from applications.models import (
     Application,
     Channel,
     Deficiency,
+    DeliveryMethod,
     Document,
     Material,
     Notice,
@@ -53,6 +54,8 @@ ACTION_LABELS = {
     "resume": "恢复计时",
     "approve": "作出准予决定",
     "reject": "作出不予许可决定",
+    "issue": "签发",
+    "deliver": "送达",
 }
 
 
@@ -750,3 +753,76 @@ def application_alert_sweep(*, today: date | None = None, batch: int = 2000) -> 
                         notify(users=_alert_recipients(case, level, supervisors), kind=f"alert_{level}", message=message,
                                application=case.number)
                         changed += 1
+
+
+# --- issuance (driven by seals: only the center stamps) and delivery --------------------------------
+
+
+def application_issuing_start(*, application: Application) -> Application:
+    """Mark a decided case 制证中; the caller (seals) holds the transaction and has checked the custodian."""
+    case = _lock(application)
+    if case.state not in (State.APPROVED, State.REJECTED):
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能签发")
+    if case.issuing:
+        raise Refused("该办件正在制证，请勿重复签发", code="issuing")
+    case.issuing = True
+    case.save(update_fields=["issuing"])
+    return case
+
+
+def application_issuing_failed(*, application: Application) -> None:
+    Application.objects.filter(pk=application.pk).update(issuing=False)
+
+
+def decision_document(*, application: Application, kind: str) -> Document:
+    """The decision letter's frozen snapshot (准予/不予行政许可决定书), to be rendered and sealed."""
+    case = application
+    return _document(case, kind=kind, context={
+        "opinion": case.decision_opinion,
+        "legal_basis": case.decision_legal_basis,
+        "decided_by": case.decided_by.display_name if case.decided_by_id else "",
+        "result_name": case.item_version.result_name,
+    })
+
+
+def application_issue(*, actor: User, application: Application, certificate_identifier: str = "",
+                      document_sha256: str = "") -> Application:
+    """Sealed and issued: runs inside the seals transaction that stamped the document."""
+    case = _lock(application)
+    case.issuing, case.issued_at, case.certificate_identifier = False, timezone.now(), certificate_identifier
+    if case.channel == Channel.ONLINE and not case.closed_at:
+        case.closed_at = case.issued_at
+    _transition(case, "issue", actor=actor, fields=["issuing", "issued_at", "certificate_identifier", "closed_at"], payload={
+        "certificate": certificate_identifier, "document_sha256": document_sha256,
+    })
+    result = "电子证照已生成，可在「我的证照」下载" if certificate_identifier else "决定书已签发，可在办件详情下载"
+    _tell_applicant(case, "issued", f"您的办件 {case.number} 已办结出证：{result}。")
+    return case
+
+
+@transaction.atomic
+def application_deliver(*, actor: User, application: Application, method: str, tracking_number: str = "",
+                        id_number: str = "") -> Application:
+    """送达: pickup at the window checks the holder's ID (and is a visit); mail records the tracking number;
+    the applicant downloading the e-certificate is delivery too (zero visits)."""
+    case = _lock(application)
+    errors = {}
+    if method not in DeliveryMethod.values:
+        errors["method"] = [f"送达方式应为：{'、'.join(f'{v}（{label}）' for v, label in DeliveryMethod.choices)}"]
+    elif method == DeliveryMethod.DOWNLOAD:
+        if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
+            raise Forbidden("网上下载送达只能由申请人本人完成")
+    else:
+        _require_role(actor, Role.CLERK)
+        if method == DeliveryMethod.MAIL and not (tracking_number or "").strip():
+            errors["tracking_number"] = ["邮寄送达须填写快递单号"]
+        if method == DeliveryMethod.PICKUP and (id_number or "").strip().upper() != case.applicant_id_number:
+            errors["id_number"] = ["领取人证件号码与申请人不符"]
+    if errors:
+        raise ValidationError(errors)
+    case.delivery_method, case.tracking_number, case.delivered_at = method, (tracking_number or "").strip(), timezone.now()
+    fields = ["delivery_method", "tracking_number", "delivered_at"]
+    if method == DeliveryMethod.PICKUP:
+        case.visits += 1
+        fields.append("visits")
+    return _transition(case, "deliver", actor=actor, fields=fields, payload={"method": method, "tracking_number": case.tracking_number})

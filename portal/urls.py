@@ -11,6 +11,8 @@ api_v1 = [
     path("notifications/", apis.NotificationListApi.as_view(), name="notification-list"),
     path("notifications/<int:notification_id>/read/", apis.NotificationReadApi.as_view(), name="notification-read"),
     path("", include("items.api_urls")),
+    # Before applications': `applications/<number>/issue/` belongs to seals, the only app that stamps.
+    path("", include("seals.api_urls")),
     path("", include("applications.api_urls")),
 ]
 
@@ -23,6 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("guide/", include("items.urls")),
     path("", include("applications.urls")),
+    path("", include("seals.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -190,6 +190,7 @@ CELERY_BEAT_SCHEDULE = {
     "deadline-sweep": {"task": "applications.application_alert_task", "schedule": crontab(minute=0)},
     "deemed-acceptance": {"task": "applications.application_deem_accept_task", "schedule": crontab(minute=5)},
     "notification-retry": {"task": "portal.notification_retry_task", "schedule": crontab(minute="*/2")},
+    "issuance-retry": {"task": "seals.seal_issue_retry_task", "schedule": crontab(minute="*/5")},
 }
 # Publishing must not hang a request when the broker is down: fail fast, the outbox sweep sends later.
 CELERY_TASK_PUBLISH_RETRY = False
@@ -199,6 +200,10 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 SMS_BACKEND = env("SMS_BACKEND", default="portal.sms.FileSmsBackend")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms.log"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="一网通办 <noreply@zwfw.example.cn>")
+
+# Certificates verify signatures through this (it lives in seals; certificates may not import seals).
+PDF_SIGNATURE_VALIDATOR = "seals.signing.pdf_signature_is_valid"
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # Fernet key protecting seal private keys (DESIGN §7). Development has a fixed key in dev.py only.
 SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")

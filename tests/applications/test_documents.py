@@ -69,6 +69,14 @@ def snapshot(kind: str, **overrides) -> dict:
             "decided_by": "刘洋",
         },
         DocumentKind.RECEIPT: {"materials": MATERIALS, "received_at": "2026-11-24T01:32:00+00:00"},
+        DocumentKind.APPROVAL_DECISION: {
+            "submitted_on": "2026-11-20", "opinion": "材料齐全，符合法定条件、标准", "decided_by": "王芳",
+            "result_name": "食品经营许可证",
+        },
+        DocumentKind.REJECTION_DECISION: {
+            "submitted_on": "2026-11-20", "opinion": "经营场所与食品经营项目不相适应",
+            "legal_basis": "《食品经营许可和备案管理办法》第十二条", "decided_by": "王芳",
+        },
     }
     return {**common, **per_kind[kind], **overrides}
 
@@ -253,3 +261,18 @@ def test_a_snapshot_with_python_objects_is_refused():
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ValueError):
         render_document_pdf(kind="decision_letter", context=snapshot(DocumentKind.RECEIPT))
+
+
+@pytest.mark.parametrize("kind", [DocumentKind.APPROVAL_DECISION, DocumentKind.REJECTION_DECISION])
+def test_decision_letters_and_where_the_seal_goes(kind):
+    from applications.documents import render_document
+
+    rendered = render_document(kind=kind, context=snapshot(kind))
+    text = flat(pdf_text(rendered.pdf))
+    assert kind.label in text and "王芳" in text
+    if kind == DocumentKind.REJECTION_DECISION:
+        assert "《食品经营许可和备案管理办法》第十二条" in text and "行政复议" in text and "行政诉讼" in text
+    # The seal box sits over the signature block: in the right half of an A4 page, above the footer.
+    x1, y1, x2, y2 = rendered.seal_box
+    assert rendered.seal_page == 0
+    assert 297 < (x1 + x2) / 2 < 595 and 100 < (y1 + y2) / 2 < 700 and x2 - x1 == 120

@@ -1,0 +1,214 @@
+"""Seal custody and issuance — the closed loop of 一章审批 (DESIGN §7).
+
+The center holds every department's approval seal. It stamps only what the department decided (a case
+approved or rejected by that department), only by a custodian's hand, and the department cannot issue
+without the center. Every stamp writes a SealUse row and an audit event in the same transaction.
+"""
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from applications import services as application_services
+from applications.documents import DocumentKind, render_document
+from applications.models import Application, State
+from portal.audit import audit_record
+from portal.errors import Forbidden, Refused
+from portal.models import Department, Role, User
+from seals import keys
+from seals.image import seal_png
+from seals.models import Issuance, IssuanceStatus, Seal, SealAuthority, SealStatus, SealUse
+from seals.signing import SealSigner
+
+logger = logging.getLogger(__name__)
+
+CA_NAME = "长春市政务服务中心电子印章CA"
+SEAL_VALIDITY_YEARS = 5
+
+
+@transaction.atomic
+def seal_ca_init(*, name: str = CA_NAME) -> tuple[SealAuthority, bool]:
+    """Create the center's CA once; later calls return the existing one (idempotent)."""
+    existing = SealAuthority.objects.select_for_update().first()
+    if existing is not None:
+        return existing, False
+    key = keys.new_private_key()
+    certificate = keys.ca_certificate(key=key, name=name, now=timezone.now())
+    authority = SealAuthority.objects.create(
+        name=name, certificate_pem=keys.certificate_pem(certificate), encrypted_key=keys.encrypt_key(key)
+    )
+    audit_record(action="seal_ca_init", object_type="seal_authority", object_id=authority.pk, payload={"name": name})
+    return authority, True
+
+
+@transaction.atomic
+def seal_create(*, department_code: str, actor: User | None = None) -> Seal:
+    """A department's 行政审批专用章: image from its name, a key certified by the center CA."""
+    department = Department.objects.filter(code=department_code).first()
+    if department is None:
+        raise ValidationError({"department": [f"部门 {department_code} 不存在"]})
+    authority = SealAuthority.objects.first()
+    if authority is None:
+        raise Refused("尚未初始化电子印章 CA，请先运行 init_seal_ca", code="no_ca")
+    if Seal.objects.filter(department=department, status=SealStatus.ACTIVE).exists():
+        raise Refused(f"{department.name}已有启用中的行政审批专用章", code="seal_exists")
+    now = timezone.now()
+    until = now + timedelta(days=365 * SEAL_VALIDITY_YEARS)
+    name = f"{department.name}行政审批专用章"
+    key = keys.new_private_key()
+    certificate = keys.seal_certificate(
+        key=key, seal_name=name, department_name=department.name, credit_code=department.credit_code,
+        ca_cert=keys.load_certificate(authority.certificate_pem), ca_key=keys.decrypt_key(authority.encrypted_key),
+        now=now, until=until,
+    )
+    sequence = Seal.objects.filter(department=department).count() + 1
+    seal = Seal.objects.create(
+        code=f"{department.code}-SP-{sequence:02d}", name=name, department=department,
+        image=seal_png(department_name=department.name), certificate_pem=keys.certificate_pem(certificate),
+        encrypted_key=keys.encrypt_key(key), valid_from=now, valid_until=until,
+    )
+    audit_record(actor=actor, action="seal_create", object_type="seal", object_id=seal.code, payload={"department": department.code})
+    return seal
+
+
+@transaction.atomic
+def seal_revoke(*, seal: Seal, reason: str, actor: User | None = None) -> Seal:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["请写明注销原因"]})
+    seal = Seal.objects.select_for_update().get(pk=seal.pk)
+    if seal.status != SealStatus.ACTIVE:
+        raise Refused("该印章已注销", code="invalid_transition")
+    seal.status, seal.revoked_at, seal.revoke_reason = SealStatus.REVOKED, timezone.now(), reason.strip()
+    seal.save(update_fields=["status", "revoked_at", "revoke_reason"])
+    audit_record(actor=actor, action="seal_revoke", object_type="seal", object_id=seal.code, payload={"reason": seal.revoke_reason})
+    return seal
+
+
+def _active_seal(department_id: int) -> Seal | None:
+    now = timezone.now()
+    return (
+        Seal.objects.select_related("department")
+        .filter(department_id=department_id, status=SealStatus.ACTIVE, valid_from__lte=now, valid_until__gt=now)
+        .first()
+    )
+
+
+@transaction.atomic
+def seal_issue(*, actor: User, application: Application) -> Issuance:
+    """The custodian orders the stamp; the case shows 制证中 and a task renders, signs and issues."""
+    if actor.role != Role.CUSTODIAN:
+        raise Forbidden("只有政务服务中心印章管理员可以用印签发")
+    seal = _active_seal(application.department_id)
+    if seal is None:
+        raise Refused(f"{application.department.name}没有可用的行政审批专用章", code="no_seal")
+    case = application_services.application_issuing_start(application=application)
+    issuance = Issuance.objects.create(application=case, seal=seal, custodian=actor)
+    audit_record(actor=actor, action="seal_issue_request", object_type="application", object_id=case.number,
+                 from_state=case.state, to_state=case.state, payload={"seal": seal.code, "issuance": issuance.pk})
+    transaction.on_commit(lambda: _enqueue(issuance.pk))
+    return issuance
+
+
+def _enqueue(issuance_id: int) -> None:
+    from seals.tasks import seal_issue_task
+
+    try:
+        seal_issue_task.apply_async(args=[issuance_id], retry=False)
+    except Exception as error:  # broker down: the pending issuance is picked up by the retry sweep
+        logger.warning("签发任务 %s 未能入队：%s", issuance_id, error)
+
+
+def seal_issue_complete(*, issuance_id: int) -> bool:
+    """Render, sign and issue in ONE transaction: the certificate or letter, the SealUse row, its audit
+    event and the case's transition commit together or not at all (never half-issued)."""
+    with transaction.atomic():
+        issuance = (
+            Issuance.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("seal__department", "custodian").filter(pk=issuance_id, status=IssuanceStatus.PENDING).first()
+        )
+        if issuance is None:
+            return False
+        seal = Seal.objects.select_for_update().select_related("department").get(pk=issuance.seal_id)
+        case = Application.objects.select_for_update(of=("self",)).select_related(
+            "item_version__certificate_type", "item_version__item", "department", "applicant", "decided_by", "hall"
+        ).get(pk=issuance.application_id)
+        # The closed loop, checked again at the moment of stamping.
+        if seal.status != SealStatus.ACTIVE:
+            raise Refused("印章已注销，不能用印", code="seal_revoked")
+        if seal.department_id != case.department_id or case.state not in (State.APPROVED, State.REJECTED):
+            raise Refused("只能用本部门印章签发本部门已作出决定的办件", code="seal_mismatch")
+        from certificates.rendering import SEAL_BOX
+        from certificates.services import certificate_issue
+
+        signer = SealSigner(seal=seal, authority=SealAuthority.objects.get())
+        certificate_type = case.item_version.certificate_type
+        identifier = ""
+        if case.state == State.APPROVED and certificate_type is not None:
+            certificate = certificate_issue(
+                certificate_type=certificate_type, issuer=case.department, holder=case.applicant,
+                holder_name=case.applicant_name, holder_id_type=case.applicant_id_type,
+                holder_id_number=case.applicant_id_number, face_data=_face_data(case),
+                application_number=case.number, sign=lambda pdf: signer.sign(pdf, box=SEAL_BOX),
+            )
+            identifier, digest, kind = certificate.identifier, certificate.sha256, "certificate"
+        else:
+            kind = DocumentKind.APPROVAL_DECISION if case.state == State.APPROVED else DocumentKind.REJECTION_DECISION
+            document = application_services.decision_document(application=case, kind=kind)
+            rendered = render_document(kind=document.kind, context=document.context)
+            signed = signer.sign(rendered.pdf, box=rendered.seal_box, page=rendered.seal_page)
+            document.pdf.save(f"{document.serial}.pdf", ContentFile(signed))
+            digest = hashlib.sha256(signed).hexdigest()
+        event = audit_record(
+            actor=issuance.custodian, action="seal_use", object_type="application", object_id=case.number,
+            from_state=case.state, to_state=State.ISSUED,
+            payload={"seal": seal.code, "document_sha256": digest, "document_kind": str(kind), "decision": case.outcome},
+        )
+        SealUse.objects.create(
+            seal=seal, application=case, document_sha256=digest, document_kind=str(kind), decision=case.outcome,
+            custodian=issuance.custodian, audit_seq=event.seq,
+        )
+        application_services.application_issue(
+            actor=issuance.custodian, application=case, certificate_identifier=identifier, document_sha256=digest
+        )
+        issuance.status, issuance.finished_at = IssuanceStatus.DONE, timezone.now()
+        issuance.attempts += 1
+        issuance.save(update_fields=["status", "finished_at", "attempts"])
+        return True
+
+
+def seal_issue_failed(*, issuance_id: int, error: str) -> None:
+    """After the last retry: the case leaves 制证中 and the custodian can try again."""
+    with transaction.atomic():
+        issuance = Issuance.objects.select_for_update().filter(pk=issuance_id, status=IssuanceStatus.PENDING).first()
+        if issuance is None:
+            return
+        issuance.status, issuance.last_error, issuance.finished_at = IssuanceStatus.FAILED, error[:300], timezone.now()
+        issuance.save(update_fields=["status", "last_error", "finished_at"])
+        application_services.application_issuing_failed(application=issuance.application)
+
+
+def seal_issue_retry_sweep(*, older_than_minutes: int = 5) -> int:
+    """Pending issuances a lost broker never delivered."""
+    horizon = timezone.now() - timedelta(minutes=older_than_minutes)
+    pending = Issuance.objects.filter(status=IssuanceStatus.PENDING, requested_at__lt=horizon).values_list("pk", flat=True)
+    done = 0
+    for pk in list(pending[:200]):
+        try:
+            done += seal_issue_complete(issuance_id=pk)
+        except Exception as error:
+            logger.warning("签发任务 %s 失败：%s", pk, error)
+    return done
+
+
+def _face_data(case: Application) -> dict:
+    return {
+        "事项": case.item_version.name,
+        "持证主体": case.applicant_name,
+        "办件编号": case.number,
+        **{key: value for key, value in (case.form_data or {}).items() if isinstance(value, (str, int))},
+    }

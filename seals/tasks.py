@@ -1,0 +1,20 @@
+from celery import shared_task
+
+from seals.services import seal_issue_complete, seal_issue_failed, seal_issue_retry_sweep
+
+
+@shared_task(name="seals.seal_issue_task", bind=True, max_retries=5)
+def seal_issue_task(self, issuance_id: int) -> bool:
+    """Render + sign + issue; a failure rolls everything back and is retried with backoff."""
+    try:
+        return seal_issue_complete(issuance_id=issuance_id)
+    except Exception as error:
+        if self.request.retries >= self.max_retries:
+            seal_issue_failed(issuance_id=issuance_id, error=str(error))
+            raise
+        raise self.retry(exc=error, countdown=min(2 ** self.request.retries * 10, 600))
+
+
+@shared_task(name="seals.seal_issue_retry_task")
+def seal_issue_retry_task() -> int:
+    return seal_issue_retry_sweep()
