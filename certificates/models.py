@@ -1,11 +1,16 @@
-"""E-certificate types (DESIGN §8). Certificates themselves come with the issuance work.
+"""E-certificate types and e-certificates (DESIGN §8).
 
-This app must not import items or applications: items point at certificate types, never the reverse.
+This app must not import items, applications or seals: items point at certificate types, applications
+record the identifier of what was issued, seals call certificates.services to issue. Never the reverse.
 """
 
-from django.db import models
+from datetime import date
 
-from portal.models import Department
+from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from portal.identity import IdType, mask_id_number
+from portal.models import Department, User
 
 
 class CertificateType(models.Model):
@@ -32,3 +37,150 @@ class CertificateType(models.Model):
     @property
     def validity_display(self) -> str:
         return f"{self.validity_years} 年" if self.validity_years else "长期有效"
+
+
+class CertificateStatus(models.TextChoices):
+    VALID = "valid", "有效"
+    REVOKED = "revoked", "已注销"
+    EXPIRED = "expired", "已过期"
+    SUPERSEDED = "superseded", "已换发"
+
+
+class CertificateQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # `status` is protected: only a transition in a service may change it.
+        if "status" in kwargs:
+            raise TypeError("证照状态只能通过业务服务变更")
+        return super().update(**kwargs)
+
+    def valid_on(self, day: date) -> "CertificateQuerySet":
+        """Valid on that day: not revoked or replaced, and not past its end date even if the expiry sweep
+        has not run yet."""
+        return self.filter(status=CertificateStatus.VALID).filter(
+            models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=day)
+        )
+
+
+def certificate_pdf_path(certificate: "Certificate", filename: str) -> str:
+    return f"certificates/{certificate.issued_on:%Y/%m}/{certificate.identifier}.pdf"
+
+
+class Certificate(ConcurrentTransitionMixin, models.Model):
+    """One version of an e-certificate as issued: the signed PDF and the facts printed on it.
+
+    A re-issue (换发) is a new row with the same serial and version + 1; the old row becomes superseded.
+    """
+
+    identifier = models.CharField("证照标识", max_length=100, unique=True)
+    type = models.ForeignKey(CertificateType, verbose_name="证照类型", on_delete=models.PROTECT, related_name="certificates")
+    issuer = models.ForeignKey(Department, verbose_name="发证机关", on_delete=models.PROTECT, related_name="issued_certificates")
+    serial = models.CharField("流水号", max_length=12)
+    version = models.PositiveSmallIntegerField("版本号", default=1)
+
+    # The account, when the holder has one; the name and code are what the certificate says, kept even if
+    # the account changes. Wallet and 免交 also match an account by its verified ID number.
+    holder = models.ForeignKey(
+        User, verbose_name="持证人账号", null=True, blank=True, on_delete=models.SET_NULL, related_name="certificates"
+    )
+    holder_name = models.CharField("持证主体", max_length=100)
+    holder_id_type = models.CharField("持证主体代码类型", max_length=3, choices=IdType.choices)
+    holder_id_number = models.CharField("持证主体代码", max_length=18)
+
+    issued_on = models.DateField("签发日期")
+    valid_from = models.DateField("有效期起")
+    valid_until = models.DateField("有效期至", null=True, blank=True, help_text="留空表示长期有效")
+    face_data = models.JSONField("照面信息", default=dict, blank=True)
+    status = FSMField("状态", max_length=12, choices=CertificateStatus.choices, default=CertificateStatus.VALID, protected=True)
+
+    pdf = models.FileField("证照文件", upload_to=certificate_pdf_path, max_length=200)
+    sha256 = models.CharField("文件 SHA-256", max_length=64, db_index=True)
+    # The case number as text, not a foreign key: certificates may not import applications.
+    application_number = models.CharField("办件编号", max_length=40, blank=True, db_index=True)
+
+    revoked_at = models.DateTimeField("注销时间", null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, verbose_name="注销人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoke_reason = models.CharField("注销原因", max_length=500, blank=True)
+    expiry_reminded_at = models.DateTimeField("到期提醒时间", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "电子证照"
+        verbose_name_plural = "电子证照"
+        ordering = ["-issued_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["type", "issuer", "serial", "version"], name="certificate_version_unique"),
+            # A serial has at most one valid version: two concurrent re-issues cannot both succeed.
+            models.UniqueConstraint(
+                fields=["type", "issuer", "serial"], name="certificate_one_valid_version",
+                condition=models.Q(status="valid"),
+            ),
+            models.CheckConstraint(condition=models.Q(version__gte=1, version__lte=999), name="certificate_version_range"),
+        ]
+        indexes = [
+            # the wallet: by account, or by the verified ID number of an account
+            models.Index(fields=["holder", "-issued_on"], name="certificate_holder_idx"),
+            models.Index(fields=["holder_id_number", "holder_id_type"], name="certificate_holder_code_idx"),
+            # the issuing department's list
+            models.Index(fields=["issuer", "-issued_on"], name="certificate_issuer_idx"),
+            # the expiry sweep reads only what is due
+            models.Index(fields=["status", "valid_until"], name="certificate_expiry_idx"),
+            models.Index(
+                fields=["valid_until"], name="certificate_remind_idx",
+                condition=models.Q(status="valid", expiry_reminded_at__isnull=True, valid_until__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type.name} {self.identifier}"
+
+    @property
+    def holder_id_masked(self) -> str:
+        return mask_id_number(self.holder_id_number)
+
+    @property
+    def validity_display(self) -> str:
+        if self.valid_until is None:
+            return f"{self.valid_from:%Y-%m-%d} 起长期有效"
+        return f"{self.valid_from:%Y-%m-%d} 至 {self.valid_until:%Y-%m-%d}"
+
+    def status_on(self, day: date) -> str:
+        """The status as of `day`: a valid certificate past its end date is expired even before the sweep
+        has marked it (the sweep only writes it down and tells the holder)."""
+        if self.status == CertificateStatus.VALID and self.valid_until is not None and self.valid_until < day:
+            return CertificateStatus.EXPIRED
+        return self.status
+
+    # --- transitions: they only change the model; certificates.services does the rest -------------------
+
+    @transition(field=status, source=CertificateStatus.VALID, target=CertificateStatus.REVOKED)
+    def revoke(self, *, by: User, reason: str, at):
+        self.revoked_by, self.revoke_reason, self.revoked_at = by, reason, at
+
+    @transition(field=status, source=CertificateStatus.VALID, target=CertificateStatus.EXPIRED)
+    def expire(self):
+        pass
+
+    # An expired certificate may be renewed (延续) as well as a valid one changed (变更/换发).
+    @transition(field=status, source=[CertificateStatus.VALID, CertificateStatus.EXPIRED], target=CertificateStatus.SUPERSEDED)
+    def supersede(self):
+        pass
+
+
+class CertificateSerial(models.Model):
+    """Serial numbers per certificate type and issuer; the row lock hands out each number once."""
+
+    type = models.ForeignKey(CertificateType, on_delete=models.PROTECT, related_name="+")
+    issuer = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "证照流水号"
+        verbose_name_plural = "证照流水号"
+        constraints = [models.UniqueConstraint(fields=["type", "issuer"], name="certificate_serial_unique")]
+
+    def __str__(self):
+        return f"{self.type_id}/{self.issuer_id}: {self.last}"

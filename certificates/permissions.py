@@ -1,0 +1,41 @@
+"""The only way to fetch a certificate a user may see. Anything else is a 404, never a 403 (DESIGN §10)."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from certificates.models import Certificate
+from certificates.selectors import held_by
+from portal.models import Role, User
+
+DEPARTMENT_STAFF = (Role.REVIEWER, Role.HEAD)
+
+
+def visible_certificates(*, user: User) -> QuerySet[Certificate]:
+    """Everyone: what they hold. Reviewers and heads: also what their department issued. Supervisors: all."""
+    certificates = Certificate.objects.all()
+    if not user.is_authenticated:
+        return certificates.none()
+    if user.role == Role.SUPERVISOR:
+        return certificates
+    condition = held_by(user=user)
+    if user.role in DEPARTMENT_STAFF and user.department_id:
+        condition |= Q(issuer_id=user.department_id)
+    return certificates.filter(condition)
+
+
+def access_certificate(*, user: User, identifier: str) -> Certificate:
+    certificate = (
+        visible_certificates(user=user).select_related("type", "issuer", "holder", "revoked_by")
+        .filter(identifier=identifier).first()
+    )
+    if certificate is None:
+        raise Http404("证照不存在")
+    return certificate
+
+
+def can_revoke(*, user: User, certificate: Certificate) -> bool:
+    """Only the head of the department that issued it (DESIGN §8)."""
+    return (
+        user.is_authenticated and user.role == Role.HEAD and user.department_id is not None
+        and user.department_id == certificate.issuer_id
+    )

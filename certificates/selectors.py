@@ -1,0 +1,61 @@
+"""Reads of e-certificates: what a user holds, and the lists the pages and the API show."""
+
+from datetime import date
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from certificates.models import Certificate, CertificateStatus
+from portal.models import User
+
+
+def held_by(*, user: User) -> Q:
+    """A user holds a certificate issued to their account, or to their verified ID number (a walk-in
+    applicant's certificate reaches their wallet once they sign up with the same number)."""
+    condition = Q(holder_id=user.pk)
+    if user.id_number and user.id_type:
+        condition |= Q(holder_id_type=user.id_type, holder_id_number=user.id_number)
+    return condition
+
+
+def with_status(certificates: QuerySet[Certificate], *, status: str | None, today: date) -> QuerySet[Certificate]:
+    """Filter by the status as of today: a valid certificate past its end date counts as expired even
+    before the expiry sweep has written it down."""
+    if not status:
+        return certificates
+    if status == CertificateStatus.VALID:
+        return certificates.valid_on(today)
+    if status == CertificateStatus.EXPIRED:
+        return certificates.filter(
+            Q(status=CertificateStatus.EXPIRED) | Q(status=CertificateStatus.VALID, valid_until__lt=today)
+        )
+    return certificates.filter(status=status)
+
+
+def certificate_wallet(*, user: User, status: str | None = None) -> QuerySet[Certificate]:
+    """The holder's own certificates, every version, newest first."""
+    if not user.is_authenticated:
+        return Certificate.objects.none()
+    certificates = Certificate.objects.filter(held_by(user=user)).select_related("type", "issuer")
+    return with_status(certificates, status=status, today=timezone.localdate())
+
+
+def held_valid_certificate_types(*, user: User) -> set[str]:
+    """Codes of the certificate types the user holds a valid certificate of today: a material requirement
+    whose `satisfied_by` is one of them needs no upload (免交, DESIGN §8)."""
+    if not user.is_authenticated:
+        return set()
+    certificates = Certificate.objects.filter(held_by(user=user)).valid_on(timezone.localdate())
+    return set(certificates.values_list("type__code", flat=True).distinct())
+
+
+def certificate_for_verification(*, identifier: str) -> Certificate | None:
+    return Certificate.objects.select_related("type", "issuer").filter(identifier=identifier).first()
+
+
+def latest_version(*, certificate: Certificate) -> Certificate:
+    """The newest version of the same serial (itself when it has not been re-issued)."""
+    return (
+        Certificate.objects.filter(type_id=certificate.type_id, issuer_id=certificate.issuer_id, serial=certificate.serial)
+        .order_by("-version").first()
+    ) or certificate

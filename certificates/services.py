@@ -1,0 +1,329 @@
+"""E-certificate use cases (DESIGN §8): issue and re-issue, revoke, the expiry sweep, verify a file.
+
+Every write of this app is here: keyword-only arguments, one transaction, the row locked, an audit event,
+the holder told. Issuance is called by seals inside its own transaction (with the seal use and the case
+transition), so a failure anywhere leaves nothing half-issued.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_fsm import ConcurrentTransition, can_proceed
+
+from certificates.identifiers import MAX_VERSION, certificate_identifier, format_serial
+from certificates.models import (
+    Certificate,
+    CertificateSerial,
+    CertificateStatus,
+    CertificateType,
+)
+from certificates.permissions import can_revoke
+from certificates.rendering import certificate_render_pdf
+from certificates.selectors import held_valid_certificate_types  # noqa: F401  (applications calls it from here)
+from portal.audit import audit_record
+from portal.errors import Forbidden, InvalidTransition, Refused
+from portal.identity import IdType, mask_id_number, normalize_id_number
+from portal.models import Department, User
+from portal.notifications import notify
+
+logger = logging.getLogger(__name__)
+
+# Holders are reminded this many days before the end of validity (DESIGN §5 timers), once.
+EXPIRY_REMINDER_DAYS = 30
+MAX_REASON_LENGTH = 500
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def valid_until_for(*, valid_from: date, years: int | None) -> date | None:
+    """The last valid day: 2026-11-24 + 5 years → 2031-11-23, as licences print "至2031年11月23日"."""
+    if not years:
+        return None
+    try:
+        anniversary = valid_from.replace(year=valid_from.year + years)
+    except ValueError:  # 29 February in a year that has none
+        anniversary = date(valid_from.year + years, 3, 1)
+    return anniversary - timedelta(days=1)
+
+
+def _allocate_serial(*, certificate_type: CertificateType, issuer: Department) -> str:
+    # The row lock hands out each number once; a rolled-back issuance gives its number back with it.
+    sequence, _ = CertificateSerial.objects.select_for_update().get_or_create(type=certificate_type, issuer=issuer)
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return format_serial(sequence.last)
+
+
+def _holder_users(certificate: Certificate) -> list[User]:
+    """Who is told: the holder's account, and any account verified with the holder's code."""
+    users = {certificate.holder_id: certificate.holder} if certificate.holder_id else {}
+    for user in User.objects.filter(
+        id_type=certificate.holder_id_type, id_number=certificate.holder_id_number, is_active=True
+    ):
+        users.setdefault(user.pk, user)
+    return list(users.values())
+
+
+def _save_transition(certificate: Certificate, fields: list[str]) -> None:
+    try:
+        certificate.save(update_fields=["status", *fields])
+    except ConcurrentTransition as error:
+        raise Refused("该证照刚被他人处理，请刷新后重试", code="conflict") from error
+
+
+def _check_issue_input(
+    *, certificate_type: CertificateType, holder_name: str, holder_id_type: str, holder_id_number: str, face_data
+) -> tuple[str, str]:
+    errors: dict[str, list[str]] = {}
+    holder_name = (holder_name or "").strip()
+    if not holder_name:
+        errors["holder_name"] = ["请填写持证主体名称"]
+    if holder_id_type not in IdType.values:
+        errors["holder_id_type"] = ["持证主体代码类型应为 111（居民身份证）或 001（统一社会信用代码）"]
+    else:
+        try:
+            holder_id_number = normalize_id_number(id_type=holder_id_type, value=holder_id_number or "")
+        except ValidationError as error:
+            errors["holder_id_number"] = error.messages
+    if not isinstance(face_data, dict):
+        errors["face_data"] = ["照面信息应为“字段名: 内容”的对象"]
+    else:
+        missing = [name for name in certificate_type.face_fields or [] if not str(face_data.get(name) or "").strip()]
+        if missing:
+            errors["face_data"] = [f"缺少照面信息：{'、'.join(missing)}"]
+    if errors:
+        raise ValidationError(errors)
+    return holder_name, holder_id_number
+
+
+@transaction.atomic
+def certificate_issue(
+    *,
+    certificate_type: CertificateType,
+    issuer: Department,
+    holder: User | None,
+    holder_name: str,
+    holder_id_type: str,
+    holder_id_number: str,
+    face_data: dict,
+    application_number: str,
+    sign: Callable[[bytes], bytes],
+    issued_on: date | None = None,
+    previous: Certificate | None = None,
+    actor: User | None = None,
+) -> Certificate:
+    """Issue a certificate, or re-issue `previous` (换发: same serial, version + 1, the old one superseded).
+
+    `sign` turns the rendered PDF into the signed one (seals supplies it); the signed bytes are what is
+    stored, hashed and handed to the holder. Runs inside the caller's transaction: the caller records the
+    seal use and moves the case on in the same one. Call it before anything else in that transaction
+    writes the audit chain: the chain's lock would otherwise be held while the PDF is rendered and signed.
+    """
+    holder_name, holder_id_number = _check_issue_input(
+        certificate_type=certificate_type, holder_name=holder_name, holder_id_type=holder_id_type,
+        holder_id_number=holder_id_number, face_data=face_data,
+    )
+    issued_on = issued_on or _today()
+
+    if previous is None:
+        serial, version = _allocate_serial(certificate_type=certificate_type, issuer=issuer), 1
+    else:
+        previous = Certificate.objects.select_for_update().select_related("type").get(pk=previous.pk)
+        _check_reissue(previous=previous, certificate_type=certificate_type, issuer=issuer,
+                       holder_id_type=holder_id_type, holder_id_number=holder_id_number)
+        serial, version = previous.serial, previous.version + 1
+        from_state = previous.status
+        previous.supersede()
+        _save_transition(previous, [])
+        audit_record(
+            actor=actor, action="certificate_supersede", object_type="certificate", object_id=previous.identifier,
+            from_state=from_state, to_state=previous.status, payload={"application_number": application_number},
+        )
+
+    certificate = Certificate(
+        identifier=certificate_identifier(
+            type_code=certificate_type.code, issuer_credit_code=issuer.credit_code, serial=serial, version=version
+        ),
+        type=certificate_type,
+        issuer=issuer,
+        serial=serial,
+        version=version,
+        holder=holder,
+        holder_name=holder_name,
+        holder_id_type=holder_id_type,
+        holder_id_number=holder_id_number,
+        issued_on=issued_on,
+        valid_from=issued_on,
+        valid_until=valid_until_for(valid_from=issued_on, years=certificate_type.validity_years),
+        face_data=face_data,
+        application_number=application_number or "",
+    )
+    signed = sign(certificate_render_pdf(certificate=certificate))
+    if not isinstance(signed, bytes) or not signed.startswith(b"%PDF-"):
+        raise TypeError("sign() must return the signed PDF as bytes")
+    certificate.sha256 = hashlib.sha256(signed).hexdigest()
+    # The file is written before the row; if the caller's transaction rolls back, the file is an orphan no
+    # row points at (storage never overwrites: a retry gets a fresh name).
+    certificate.pdf.save(f"{certificate.identifier}.pdf", ContentFile(signed), save=False)
+    certificate.save(force_insert=True)
+
+    audit_record(
+        actor=actor,
+        action="certificate_issue",
+        object_type="certificate",
+        object_id=certificate.identifier,
+        to_state=certificate.status,
+        payload={
+            "type": certificate_type.code,
+            "issuer": issuer.code,
+            "holder_name": holder_name,
+            "holder_id_masked": mask_id_number(holder_id_number),
+            "serial": serial,
+            "version": version,
+            "valid_until": certificate.valid_until,
+            "application_number": certificate.application_number,
+            "sha256": certificate.sha256,
+            "previous": previous.identifier if previous is not None else None,
+        },
+    )
+    what = "已换发" if previous is not None else "已签发"
+    notify(
+        users=_holder_users(certificate),
+        kind="certificate_issued",
+        message=f"您的电子证照「{certificate_type.name}」{what}，证照标识 {certificate.identifier}，可在“我的证照”中查看和下载。",
+        application=certificate.application_number,
+    )
+    return certificate
+
+
+def _check_reissue(
+    *, previous: Certificate, certificate_type: CertificateType, issuer: Department, holder_id_type: str, holder_id_number: str
+) -> None:
+    if previous.type_id != certificate_type.pk or previous.issuer_id != issuer.pk:
+        raise ValidationError({"previous": ["换发的证照须与原证照为同一类型、同一发证机关"]})
+    if (previous.holder_id_type, previous.holder_id_number) != (holder_id_type, holder_id_number):
+        raise ValidationError({"holder_id_number": ["换发不能改变持证主体代码"]})
+    if not can_proceed(previous.supersede):
+        raise InvalidTransition(f"原证照当前状态为「{previous.get_status_display()}」，不能换发")
+    if previous.version >= MAX_VERSION:
+        raise InvalidTransition(f"证照已换发至第 {MAX_VERSION} 版，不能再换发")
+
+
+@transaction.atomic
+def certificate_revoke(*, actor: User, certificate: Certificate, reason: str) -> Certificate:
+    """注销: only the head of the issuing department, with a reason, and only a valid certificate."""
+    certificate = Certificate.objects.select_for_update().select_related("type").get(pk=certificate.pk)
+    if not can_revoke(user=actor, certificate=certificate):
+        raise Forbidden("只有发证部门的负责人可以注销证照")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["请填写注销原因"]})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationError({"reason": [f"注销原因不能超过 {MAX_REASON_LENGTH} 字"]})
+    if not can_proceed(certificate.revoke):
+        raise InvalidTransition(f"证照当前状态为「{certificate.get_status_display()}」，不能注销")
+    from_state = certificate.status
+    certificate.revoke(by=actor, reason=reason, at=timezone.now())
+    _save_transition(certificate, ["revoked_by", "revoke_reason", "revoked_at"])
+    audit_record(
+        actor=actor, action="certificate_revoke", object_type="certificate", object_id=certificate.identifier,
+        from_state=from_state, to_state=certificate.status, payload={"reason": reason},
+    )
+    notify(
+        users=_holder_users(certificate),
+        kind="certificate_revoked",
+        message=f"您的电子证照「{certificate.type.name}」（证照标识 {certificate.identifier}）已被发证机关注销，原因：{reason}",
+        application=certificate.application_number,
+    )
+    return certificate
+
+
+def certificate_expiry_sweep(*, today: date | None = None, batch: int = 500) -> dict:
+    """Mark valid certificates past their end date expired; remind holders once, 30 days ahead.
+
+    Reads only what is due (indexes on the end date), so the work grows with what changes, not with all
+    certificates. Idempotent and safe to run twice at once: rows another sweep holds are skipped
+    (skip_locked), and a row already handled no longer matches.
+    """
+    today = today or _today()
+    expired = reminded = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Certificate.objects.select_for_update(skip_locked=True, of=("self",)).select_related("type", "holder")
+                .filter(status=CertificateStatus.VALID, valid_until__lt=today).order_by("valid_until", "pk")[:batch]
+            )
+            if not due:
+                break
+            for certificate in due:
+                certificate.expire()
+                _save_transition(certificate, [])
+                audit_record(
+                    action="certificate_expire", object_type="certificate", object_id=certificate.identifier,
+                    from_state=CertificateStatus.VALID, to_state=certificate.status,
+                    payload={"valid_until": certificate.valid_until},
+                )
+                notify(
+                    users=_holder_users(certificate), kind="certificate_expired",
+                    message=f"您的电子证照「{certificate.type.name}」已于 {certificate.valid_until:%Y年%m月%d日} 到期，现已失效。如需继续使用，请申请延续或换发。",
+                )
+            expired += len(due)
+
+    horizon = today + timedelta(days=EXPIRY_REMINDER_DAYS)
+    while True:
+        with transaction.atomic():
+            due = list(
+                Certificate.objects.select_for_update(skip_locked=True, of=("self",)).select_related("type", "holder")
+                .filter(status=CertificateStatus.VALID, expiry_reminded_at__isnull=True, valid_until__isnull=False,
+                        valid_until__gte=today, valid_until__lte=horizon)
+                .order_by("valid_until", "pk")[:batch]
+            )
+            if not due:
+                break
+            Certificate.objects.filter(pk__in=[c.pk for c in due]).update(expiry_reminded_at=timezone.now())
+            for certificate in due:
+                days = (certificate.valid_until - today).days
+                notify(
+                    users=_holder_users(certificate), kind="certificate_expiring",
+                    message=f"您的电子证照「{certificate.type.name}」将于 {certificate.valid_until:%Y年%m月%d日} 到期（还有 {days} 天），请及时办理延续或换发。",
+                )
+            reminded += len(due)
+    return {"expired": expired, "reminded": reminded}
+
+
+def _signature_is_valid(data: bytes) -> bool:
+    path = getattr(settings, "PDF_SIGNATURE_VALIDATOR", "")
+    if not path:
+        raise ImproperlyConfigured("PDF_SIGNATURE_VALIDATOR is not set (e.g. 'seals.signing.pdf_signature_is_valid')")
+    validator = import_string(path)
+    try:
+        return bool(validator(data))
+    except Exception:  # the file comes from anyone: a PDF the validator cannot read is simply not valid
+        logger.info("signature validation failed on an uploaded file", exc_info=True)
+        return False
+
+
+def certificate_verify_file(*, data: bytes) -> dict:
+    """Is this file byte for byte a certificate we issued (by its SHA-256), and is its signature valid?
+
+    The signature is checked by the function settings.PDF_SIGNATURE_VALIDATOR names, so this app does
+    not import seals (dependency rule, DESIGN §3).
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    certificate = Certificate.objects.filter(sha256=digest).only("identifier", "status", "valid_until").first()
+    return {
+        "genuine": certificate is not None,
+        "signature_valid": _signature_is_valid(data),
+        "identifier": certificate.identifier if certificate else None,
+        "status": certificate.status_on(_today()) if certificate else None,
+    }
