@@ -4,6 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from applications.clock import MAX_EXTENSION_WORKING_DAYS
+from applications.models import SuspensionKind
 from portal.identity import IdType, normalize_id_number
 
 phone_validator = RegexValidator(r"^[0-9+\-\s()]{7,20}$", "请填写正确的电话号码（手机或带区号的固定电话）")
@@ -111,3 +113,70 @@ class DeclineForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 2}))
     legal_basis = forms.CharField(label="法律依据", max_length=500, required=False,
                                   widget=forms.TextInput(attrs={"placeholder": "例如：《中华人民共和国行政许可法》第三十二条"}))
+
+
+# --- back office (review) ------------------------------------------------------------------------------
+
+
+class WorklistFilterForm(forms.Form):
+    """The work list's filters (GET). Unknown values are ignored rather than refused: it is a list, not a write."""
+
+    STATE_CHOICES = [("", "全部状态"), ("accepted", "已受理待认领"), ("in_review", "审查中"), ("suspended", "已中止计时")]
+    ALERT_CHOICES = [
+        ("", "全部预警"), ("green", "正常"), ("yellow", "预警"), ("red", "今日到期"), ("overdue", "已超期"),
+        ("suspended", "暂停计时"),
+    ]
+
+    state = forms.ChoiceField(label="状态", choices=STATE_CHOICES, required=False)
+    alert = forms.ChoiceField(label="预警", choices=ALERT_CHOICES, required=False)
+    mine = forms.BooleanField(label="只看我认领的", required=False)
+    q = forms.CharField(label="事项", max_length=100, required=False,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "事项名称或办件编号"}))
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "state": data.get("state") or "",
+            "alert": data.get("alert") or "",
+            "mine": bool(data.get("mine")),
+            "q": (data.get("q") or "").strip(),
+        }
+
+
+class SuspendForm(NoticeForm):
+    """中止计时: a kind and a reason; for 补正材料, the one-time notice's checklist (a reason per requirement)."""
+
+    kind = forms.ChoiceField(label="中止类型", choices=[("", "请选择")] + list(SuspensionKind.choices), required=False)
+    reason = forms.CharField(label="中止理由", max_length=500, required=False,
+                             widget=forms.Textarea(attrs={"rows": 2, "placeholder": "例如：需现场核查经营场所"}))
+
+    def clean(self):
+        # The checklist belongs to a supplement request only; a stray tick under another kind is not a notice.
+        if self.cleaned_data.get("kind") == SuspensionKind.SUPPLEMENT:
+            return super().clean()
+        return self.cleaned_data
+
+    def deficiencies(self) -> list[dict] | None:
+        if self.cleaned_data.get("kind") != SuspensionKind.SUPPLEMENT:
+            return None
+        return super().deficiencies()
+
+
+class ApproveForm(forms.Form):
+    opinion = forms.CharField(label="审查意见", max_length=2000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 3, "placeholder": "例如：材料齐全，符合法定条件，准予许可"}))
+
+
+class RejectForm(forms.Form):
+    opinion = forms.CharField(label="审查意见（不予许可的理由）", max_length=2000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+    legal_basis = forms.CharField(label="法律依据", max_length=1000, required=False,
+                                  widget=forms.TextInput(attrs={"placeholder": "例如：《食品经营许可管理办法》第十一条"}))
+
+
+class ExtendForm(forms.Form):
+    # The limits are the service's (行政许可法 第四十二条); the form only turns the text into a number.
+    days = forms.IntegerField(label="延长工作日数", required=False,
+                              widget=forms.NumberInput(attrs={"min": 1, "max": MAX_EXTENSION_WORKING_DAYS, "inputmode": "numeric"}),
+                              error_messages={"invalid": "请填写整数"})
+    reason = forms.CharField(label="延长理由", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,8 +1,8 @@
 """Reads of cases: querysets with their relations fetched once."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from applications.models import Application, Material
+from applications.models import Application, Material, State
 from applications.permissions import visible_applications
 from portal.models import AuditEvent, User
 
@@ -30,3 +30,61 @@ def application_detail(*, application: Application) -> Application:
 
 def application_events(*, application: Application) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(object_type="application", object_id=application.number).order_by("seq")
+
+
+# --- the department's work list (DESIGN §10, §12) -----------------------------------------------------
+
+# What a department works on: the clock runs (accepted, in_review) or is stopped (suspended).
+WORKLIST_STATES = [State.ACCEPTED, State.IN_REVIEW, State.SUSPENDED]
+# Only what a row shows; the item version's long texts (conditions, legal basis…) stay in the database.
+WORKLIST_FIELDS = [
+    "number", "state", "due_date", "due_date_provisional", "alert_level", "reviewer_id",
+    "item_version__name", "reviewer__username", "reviewer__real_name",
+]
+
+
+class ByDueDate:
+    """Cases of several states, soonest due first, as the Paginator slices them: one count, one page query.
+
+    `app_dept_worklist_idx` is (department, state, due_date). One state is one range of that index, already
+    in due-date order; several states in one `state IN (…) ORDER BY due_date` would make PostgreSQL read and
+    sort every open case of the department. So the page is a UNION ALL of one index range per state, each
+    cut at the end of the page, merged and cut again: a page reads at most (offset + page size) rows per state.
+    """
+
+    def __init__(self, cases: QuerySet[Application], states: list[str]):
+        self.cases, self.states = cases, list(states)
+
+    def count(self) -> int:
+        if not self.states:
+            return 0
+        return self.cases.filter(state__in=self.states).count()
+
+    def __getitem__(self, index: slice) -> list[Application]:
+        start, stop = index.start or 0, index.stop
+        if not self.states or stop <= start:
+            return []
+        order = ("due_date", "pk")
+        if len(self.states) == 1:
+            return list(self.cases.filter(state=self.states[0]).order_by(*order)[start:stop])
+        arms = [self.cases.filter(state=state).order_by(*order)[:stop] for state in self.states]
+        return list(arms[0].union(*arms[1:], all=True).order_by(*order)[start:stop])
+
+
+def department_worklist(*, user: User, states: list[str], alert_levels: list[str] | None = None,
+                        reviewer: User | None = None, search: str = "") -> ByDueDate:
+    """The department's running and suspended cases the user may see, soonest due first.
+
+    `alert_levels` applies to running cases (a suspended case's level is frozen; it is listed as suspended).
+    `search` matches the item's name, or a case number exactly.
+    """
+    cases = visible_applications(user=user).select_related("item_version", "reviewer").only(*WORKLIST_FIELDS)
+    states = [state for state in WORKLIST_STATES if state in states]
+    if alert_levels:
+        cases = cases.filter(alert_level__in=alert_levels)
+        states = [state for state in states if state != State.SUSPENDED]
+    if reviewer is not None:
+        cases = cases.filter(reviewer=reviewer)
+    if search:
+        cases = cases.filter(Q(item_version__name__icontains=search) | Q(number=search.upper()))
+    return ByDueDate(cases, states)

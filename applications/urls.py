@@ -1,4 +1,4 @@
-"""Intake pages, mounted at the site root (namespace `applications`)."""
+"""Case pages (intake and back office), mounted at the site root (namespace `applications`)."""
 
 from django.urls import path
 
@@ -28,4 +28,14 @@ urlpatterns = [
     path("dept/referrals/", views.referrals, name="head"),
     path("dept/referrals/<str:number>/return/", views.referral_return, name="referral-return"),
     path("dept/referrals/<str:number>/decline/", views.referral_decline, name="referral-decline"),
+    path("dept/overdue/", views.overdue, name="overdue"),
+    # back office: the department's reviewers and head
+    path("review/", views.worklist, name="worklist"),
+    path("review/cases/<str:number>/", views.review_case, name="review-case"),
+    path("review/cases/<str:number>/claim/", views.review_claim, name="review-claim"),
+    path("review/cases/<str:number>/suspend/", views.review_suspend, name="review-suspend"),
+    path("review/cases/<str:number>/resume/", views.review_resume, name="review-resume"),
+    path("review/cases/<str:number>/approve/", views.review_approve, name="review-approve"),
+    path("review/cases/<str:number>/reject/", views.review_reject, name="review-reject"),
+    path("review/cases/<str:number>/extend/", views.review_extend, name="review-extend"),
 ]
