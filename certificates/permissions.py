@@ -33,6 +33,13 @@ def access_certificate(*, user: User, identifier: str) -> Certificate:
     return certificate
 
 
+def is_holder(*, user: User, certificate: Certificate) -> bool:
+    return user.is_authenticated and (
+        certificate.holder_id == user.pk
+        or (bool(user.id_number) and (user.id_type, user.id_number) == (certificate.holder_id_type, certificate.holder_id_number))
+    )
+
+
 def can_revoke(*, user: User, certificate: Certificate) -> bool:
     """Only the head of the department that issued it (DESIGN §8)."""
     return (

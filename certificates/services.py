@@ -25,7 +25,7 @@ from certificates.models import (
     CertificateStatus,
     CertificateType,
 )
-from certificates.permissions import can_revoke
+from certificates.permissions import can_revoke, is_holder
 from certificates.rendering import certificate_render_pdf
 from certificates.selectors import held_valid_certificate_types  # noqa: F401  (applications calls it from here)
 from portal.audit import audit_record
@@ -246,6 +246,15 @@ def certificate_revoke(*, actor: User, certificate: Certificate, reason: str) ->
         application=certificate.application_number,
     )
     return certificate
+
+
+@transaction.atomic
+def certificate_read_record(*, actor: User, certificate: Certificate) -> None:
+    """Staff opening someone's certificate (it carries the full ID number) is a permission-relevant read and
+    is recorded (DESIGN §9); the holder's own downloads are not."""
+    if is_holder(user=actor, certificate=certificate):
+        return
+    audit_record(actor=actor, action="certificate_read", object_type="certificate", object_id=certificate.identifier)
 
 
 def certificate_expiry_sweep(*, today: date | None = None, batch: int = 500) -> dict:

@@ -50,3 +50,9 @@ def reviewer(ccsj):
 @pytest.fixture
 def other_head(db):
     return UserFactory(head=True, department=DepartmentFactory(name="长春市交通运输局"), real_name="赵强")
+
+
+@pytest.fixture(autouse=True)
+def certificate_urls(settings):
+    """portal.urls plus certificates' API and pages where portal/urls.py does not mount them yet."""
+    settings.ROOT_URLCONF = "tests.certificates.urls"

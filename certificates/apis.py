@@ -1,0 +1,210 @@
+"""E-certificate API (DESIGN §10): the holder's and staff's certificates, revocation, public verification.
+
+Views only translate HTTP: certificates come from permissions.access_certificate (404 for what the caller
+may not see), writes go through services (Forbidden → 403, ValidationError → 400, a refused transition → 409).
+"""
+
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from certificates import selectors, services
+from certificates.identifiers import identifier_is_valid
+from certificates.models import Certificate, CertificateStatus
+from certificates.permissions import (
+    access_certificate,
+    can_revoke,
+    visible_certificates,
+)
+from certificates.uploads import read_pdf_upload
+
+
+class TypeRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class HolderSerializer(serializers.Serializer):
+    # 个人信息保护法 第六条: the API shows the holder's code masked; the certificate itself carries it in full.
+    name = serializers.CharField(source="holder_name")
+    id_type = serializers.CharField(source="holder_id_type")
+    id_masked = serializers.CharField(source="holder_id_masked")
+
+
+class CertificateSerializer(serializers.ModelSerializer):
+    type = TypeRefSerializer()
+    holder = HolderSerializer(source="*")
+    issuer = serializers.CharField(source="issuer.name")
+    issuer_code = serializers.CharField(source="issuer.code")
+    status = serializers.SerializerMethodField()
+    status_display = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Certificate
+        fields = [
+            "identifier", "type", "holder", "issuer", "issuer_code", "serial", "version", "issued_on", "valid_from",
+            "valid_until", "status", "status_display", "sha256", "application_number", "pdf_url",
+        ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=CertificateStatus.choices))
+    def get_status(self, certificate) -> str:
+        # As of today: past its end date it is expired, even before the nightly sweep writes that down.
+        return certificate.status_on(timezone.localdate())
+
+    def get_status_display(self, certificate) -> str:
+        return CertificateStatus(certificate.status_on(timezone.localdate())).label
+
+    def get_pdf_url(self, certificate) -> str:
+        return f"/api/v1/certificates/{certificate.identifier}/pdf/"
+
+
+class CertificateDetailSerializer(CertificateSerializer):
+    face_data = serializers.JSONField()
+    can_revoke = serializers.SerializerMethodField()
+
+    class Meta(CertificateSerializer.Meta):
+        fields = [*CertificateSerializer.Meta.fields, "face_data", "revoked_at", "revoke_reason", "can_revoke"]
+
+    def get_can_revoke(self, certificate) -> bool:
+        return can_revoke(user=self.context["request"].user, certificate=certificate)
+
+
+class VerificationSerializer(CertificateSerializer):
+    """What anyone may learn about a certificate from its identifier: no face data, no revocation reason."""
+
+    current_identifier = serializers.SerializerMethodField()
+
+    class Meta(CertificateSerializer.Meta):
+        fields = [
+            "identifier", "type", "holder", "issuer", "version", "issued_on", "valid_from", "valid_until", "status",
+            "status_display", "revoked_at", "current_identifier",
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_current_identifier(self, certificate):
+        """For a re-issued (superseded) certificate, the identifier of the version now in force."""
+        if certificate.status != CertificateStatus.SUPERSEDED:
+            return None
+        return selectors.latest_version(certificate=certificate).identifier
+
+
+class CertificateListApi(ListAPIView):
+    """The caller's certificates: what they hold; department staff also what their department issued;
+    supervisors everything. `?status=valid|revoked|expired|superseded`, `?type=<type code>`."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = CertificateSerializer
+
+    @extend_schema(parameters=[
+        OpenApiParameter("status", str, enum=CertificateStatus.values, description="证照状态（按当日计算）"),
+        OpenApiParameter("type", str, description="证照类型编码"),
+    ])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Certificate.objects.none()
+        certificates = visible_certificates(user=self.request.user).select_related("type", "issuer")
+        if self.request.query_params.get("type"):
+            certificates = certificates.filter(type__code=self.request.query_params["type"])
+        status = self.request.query_params.get("status")
+        if status and status not in CertificateStatus.values:
+            raise ValidationError({"status": [f"状态应为 {'、'.join(CertificateStatus.values)} 之一"]})
+        return selectors.with_status(certificates, status=status, today=timezone.localdate())
+
+
+class CertificateDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=CertificateDetailSerializer)
+    def get(self, request, identifier):
+        certificate = access_certificate(user=request.user, identifier=identifier)
+        return Response(CertificateDetailSerializer(certificate, context={"request": request}).data)
+
+
+class CertificatePdfApi(APIView):
+    """The signed PDF exactly as issued (its SHA-256 is the one stored); a read by staff is recorded."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, identifier):
+        certificate = access_certificate(user=request.user, identifier=identifier)
+        services.certificate_read_record(actor=request.user, certificate=certificate)
+        return FileResponse(certificate.pdf.open("rb"), content_type="application/pdf", filename=f"{certificate.identifier}.pdf")
+
+
+class RevokeSerializer(serializers.Serializer):
+    reason = serializers.CharField(label="注销原因", allow_blank=True, required=False, default="")
+
+
+class CertificateRevokeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=RevokeSerializer, responses=CertificateDetailSerializer)
+    def post(self, request, identifier):
+        certificate = access_certificate(user=request.user, identifier=identifier)
+        data = RevokeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        certificate = services.certificate_revoke(actor=request.user, certificate=certificate, reason=data.validated_data["reason"])
+        certificate = access_certificate(user=request.user, identifier=certificate.identifier)
+        return Response(CertificateDetailSerializer(certificate, context={"request": request}).data)
+
+
+# --- public verification ----------------------------------------------------------------------------
+
+
+class VerifyIdentifierApi(APIView):
+    """Anyone: the status of a certificate from its identifier (the QR code's address), holder masked."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=VerificationSerializer)
+    def get(self, request, identifier):
+        # A mistyped identifier fails its check character: no need to ask the database.
+        certificate = selectors.certificate_for_verification(identifier=identifier) if identifier_is_valid(identifier) else None
+        if certificate is None:
+            raise Http404("未找到该电子证照，请核对证照标识")
+        return Response(VerificationSerializer(certificate).data)
+
+
+class VerifyFileSerializer(serializers.Serializer):
+    file = serializers.FileField(label="证照文件（PDF）", allow_empty_file=True, required=False)
+
+
+class VerifyFileResultSerializer(serializers.Serializer):
+    genuine = serializers.BooleanField(help_text="与签发的文件逐字节一致（SHA-256）")
+    signature_valid = serializers.BooleanField(help_text="电子签章有效")
+    identifier = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=CertificateStatus.choices, allow_null=True)
+
+
+class VerifyFileThrottle(AnonRateThrottle):
+    # Public, unauthenticated, and each request hashes up to 20 MB and validates a signature.
+    scope = "certificate_verify"
+    rate = "60/minute"
+
+
+class VerifyFileApi(APIView):
+    """Anyone: is this PDF byte for byte the certificate issued, and is its signature valid?"""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [VerifyFileThrottle]
+
+    @extend_schema(request={"multipart/form-data": VerifyFileSerializer}, responses=VerifyFileResultSerializer)
+    def post(self, request):
+        data = read_pdf_upload(request.FILES.get("file"))
+        return Response(services.certificate_verify_file(data=data))
