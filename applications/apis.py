@@ -31,7 +31,9 @@ class MaterialFileSerializer(serializers.Serializer):
 
 
 def materials_view(case: Application) -> list[dict]:
-    """Each requirement of the pinned version with its uploads, newest first."""
+    """Each requirement of the pinned version with its uploads, newest first; `satisfied` (免交) when a
+    valid e-certificate the applicant holds stands in for it, shown to the clerk and the reviewer alike."""
+    satisfied = services.satisfied_by_certificates(case)
     uploads: dict[int, list] = {}
     for material in case.materials.all():
         uploads.setdefault(material.requirement_id, []).append(material)
@@ -40,6 +42,8 @@ def materials_view(case: Application) -> list[dict]:
         files = uploads.get(requirement.pk, [])
         if files:
             status_ = "uploaded"
+        elif requirement.pk in satisfied:
+            status_ = "satisfied"
         elif requirement.required and requirement.deferrable:
             status_ = "deferrable"
         elif requirement.required:
@@ -54,6 +58,7 @@ def materials_view(case: Application) -> list[dict]:
             "deferrable": requirement.deferrable,
             "satisfied_by": requirement.satisfied_by.code if requirement.satisfied_by_id else None,
             "status": status_,
+            "certificate": satisfied.get(requirement.pk),
             "files": MaterialFileSerializer(files, many=True, context={"number": case.number}).data,
         })
     return rows
@@ -322,6 +327,13 @@ class RejectSerializer(serializers.Serializer):
     legal_basis = serializers.CharField(allow_blank=True)
 
 
+class RateSerializer(serializers.Serializer):
+    # Shape only: the service checks the range, the comment rule for 4/5 and the channel.
+    score = serializers.IntegerField(label="评价等级（1 非常满意 … 5 非常不满意）")
+    comment = serializers.CharField(label="评价内容", allow_blank=True, required=False, default="")
+    channel = serializers.CharField(label="评价渠道", required=False, default="pc")
+
+
 ACTIONS = {
     # URL action: (service, input serializer or None)
     "submit": (services.application_submit, None),
@@ -339,6 +351,7 @@ ACTIONS = {
     "approve": (services.application_approve, OpinionSerializer),
     "reject": (services.application_reject, RejectSerializer),
     "deliver": (services.application_deliver, DeliverSerializer),
+    "rate": (services.application_rate, RateSerializer),
 }
 
 
@@ -360,3 +373,244 @@ class ApplicationActionApi(APIView):
             arguments = data.validated_data
         service(actor=request.user, application=case, **arguments)
         return detail_response(request, case)
+
+
+# =====================================================================================================
+# Service quality and the hall (DESIGN §6, §10): rectifications, queue, appointments, statistics.
+# =====================================================================================================
+
+from django.utils import timezone  # noqa: E402
+from django.utils.dateparse import parse_date  # noqa: E402
+from drf_spectacular.utils import OpenApiParameter  # noqa: E402
+from rest_framework.permissions import AllowAny  # noqa: E402
+from rest_framework.throttling import AnonRateThrottle  # noqa: E402
+
+from applications.models import Appointment, AppointmentSlot, Rectification  # noqa: E402
+
+
+class RectificationSerializer(serializers.ModelSerializer):
+    application = serializers.CharField(source="application.number")
+    department = serializers.CharField(source="department.code")
+    score = serializers.IntegerField(source="rating.score")
+    score_display = serializers.CharField(source="rating.get_score_display")
+    comment = serializers.CharField(source="rating.comment")
+    # Plain strings: a second "state" enum would collide with the case's in the schema.
+    state = serializers.CharField()
+    state_display = serializers.CharField(source="get_state_display")
+
+    class Meta:
+        model = Rectification
+        fields = [
+            "id", "application", "department", "score", "score_display", "comment", "state", "state_display",
+            "opened_at", "due_date", "due_date_provisional", "started_at", "closed_at", "note", "invalid_reason",
+            "overdue", "flagged_at",
+        ]
+
+
+class RectificationListApi(ListAPIView):
+    """差评整改: a head's department's, or every one for a supervisor; `?state=`, `?overdue=1`."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = RectificationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Rectification.objects.none()
+        rows = services.visible_rectifications(user=self.request.user).order_by("due_date", "pk")
+        if state := self.request.query_params.get("state"):
+            rows = rows.filter(state=state)
+        if self.request.query_params.get("overdue") in ("1", "true"):
+            rows = rows.filter(overdue=True)
+        return rows
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(label="整改说明", allow_blank=True, required=False, default="")
+
+
+class InvalidReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(label="无效理由", allow_blank=True)
+
+
+RECTIFICATION_ACTIONS = {
+    # head of the rated department: 待整改 → 整改中 → 已整改 / 无法整改
+    "start": (services.rectification_start, NoteSerializer),
+    "complete": (services.rectification_complete, NoteSerializer),
+    "impossible": (services.rectification_declare_impossible, NoteSerializer),
+    # supervisor: 无效评价
+    "invalidate": (services.rectification_invalidate, InvalidReasonSerializer),
+}
+
+
+class RectificationActionApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="rectifications_action", request=NoteSerializer, responses=RectificationSerializer)
+    def post(self, request, rectification_id, action):
+        if action not in RECTIFICATION_ACTIONS:
+            raise Http404("未知的操作")
+        rectification = services.access_rectification(user=request.user, pk=rectification_id)
+        service, input_serializer = RECTIFICATION_ACTIONS[action]
+        data = input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        service(actor=request.user, rectification=rectification, **data.validated_data)
+        return Response(RectificationSerializer(services.access_rectification(user=request.user, pk=rectification_id)).data)
+
+
+# --- the hall queue ---------------------------------------------------------------------------------
+
+
+class TicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(source="number")
+    hall = serializers.CharField(source="hall.code")
+    issued_at = serializers.DateTimeField()
+    called_at = serializers.DateTimeField(allow_null=True)
+    window = serializers.IntegerField(allow_null=True)
+    wait_seconds = serializers.IntegerField(allow_null=True)
+    item = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_item(self, ticket):
+        return ticket.item.code if ticket.item_id else None
+
+
+class TicketRequestSerializer(serializers.Serializer):
+    item = serializers.CharField(label="办理事项实施编码（可不填）", required=False, allow_blank=True, default="")
+
+
+class KioskThrottle(AnonRateThrottle):
+    # The kiosk needs no account; this keeps one address from emptying the day's numbers.
+    scope = "kiosk"
+    rate = "60/min"
+
+
+class HallTicketApi(APIView):
+    """取号: anyone, no account needed (the hall's kiosk is a public device; a signed-in citizen's ticket
+    is kept with their account). Anonymous callers are rate-limited per address."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [KioskThrottle]
+
+    @extend_schema(request=TicketRequestSerializer, responses={201: TicketSerializer})
+    def post(self, request, code):
+        hall = services.hall_get(code=code)
+        data = TicketRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ticket = services.ticket_issue(hall=hall, actor=request.user, item_code=data.validated_data["item"])
+        return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+
+class CallNextSerializer(serializers.Serializer):
+    window = serializers.IntegerField(label="窗口号")
+
+
+class HallCallNextApi(APIView):
+    """叫号: a clerk of this hall calls the oldest waiting ticket of today to their window; 409 queue_empty."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=CallNextSerializer, responses=TicketSerializer)
+    def post(self, request, code):
+        hall = services.hall_get(code=code)
+        data = CallNextSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ticket = services.ticket_call_next(actor=request.user, hall=hall, window=data.validated_data["window"])
+        return Response(TicketSerializer(ticket).data)
+
+
+# --- appointments -------------------------------------------------------------------------------------
+
+
+class SlotSerializer(serializers.ModelSerializer):
+    remaining = serializers.IntegerField()
+
+    class Meta:
+        model = AppointmentSlot
+        fields = ["id", "date", "start", "end", "capacity", "booked", "remaining"]
+
+
+class HallSlotsApi(APIView):
+    """A hall's appointment slots of one day with the places left (public)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("date", str, description="日期 YYYY-MM-DD（默认今天）")],
+        responses=SlotSerializer(many=True),
+    )
+    def get(self, request, code):
+        hall = services.hall_get(code=code)
+        raw = request.query_params.get("date")
+        day = parse_date(raw) if raw else timezone.localdate()
+        if day is None:
+            raise serializers.ValidationError({"date": ["日期格式应为 YYYY-MM-DD"]})
+        slots = AppointmentSlot.objects.filter(hall=hall, date=day).order_by("start")
+        return Response(SlotSerializer(slots, many=True).data)
+
+
+class AppointmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    hall = serializers.CharField(source="slot.hall.code")
+    hall_name = serializers.CharField(source="slot.hall.name")
+    date = serializers.DateField(source="slot.date")
+    start = serializers.TimeField(source="slot.start")
+    end = serializers.TimeField(source="slot.end")
+    item = serializers.CharField(source="item.code")
+    status = serializers.CharField()
+    status_display = serializers.CharField(source="get_status_display")
+    booked_at = serializers.DateTimeField()
+    ticket = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_ticket(self, appointment):
+        return appointment.ticket.number if appointment.ticket_id else None
+
+
+class AppointmentRequestSerializer(serializers.Serializer):
+    hall = serializers.CharField(label="大厅编码")
+    slot = serializers.IntegerField(label="预约时段")
+    item = serializers.CharField(label="办理事项实施编码")
+
+
+class AppointmentListApi(ListAPIView):
+    """The caller's own bookings (applicants), newest first; POST books one place (409 slot_full)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = AppointmentSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Appointment.objects.none()
+        return (
+            Appointment.objects.filter(user=self.request.user)
+            .select_related("slot", "slot__hall", "item", "ticket").order_by("-booked_at", "-pk")
+        )
+
+    @extend_schema(request=AppointmentRequestSerializer, responses={201: AppointmentSerializer})
+    def post(self, request):
+        data = AppointmentRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hall = services.hall_get(code=data.validated_data["hall"])
+        appointment = services.appointment_book(
+            actor=request.user, hall=hall, slot_id=data.validated_data["slot"], item_code=data.validated_data["item"],
+        )
+        appointment = services.access_appointment(user=request.user, pk=appointment.pk)
+        return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
+
+
+APPOINTMENT_ACTIONS = {"cancel": services.appointment_cancel, "arrive": services.appointment_arrive}
+
+
+class AppointmentActionApi(APIView):
+    """cancel (the applicant; frees the place) or arrive (a clerk of the hall; gives a ticket)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="appointments_action", request=EmptySerializer, responses=AppointmentSerializer)
+    def post(self, request, appointment_id, action):
+        if action not in APPOINTMENT_ACTIONS:
+            raise Http404("未知的操作")
+        appointment = services.access_appointment(user=request.user, pk=appointment_id)
+        APPOINTMENT_ACTIONS[action](actor=request.user, appointment=appointment)
+        return Response(AppointmentSerializer(services.access_appointment(user=request.user, pk=appointment_id)).data)

@@ -28,6 +28,7 @@ from applications.models import (
     Suspension,
     SuspensionKind,
 )
+from certificates.services import held_valid_certificate_types
 from items.models import Item, MaterialRequirement
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
@@ -114,9 +115,22 @@ def current_materials(case: Application) -> dict[int, Material]:
     return latest
 
 
+def satisfied_by_certificates(case: Application) -> dict[int, str]:
+    """免交: requirements met by a valid e-certificate the applicant holds → that certificate type's code."""
+    held = held_valid_certificate_types(user=case.applicant)
+    if not held:
+        return {}
+    return {
+        requirement.pk: requirement.satisfied_by.code
+        for requirement in case.item_version.materials.all()
+        if requirement.satisfied_by_id and requirement.satisfied_by.code in held
+    }
+
+
 def missing_requirements(case: Application, *, include_deferrable: bool = False) -> list[MaterialRequirement]:
-    """Required materials with nothing uploaded; 容缺 (deferrable) ones may follow after acceptance."""
-    present = set(case.materials.values_list("requirement_id", flat=True))
+    """Required materials with nothing uploaded and no held e-certificate standing in for them;
+    容缺 (deferrable) ones may follow after acceptance."""
+    present = set(case.materials.values_list("requirement_id", flat=True)) | set(satisfied_by_certificates(case))
     missing = []
     for requirement in case.item_version.materials.all():
         if not requirement.required or requirement.pk in present:
@@ -165,10 +179,13 @@ def _department_staff(case: Application, *roles: str) -> list[User]:
 
 def _materials_snapshot(case: Application) -> list[dict]:
     present = current_materials(case)
+    satisfied = satisfied_by_certificates(case)
     rows = []
     for requirement in case.item_version.materials.all():
         if requirement.pk in present:
             status = "已提交"
+        elif requirement.pk in satisfied:
+            status = "免交（已有电子证照）"
         elif requirement.required and requirement.deferrable:
             status = "容缺后补"
         elif requirement.required:
@@ -826,3 +843,464 @@ def application_deliver(*, actor: User, application: Application, method: str, t
         case.visits += 1
         fields.append("visits")
     return _transition(case, "deliver", actor=actor, fields=fields, payload={"method": method, "tracking_number": case.tracking_number})
+
+
+# =====================================================================================================
+# Service quality and the hall (DESIGN §6): 好差评 and rectification, the queue, appointments.
+# One appended section; its imports are here so the section reads (and moves) as one piece.
+# =====================================================================================================
+
+from datetime import datetime, time  # noqa: E402
+
+from django.db import IntegrityError  # noqa: E402
+from django.db.models import F  # noqa: E402
+from django.http import Http404  # noqa: E402
+
+from applications.models import (  # noqa: E402
+    POOR_SCORES,
+    Appointment,
+    AppointmentSlot,
+    AppointmentStatus,
+    Rating,
+    RatingChannel,
+    Rectification,
+    RectificationState,
+    Score,
+    Ticket,
+)
+from portal.models import Hall  # noqa: E402
+
+ACTION_LABELS["rate"] = "好差评"
+
+# 好差评 rules: a 差评 is answered (整改) within 10 working days (国办发〔2019〕51号: 整改反馈).
+RECTIFICATION_WORKING_DAYS = 10
+RATED_STATES = (State.ISSUED, State.DELIVERED)
+RECTIFICATION_LABELS = {
+    "start": "开始整改",
+    "complete": "整改完成",
+    "declare_impossible": "无法整改",
+    "invalidate": "判定无效评价",
+}
+
+
+def _supervisors() -> list[User]:
+    return list(User.objects.filter(role=Role.SUPERVISOR, is_active=True))
+
+
+def _heads(department_id: int) -> list[User]:
+    return list(User.objects.filter(department_id=department_id, role=Role.HEAD, is_active=True))
+
+
+@transaction.atomic
+def application_rate(*, actor: User, application: Application, score, comment: str = "",
+                     channel: str = RatingChannel.PC) -> Rating:
+    """好差评: the applicant rates their own case once, after the result was issued. A 4 or 5 (差评)
+    needs a comment and opens a rectification for the department, due in 10 working days."""
+    case = _lock(application)
+    if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
+        raise Forbidden("只有申请人本人可以评价")
+    if case.state not in RATED_STATES:
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，办结出证后才能评价")
+    if Rating.objects.filter(application=case).exists():
+        raise Refused("该办件已评价，每件只能评价一次", code="already_rated")
+    comment = (comment or "").strip()
+    errors = {}
+    try:
+        score = int(score)
+    except (TypeError, ValueError):
+        score = None
+    if score not in Score.values:
+        errors["score"] = ["评价等级应为 1（非常满意）至 5（非常不满意）"]
+    elif score in POOR_SCORES and not comment:
+        errors["comment"] = ["给出「不满意」或「非常不满意」评价时，请写明不满意的原因，便于部门整改"]
+    if channel not in RatingChannel.values:
+        errors["channel"] = [f"评价渠道应为：{'、'.join(f'{v}（{label}）' for v, label in RatingChannel.choices)}"]
+    if len(comment) > 1000:
+        errors["comment"] = ["评价内容不超过 1000 字"]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            rating = Rating.objects.create(
+                application=case, department_id=case.department_id, hall_id=case.hall_id, score=score,
+                comment=comment, channel=channel, rated_by=actor, rated_at=now,
+            )
+    except IntegrityError as error:  # the case lock makes this unreachable; the constraint is the backstop
+        raise Refused("该办件已评价，每件只能评价一次", code="already_rated") from error
+    audit_record(
+        actor=actor, action="application_rate", object_type="application", object_id=case.number,
+        from_state=case.state, to_state=case.state,
+        payload={"score": score, "channel": channel, "comment": comment},
+    )
+    if score in POOR_SCORES:
+        _rectification_open(case=case, rating=rating, actor=actor)
+    return rating
+
+
+def _rectification_open(*, case: Application, rating: Rating, actor: User) -> Rectification:
+    calendar = WorkCalendar.load()
+    opened_at = rating.rated_at
+    due = calendar.add_working_days(timezone.localdate(opened_at), RECTIFICATION_WORKING_DAYS)
+    rectification = Rectification.objects.create(
+        rating=rating, application=case, department_id=case.department_id, opened_at=opened_at,
+        due_date=due.date, due_date_provisional=due.provisional,
+    )
+    audit_record(
+        actor=actor, action="rectification_open", object_type="rectification", object_id=rectification.pk,
+        to_state=rectification.state,
+        payload={"application": case.number, "score": rating.score, "due_date": due.date.isoformat()},
+    )
+    notify(
+        users=_heads(case.department_id), kind="rectification_opened", application=case.number,
+        message=f"办件 {case.number}（{case.item_version.name}）收到「{rating.get_score_display()}」评价：{rating.comment}。"
+                f"请于 {due.date:%Y年%m月%d日} 前完成整改并反馈。",
+    )
+    return rectification
+
+
+def visible_rectifications(*, user: User):
+    """Heads see their department's rectifications, supervisors all; nobody else any."""
+    rows = Rectification.objects.select_related("rating", "application", "department")
+    if not user.is_authenticated:
+        return rows.none()
+    if user.role == Role.SUPERVISOR:
+        return rows
+    if user.role == Role.HEAD:
+        return rows.filter(department_id=user.department_id)
+    return rows.none()
+
+
+def access_rectification(*, user: User, pk) -> Rectification:
+    """Like permissions.access_application: what the user may not see is a 404."""
+    try:
+        return visible_rectifications(user=user).get(pk=int(pk))
+    except (Rectification.DoesNotExist, TypeError, ValueError) as error:
+        raise Http404("整改记录不存在") from error
+
+
+def _rectification_transition(rectification: Rectification, method: str, *, actor: User, fields=(), payload=None):
+    transition = getattr(rectification, method)
+    if not can_proceed(transition):
+        raise InvalidTransition(
+            f"整改当前状态为「{rectification.get_state_display()}」，不能{RECTIFICATION_LABELS[method]}"
+        )
+    from_state = rectification.state
+    transition()
+    try:
+        rectification.save(update_fields=["state", *fields])
+    except ConcurrentTransition as error:
+        raise Refused("该整改刚被他人处理，请刷新后重试", code="conflict") from error
+    audit_record(
+        actor=actor, action=f"rectification_{method}", object_type="rectification", object_id=rectification.pk,
+        from_state=from_state, to_state=rectification.state,
+        payload={"application": rectification.application.number, **(payload or {})},
+    )
+    return rectification
+
+
+def _lock_rectification(rectification: Rectification) -> Rectification:
+    return (
+        Rectification.objects.select_for_update(of=("self",)).select_related("application", "rating")
+        .get(pk=rectification.pk)
+    )
+
+
+def _require_head_of(actor: User, rectification: Rectification) -> None:
+    if not (actor.role == Role.HEAD and actor.department_id == rectification.department_id):
+        raise Forbidden("只有被评价部门的负责人可以办理整改")
+
+
+def _required_note(note: str, field: str = "note", message: str = "请填写整改说明") -> str:
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({field: [message]})
+    return note
+
+
+@transaction.atomic
+def rectification_start(*, actor: User, rectification: Rectification, note: str = "") -> Rectification:
+    """待整改 → 整改中, by the head of the rated department."""
+    rectification = _lock_rectification(rectification)
+    _require_head_of(actor, rectification)
+    rectification.started_at, rectification.handled_by = timezone.now(), actor
+    rectification.note = (note or "").strip()
+    return _rectification_transition(rectification, "start", actor=actor, fields=["started_at", "handled_by", "note"],
+                                     payload={"note": rectification.note})
+
+
+def _rectification_close(actor: User, rectification: Rectification, method: str, note: str, told: str) -> Rectification:
+    rectification = _lock_rectification(rectification)
+    _require_head_of(actor, rectification)
+    note = _required_note(note, message="请写明整改措施或无法整改的原因")
+    rectification.note, rectification.closed_at, rectification.handled_by = note, timezone.now(), actor
+    _rectification_transition(rectification, method, actor=actor, fields=["note", "closed_at", "handled_by"],
+                              payload={"note": note})
+    case = rectification.application
+    _tell_applicant(case, "rectification_closed", f"您对办件 {case.number} 的评价已处理（{told}）：{note}")
+    return rectification
+
+
+@transaction.atomic
+def rectification_complete(*, actor: User, rectification: Rectification, note: str) -> Rectification:
+    """整改中 → 已整改, with what was done; the rater is told (整改反馈)."""
+    return _rectification_close(actor, rectification, "complete", note, "已整改")
+
+
+@transaction.atomic
+def rectification_declare_impossible(*, actor: User, rectification: Rectification, note: str) -> Rectification:
+    """整改中 → 无法整改, with why (e.g. the law does not allow what was asked)."""
+    return _rectification_close(actor, rectification, "declare_impossible", note, "无法整改")
+
+
+@transaction.atomic
+def rectification_invalidate(*, actor: User, rectification: Rectification, reason: str) -> Rectification:
+    """A supervisor judges an open 差评 invalid (恶意差评, or not about this service): closed, and the rating
+    leaves the satisfaction rate."""
+    if actor.role != Role.SUPERVISOR:
+        raise Forbidden("只有监察人员可以判定无效评价")
+    rectification = _lock_rectification(rectification)
+    reason = _required_note(reason, field="reason", message="请写明判定无效评价的理由")
+    rectification.invalid_reason, rectification.judged_by, rectification.closed_at = reason, actor, timezone.now()
+    _rectification_transition(rectification, "invalidate", actor=actor,
+                              fields=["invalid_reason", "judged_by", "closed_at"], payload={"reason": reason})
+    Rating.objects.filter(pk=rectification.rating_id).update(invalid=True)
+    case = rectification.application
+    _tell_applicant(case, "rectification_closed", f"您对办件 {case.number} 的评价经核实判定为无效评价：{reason}")
+    return rectification
+
+
+def rectification_overdue_sweep(*, today: date | None = None, batch: int = 500) -> int:
+    """Flag open rectifications past their due date, once, and tell the head and the supervisors.
+
+    Idempotent and safe when two run at once: a flagged row no longer matches, a locked one is skipped.
+    """
+    today = today or _local_today()
+    flagged = 0
+    supervisors = _supervisors()
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Rectification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("application", "application__item_version")
+                .filter(state__in=[RectificationState.PENDING, RectificationState.IN_PROGRESS], overdue=False,
+                        due_date__lt=today)
+                .order_by("due_date", "pk")[:batch]
+            )
+            if not rows:
+                return flagged
+            now = timezone.now()
+            for row in rows:
+                row.overdue, row.flagged_at = True, now
+                row.save(update_fields=["overdue", "flagged_at"])
+                audit_record(
+                    action="rectification_overdue", object_type="rectification", object_id=row.pk,
+                    from_state=row.state, to_state=row.state,
+                    payload={"application": row.application.number, "due_date": row.due_date.isoformat()},
+                )
+                notify(
+                    users=_heads(row.department_id) + supervisors, kind="rectification_overdue",
+                    application=row.application.number,
+                    message=f"办件 {row.application.number}（{row.application.item_version.name}）的差评整改已超期"
+                            f"（应于 {row.due_date:%Y年%m月%d日} 前完成），当前状态：{row.get_state_display()}。",
+                )
+                flagged += 1
+
+
+# --- the hall queue (排队叫号) ----------------------------------------------------------------------
+
+TICKET_PREFIX = "A"
+
+
+def hall_get(*, code: str) -> Hall:
+    hall = Hall.objects.filter(code=code).first()
+    if hall is None:
+        raise Http404("大厅不存在")
+    return hall
+
+
+def _ticket_allocate(*, hall: Hall, day: date, item=None, taken_by: User | None = None) -> Ticket:
+    """The next number of the hall today, handed out once under the sequence row's lock (like case numbers)."""
+    sequence, _ = NumberSequence.objects.select_for_update().get_or_create(prefix=f"queue:{hall.pk}", day=day)
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return Ticket.objects.create(
+        hall=hall, day=day, sequence=sequence.last, number=f"{TICKET_PREFIX}{sequence.last:03d}", item=item,
+        taken_by=taken_by if taken_by is not None and taken_by.is_authenticated else None, issued_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def ticket_issue(*, hall: Hall, actor: User | None = None, item_code: str = "") -> Ticket:
+    """取号 at the hall's kiosk (or on the phone): A001, A002 … per hall per day."""
+    item = None
+    if item_code:
+        item = Item.objects.filter(code=item_code).first()
+        if item is None:
+            raise ValidationError({"item": [f"事项 {item_code} 不存在"]})
+    return _ticket_allocate(hall=hall, day=_local_today(), item=item, taken_by=actor)
+
+
+def _require_hall_clerk(actor: User, hall: Hall) -> None:
+    if not (actor.role == Role.CLERK and actor.hall_id == hall.pk):
+        raise Forbidden("只有本大厅的窗口人员可以叫号")
+
+
+def _validated_window(hall: Hall, window) -> int:
+    try:
+        window = int(window)
+    except (TypeError, ValueError):
+        window = 0
+    if not 1 <= window <= hall.windows:
+        raise ValidationError({"window": [f"窗口号应为 1 至 {hall.windows}"]})
+    return window
+
+
+@transaction.atomic
+def ticket_call_next(*, actor: User, hall: Hall, window) -> Ticket:
+    """叫号: the oldest waiting ticket of today. Two windows calling at once never get the same ticket:
+    each locks the row it takes and skips rows another window holds."""
+    _require_hall_clerk(actor, hall)
+    window = _validated_window(hall, window)
+    ticket = (
+        Ticket.objects.select_for_update(skip_locked=True)
+        .filter(hall=hall, day=_local_today(), called_at__isnull=True)
+        .order_by("sequence").first()
+    )
+    if ticket is None:
+        raise Refused("当前没有等候的号码", code="queue_empty")
+    ticket.called_at, ticket.window, ticket.called_by = timezone.now(), window, actor
+    ticket.wait_seconds = max(int((ticket.called_at - ticket.issued_at).total_seconds()), 0)
+    ticket.save(update_fields=["called_at", "window", "called_by", "wait_seconds"])
+    return ticket
+
+
+# --- appointments (预约) ---------------------------------------------------------------------------
+
+
+def _slot_start(slot: AppointmentSlot) -> datetime:
+    return timezone.make_aware(datetime.combine(slot.date, slot.start))
+
+
+@transaction.atomic
+def appointment_book(*, actor: User, hall: Hall, slot_id, item_code: str) -> Appointment:
+    """Book one place. Two people taking the last place at once: the slot row lock orders them, the
+    second sees `booked == capacity` and gets 409 slot_full (the check constraint backs this up)."""
+    _require_role(actor, Role.APPLICANT)
+    errors = {}
+    item = Item.objects.filter(code=item_code or "").select_related("current_version").first()
+    if item is None or item.current_version is None:
+        errors["item"] = [f"事项 {item_code} 不存在或尚未发布"]
+    try:
+        slot_pk = int(slot_id)
+    except (TypeError, ValueError):
+        slot_pk = None
+    slot = AppointmentSlot.objects.select_for_update().filter(pk=slot_pk, hall=hall).first() if slot_pk else None
+    if slot is None:
+        errors["slot"] = ["该大厅没有这个预约时段"]
+    if errors:
+        raise ValidationError(errors)
+    if _slot_start(slot) <= timezone.now():
+        raise Refused("该时段已开始或已过去，不能预约", code="slot_closed")
+    if slot.appointments.filter(user=actor, status=AppointmentStatus.BOOKED).exists():
+        raise Refused("您已预约该时段", code="already_booked")
+    if slot.booked >= slot.capacity:
+        raise Refused("该时段已约满，请选择其他时段", code="slot_full")
+    AppointmentSlot.objects.filter(pk=slot.pk).update(booked=F("booked") + 1)
+    appointment = Appointment.objects.create(slot=slot, user=actor, item=item, booked_at=timezone.now())
+    audit_record(
+        actor=actor, action="appointment_book", object_type="appointment", object_id=appointment.pk,
+        to_state=appointment.status,
+        payload={"hall": hall.code, "date": slot.date.isoformat(), "start": slot.start.strftime("%H:%M"), "item": item.code},
+    )
+    return appointment
+
+
+def access_appointment(*, user: User, pk) -> Appointment:
+    """The applicant's own bookings, and a clerk's hall's; anything else is a 404."""
+    rows = Appointment.objects.select_related("slot", "slot__hall", "item", "ticket")
+    if user.is_authenticated and user.role == Role.APPLICANT:
+        rows = rows.filter(user=user)
+    elif user.is_authenticated and user.role == Role.CLERK:
+        rows = rows.filter(slot__hall_id=user.hall_id)
+    else:
+        rows = rows.none()
+    try:
+        return rows.get(pk=int(pk))
+    except (Appointment.DoesNotExist, TypeError, ValueError) as error:
+        raise Http404("预约不存在") from error
+
+
+def _lock_appointment(appointment: Appointment) -> tuple[Appointment, AppointmentSlot]:
+    # The slot first, then the booking: the same order as booking, so the two never deadlock.
+    slot = AppointmentSlot.objects.select_for_update().get(pk=appointment.slot_id)
+    appointment = Appointment.objects.select_for_update().select_related("item").get(pk=appointment.pk)
+    return appointment, slot
+
+
+@transaction.atomic
+def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
+    """The applicant cancels before the slot starts; the place is free again."""
+    appointment, slot = _lock_appointment(appointment)
+    if not (actor.role == Role.APPLICANT and appointment.user_id == actor.pk):
+        raise Forbidden("只能取消本人的预约")
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise InvalidTransition(f"预约当前状态为「{appointment.get_status_display()}」，不能取消")
+    if _slot_start(slot) <= timezone.now():
+        raise Refused("预约时段已开始，不能取消", code="slot_closed")
+    appointment.status, appointment.cancelled_at = AppointmentStatus.CANCELLED, timezone.now()
+    appointment.save(update_fields=["status", "cancelled_at"])
+    AppointmentSlot.objects.filter(pk=slot.pk).update(booked=F("booked") - 1)
+    audit_record(
+        actor=actor, action="appointment_cancel", object_type="appointment", object_id=appointment.pk,
+        from_state=AppointmentStatus.BOOKED, to_state=appointment.status,
+    )
+    return appointment
+
+
+@transaction.atomic
+def appointment_arrive(*, actor: User, appointment: Appointment) -> Appointment:
+    """到厅签到: a clerk of the slot's hall checks the booking in on its day; the citizen gets a ticket."""
+    appointment, slot = _lock_appointment(appointment)
+    if not (actor.role == Role.CLERK and actor.hall_id == slot.hall_id):
+        raise Forbidden("只有预约大厅的窗口人员可以办理签到")
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise InvalidTransition(f"预约当前状态为「{appointment.get_status_display()}」，不能签到取号")
+    today = _local_today()
+    if slot.date != today:
+        raise Refused(f"预约日期为 {slot.date:%Y-%m-%d}，只能在当日签到", code="not_today")
+    ticket = _ticket_allocate(hall=slot.hall, day=today, item=appointment.item, taken_by=appointment.user)
+    appointment.status, appointment.arrived_at, appointment.ticket = AppointmentStatus.ARRIVED, timezone.now(), ticket
+    appointment.save(update_fields=["status", "arrived_at", "ticket"])
+    audit_record(
+        actor=actor, action="appointment_arrive", object_type="appointment", object_id=appointment.pk,
+        from_state=AppointmentStatus.BOOKED, to_state=appointment.status, payload={"ticket": ticket.number},
+    )
+    return appointment
+
+
+DEFAULT_SLOT_START, DEFAULT_SLOT_END, DEFAULT_SLOT_MINUTES = time(9, 0), time(17, 0), 30
+
+
+@transaction.atomic
+def appointment_slots_create(*, hall: Hall, day: date, start: time = DEFAULT_SLOT_START, end: time = DEFAULT_SLOT_END,
+                             minutes: int = DEFAULT_SLOT_MINUTES, capacity: int | None = None) -> list[AppointmentSlot]:
+    """A day's slots for a hall (09:00–17:00 every 30 minutes, one place per window by default).
+    Idempotent: an existing slot keeps its capacity and bookings. Returns the slots created."""
+    if minutes < 5:
+        raise ValidationError({"minutes": ["时段长度至少 5 分钟"]})
+    if start >= end:
+        raise ValidationError({"end": ["结束时间应晚于开始时间"]})
+    capacity = hall.windows if capacity is None else capacity
+    if capacity < 1:
+        raise ValidationError({"capacity": ["可预约人数至少为 1"]})
+    created, moment, last = [], datetime.combine(day, start), datetime.combine(day, end)
+    while moment + timedelta(minutes=minutes) <= last:
+        slot_end = moment + timedelta(minutes=minutes)
+        slot, made = AppointmentSlot.objects.get_or_create(
+            hall=hall, date=day, start=moment.time(), defaults={"end": slot_end.time(), "capacity": capacity},
+        )
+        if made:
+            created.append(slot)
+        moment = slot_end
+    return created
