@@ -11,3 +11,13 @@ def application_deem_accept_task() -> int:
 @shared_task(name="applications.application_alert_task")
 def application_alert_task() -> int:
     return application_alert_sweep()
+
+
+# --- service quality (DESIGN §6) ---------------------------------------------------------------------
+
+from applications.services import rectification_overdue_sweep  # noqa: E402
+
+
+@shared_task(name="applications.rectification_overdue_task")
+def rectification_overdue_task() -> int:
+    return rectification_overdue_sweep()
