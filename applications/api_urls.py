@@ -20,4 +20,5 @@ urlpatterns = [
     path("halls/<str:code>/slots/", apis.HallSlotsApi.as_view(), name="hall-slots"),
     path("appointments/", apis.AppointmentListApi.as_view(), name="appointment-list"),
     path("appointments/<int:appointment_id>/<str:action>/", apis.AppointmentActionApi.as_view(), name="appointment-action"),
+    path("stats/", apis.StatsApi.as_view(), name="stats"),
 ]
