@@ -191,6 +191,8 @@ CELERY_BEAT_SCHEDULE = {
     "deemed-acceptance": {"task": "applications.application_deem_accept_task", "schedule": crontab(minute=5)},
     "notification-retry": {"task": "portal.notification_retry_task", "schedule": crontab(minute="*/2")},
     "issuance-retry": {"task": "seals.seal_issue_retry_task", "schedule": crontab(minute="*/5")},
+    "certificate-expiry": {"task": "certificates.certificate_expiry_task", "schedule": crontab(hour=1, minute=30)},
+    "rectification-overdue": {"task": "applications.rectification_overdue_task", "schedule": crontab(hour=8, minute=0)},
 }
 # Publishing must not hang a request when the broker is down: fail fast, the outbox sweep sends later.
 CELERY_TASK_PUBLISH_RETRY = False
