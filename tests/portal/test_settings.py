@@ -62,3 +62,17 @@ def test_weasyprint_has_the_harfbuzz_subsetter():
 def test_cjk_font_is_installed():
     result = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=True)
     assert "Noto Sans CJK" in result.stdout or "Noto Serif CJK" in result.stdout
+
+
+def test_production_with_a_read_replica_routes_catalogue_reads_there():
+    script = (
+        "from django.conf import settings; from items.models import Item; from applications.models import Application;"
+        "from django.db import router; from portal.db import reporting_database;"
+        "print(router.db_for_read(Item), router.db_for_read(Application), router.db_for_write(Item), reporting_database())"
+    )
+    replica = "postgres://postgres@127.0.0.1:5432/replica"
+    result = manage("shell", "-v", "0", "-c", script, **PRODUCTION_ENV, DATABASE_REPLICA_URL=replica)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["replica", "default", "default", "replica"]
+    without = manage("shell", "-v", "0", "-c", script, **PRODUCTION_ENV)
+    assert without.stdout.split() == ["default", "default", "default", "default"]
