@@ -614,3 +614,59 @@ class AppointmentActionApi(APIView):
         appointment = services.access_appointment(user=request.user, pk=appointment_id)
         APPOINTMENT_ACTIONS[action](actor=request.user, appointment=appointment)
         return Response(AppointmentSerializer(services.access_appointment(user=request.user, pk=appointment_id)).data)
+
+
+# --- statistics ---------------------------------------------------------------------------------------------
+
+from drf_spectacular.utils import inline_serializer  # noqa: E402
+
+from applications import statistics  # noqa: E402
+
+
+def _stats_schema():
+    rate = lambda: serializers.FloatField(allow_null=True)  # noqa: E731
+    count = serializers.IntegerField
+    code = lambda: serializers.CharField(allow_null=True)  # noqa: E731
+    return inline_serializer("Statistics", {
+        "from": serializers.DateField(), "to": serializers.DateField(),
+        "department": code(), "item": code(), "hall": code(),
+        "received": count(), "accepted": count(), "decided": count(), "on_time_rate": rate(),
+        "avg_working_days": serializers.FloatField(allow_null=True), "overdue_open": count(),
+        "satisfaction_rate": rate(), "one_visit_share": rate(), "zero_visit_share": rate(), "online_share": rate(),
+        "avg_wait_minutes": serializers.FloatField(allow_null=True),
+        "on_time": count(), "closed": count(), "online": count(), "ratings": count(), "satisfied_ratings": count(),
+        "tickets_called": count(),
+    })
+
+
+class StatsApi(APIView):
+    """统计 (DESIGN §6): figures computed from the records for [from, to] (both days included; default this
+    month). Supervisors: any department; heads: their own only (another department is 403, none means
+    their own); everyone else 403. Rates are fractions in [0, 1], null when there is nothing to divide.
+    overdue_open is today's snapshot; the queue wait is narrowed by hall only."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="起始日期 YYYY-MM-DD（默认本月 1 日）"),
+            OpenApiParameter("to", str, description="截止日期 YYYY-MM-DD（含当日，默认今天）"),
+            OpenApiParameter("department", str, description="部门编码"),
+            OpenApiParameter("item", str, description="事项实施编码"),
+            OpenApiParameter("hall", str, description="大厅编码"),
+        ],
+        responses=_stats_schema(),
+    )
+    def get(self, request):
+        form = statistics.ScopeForm(request.query_params)
+        if not form.is_valid():
+            errors = {field: [error["message"] for error in errors] for field, errors in form.errors.get_json_data().items()}
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+        scope = form.scope(user=request.user)
+        return Response({
+            "from": scope.date_from, "to": scope.date_to,
+            "department": scope.department.code if scope.department else None,
+            "item": scope.item.code if scope.item else None,
+            "hall": scope.hall.code if scope.hall else None,
+            **statistics.compute(scope),
+        })
