@@ -6,6 +6,7 @@ record the identifier of what was issued, seals call certificates.services to is
 
 from datetime import date
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -16,7 +17,12 @@ from portal.models import Department, User
 class CertificateType(models.Model):
     """A kind of licence or certificate a department issues (营业执照, 结婚证 …)."""
 
-    code = models.CharField("证照类型编码", max_length=32, unique=True)
+    # The code is part of every certificate identifier (GB/T 36904), whose check character covers only
+    # letters, digits, and the hyphens it skips.
+    code = models.CharField(
+        "证照类型编码", max_length=32, unique=True,
+        validators=[RegexValidator(r"^[0-9A-Za-z][0-9A-Za-z-]*$", "证照类型编码只能包含字母、数字和连字符")],
+    )
     name = models.CharField("证照名称", max_length=100)
     department = models.ForeignKey(
         Department, verbose_name="发证部门", on_delete=models.PROTECT, related_name="certificate_types"

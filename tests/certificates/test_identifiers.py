@@ -97,3 +97,18 @@ def test_parts_that_cannot_appear_in_an_identifier_are_refused(fields, message):
     arguments = {"type_code": "FOOD-BIZ", "issuer_credit_code": "11220100MB1234567K", "serial": "00000001", "version": 1}
     with pytest.raises(ValueError, match=message):
         certificate_identifier(**{**arguments, **fields})
+
+
+@pytest.mark.django_db
+def test_a_type_code_must_fit_in_an_identifier():
+    from django.core.exceptions import ValidationError
+
+    from certificates.models import CertificateType
+    from tests.factories import DepartmentFactory
+
+    department = DepartmentFactory()
+    CertificateType(code="FOOD-BIZ", name="食品经营许可证", department=department).full_clean()
+    for code in ("FOOD_BIZ", "FOOD.BIZ", "-FOOD", "食品"):
+        with pytest.raises(ValidationError) as error:
+            CertificateType(code=code, name="食品经营许可证", department=department).full_clean()
+        assert "code" in error.value.message_dict
