@@ -12,6 +12,24 @@ os.environ.setdefault("SECRET_KEY", "bench-only-insecure-secret-key-0123456789-a
 os.environ.setdefault("SEAL_MASTER_KEY", "ZGV2LW9ubHktc2VhbC1tYXN0ZXIta2V5LTMyYnl0ZXM=")
 os.environ.setdefault("ALLOWED_HOSTS", "*")
 
+
+def bench_redis_url(environ_url: str | None) -> str:
+    """The broker the benchmark publishes to: REDIS_URL's server (default 127.0.0.1:6379), always database
+    15. Cases enqueue real tasks (a notification per alert, issuance): they must never reach a worker of
+    another database, which would act on its own rows with these ids."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(environ_url or "redis://127.0.0.1:6379/15")
+    return urlunsplit(parts._replace(path="/15"))
+
+
+BENCH_TMP = os.environ.setdefault("BENCH_TMP", "/tmp/portal_bench")
+os.environ["REDIS_URL"] = bench_redis_url(os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL"))
+os.environ["BENCH_REDIS_URL"] = os.environ["REDIS_URL"]  # so subprocesses (gunicorn, celery) keep db 15
+# Certificates and documents the cases write, and SMS the worker sends, stay out of the work tree.
+os.environ["MEDIA_ROOT"] = os.path.join(BENCH_TMP, "media")
+os.environ["SMS_FILE_PATH"] = os.path.join(BENCH_TMP, "sms.log")
+
 from portal.settings.production import *  # noqa: E402, F403
 from portal.settings.production import DATABASES, STORAGES  # noqa: E402
 
@@ -39,6 +57,8 @@ STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedStaticFilesSt
 
 # WhiteNoise warns when STATIC_ROOT has not been collected; the benchmark serves no static files.
 warnings.filterwarnings("ignore", "No directory at", UserWarning)
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Only warnings: an INFO line per request would be measured too.
 LOGGING = {
