@@ -121,11 +121,11 @@ class DeclineForm(forms.Form):
 class WorklistFilterForm(forms.Form):
     """The work list's filters (GET). Unknown values are ignored rather than refused: it is a list, not a write."""
 
-    STATE_CHOICES = [("", "全部状态"), ("accepted", "已受理待认领"), ("in_review", "审查中"), ("suspended", "已中止计时")]
-    ALERT_CHOICES = [
+    STATE_CHOICES = (("", "全部状态"), ("accepted", "已受理待认领"), ("in_review", "审查中"), ("suspended", "已中止计时"))
+    ALERT_CHOICES = (
         ("", "全部预警"), ("green", "正常"), ("yellow", "预警"), ("red", "今日到期"), ("overdue", "已超期"),
         ("suspended", "暂停计时"),
-    ]
+    )
 
     state = forms.ChoiceField(label="状态", choices=STATE_CHOICES, required=False)
     alert = forms.ChoiceField(label="预警", choices=ALERT_CHOICES, required=False)

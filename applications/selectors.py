@@ -1,9 +1,12 @@
 """Reads of cases: querysets with their relations fetched once."""
 
-from django.db.models import Prefetch, Q, QuerySet
+import re
+
+from django.db.models import Prefetch, QuerySet
 
 from applications.models import Application, Material, State
 from applications.permissions import visible_applications
+from items.models import ItemVersion
 from portal.models import AuditEvent, User
 
 
@@ -36,6 +39,8 @@ def application_events(*, application: Application) -> QuerySet[AuditEvent]:
 
 # What a department works on: the clock runs (accepted, in_review) or is stopped (suspended).
 WORKLIST_STATES = [State.ACCEPTED, State.IN_REVIEW, State.SUSPENDED]
+# `{hall or NET}-{yyyymmdd}-{000001}` (DESIGN §5)
+CASE_NUMBER = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*-\d{8}-\d{6}$")
 # Only what a row shows; the item version's long texts (conditions, legal basis…) stay in the database.
 WORKLIST_FIELDS = [
     "number", "state", "due_date", "due_date_provisional", "alert_level", "reviewer_id",
@@ -76,7 +81,7 @@ def department_worklist(*, user: User, states: list[str], alert_levels: list[str
     """The department's running and suspended cases the user may see, soonest due first.
 
     `alert_levels` applies to running cases (a suspended case's level is frozen; it is listed as suspended).
-    `search` matches the item's name, or a case number exactly.
+    `search` is a case number (exact) or part of the item's name.
     """
     cases = visible_applications(user=user).select_related("item_version", "reviewer").only(*WORKLIST_FIELDS)
     states = [state for state in WORKLIST_STATES if state in states]
@@ -84,7 +89,19 @@ def department_worklist(*, user: User, states: list[str], alert_levels: list[str
         cases = cases.filter(alert_level__in=alert_levels)
         states = [state for state in states if state != State.SUSPENDED]
     if reviewer is not None:
+        # Claiming is what sets the reviewer: an accepted (unclaimed) case is nobody's yet.
         cases = cases.filter(reviewer=reviewer)
-    if search:
-        cases = cases.filter(Q(item_version__name__icontains=search) | Q(number=search.upper()))
+        states = [state for state in states if state != State.ACCEPTED]
+    if search and CASE_NUMBER.match(search.upper()):
+        # A whole case number: the unique index answers it.
+        cases = cases.filter(number=search.upper())
+    elif search:
+        # The department's matching item versions first (one small query), then the cases as a plain
+        # `item_version_id IN (…)`: the planner sees the values, and no match means no case query at all.
+        versions = list(
+            ItemVersion.objects.filter(department_id=user.department_id, name__icontains=search).values_list("pk", flat=True)
+        )
+        if not versions:
+            return ByDueDate(cases.none(), [])
+        cases = cases.filter(item_version_id__in=versions)
     return ByDueDate(cases, states)

@@ -38,7 +38,16 @@ from applications.forms import (
     WorklistFilterForm,
     add_service_errors,
 )
-from applications.models import RUNNING, WITHDRAWABLE, AlertLevel, Channel, Material, Referral, State, SuspensionKind
+from applications.models import (
+    RUNNING,
+    WITHDRAWABLE,
+    AlertLevel,
+    Channel,
+    Material,
+    Referral,
+    State,
+    SuspensionKind,
+)
 from applications.permissions import access_application, is_department_head
 from items.selectors import item_get_current, item_list
 from portal.errors import Forbidden, Refused
@@ -504,13 +513,21 @@ def _remaining_working_days(calendar: WorkCalendar, today: date, due_dates: set[
     return {due: counted[due] - counted[today] for due in due_dates}
 
 
-def _alert(case, remaining: int | None) -> dict:
-    """The row's colour class and its words (colour is never the only signal)."""
+def _alert(case, remaining: int | None, *, frozen: int | None = None) -> dict:
+    """A row's alert colour (`level`) and, never colour alone, its words: the label and the time left."""
     if case.state == State.SUSPENDED:
-        return {"level": "suspended", "label": SUSPENDED_LABEL, "remaining": None, "late": None}
+        left = f"（暂停时剩 {frozen} 个工作日）" if frozen is not None else ""
+        return {"level": "suspended", "label": SUSPENDED_LABEL, "days": f"计时暂停{left}", "days_class": "paused"}
     level = case.alert_level or AlertLevel.GREEN
-    late = -remaining if remaining is not None and remaining < 0 else None
-    return {"level": level, "label": AlertLevel(level).label, "remaining": remaining, "late": late}
+    if remaining is None:
+        days, days_class = "—", ""
+    elif remaining < 0:
+        days, days_class = f"超期 {-remaining} 个工作日", "late"
+    elif remaining == 0:
+        days, days_class = "今日到期", "due"
+    else:
+        days, days_class = f"剩 {remaining} 个工作日", "warn" if level == AlertLevel.YELLOW else "ok"
+    return {"level": level, "label": AlertLevel(level).label, "days": days, "days_class": days_class}
 
 
 def _worklist_rows(cases) -> list[dict]:
@@ -563,7 +580,7 @@ def _clock(case, suspensions) -> dict | None:
     if case.state == State.SUSPENDED:
         open_ = next((s for s in reversed(suspensions) if s.ended_on is None), None)
         left = calendar.remaining_working_days(open_.started_on, case.due_date) if open_ else None
-        return {**_alert(case, None), "frozen": left}
+        return _alert(case, None, frozen=left)
     if case.state in RUNNING:
         return _alert(case, calendar.remaining_working_days(today, case.due_date))
     return None
