@@ -314,6 +314,7 @@ class ExtendSerializer(serializers.Serializer):
 
 class OpinionSerializer(serializers.Serializer):
     opinion = serializers.CharField(allow_blank=True)
+    face_data = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, label="照面信息")
 
 
 class DeliverSerializer(serializers.Serializer):

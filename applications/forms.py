@@ -166,6 +166,20 @@ class ApproveForm(forms.Form):
     opinion = forms.CharField(label="审查意见", max_length=2000, required=False,
                               widget=forms.Textarea(attrs={"rows": 3, "placeholder": "例如：材料齐全，符合法定条件，准予许可"}))
 
+    def __init__(self, *args, face_fields: dict | None = None, **kwargs):
+        """`face_fields`: the certificate's 照面信息, name → the value known so far; the reviewer confirms them."""
+        super().__init__(*args, **kwargs)
+        self.face_names = list(face_fields or {})
+        for index, (name, value) in enumerate((face_fields or {}).items()):
+            self.fields[f"face_{index}"] = forms.CharField(label=name, max_length=500, required=False, initial=value)
+
+    def service_arguments(self) -> dict:
+        face_data = {name: self.cleaned_data.get(f"face_{index}", "") for index, name in enumerate(self.face_names)}
+        return {"opinion": self.cleaned_data["opinion"], **({"face_data": face_data} if self.face_names else {})}
+
+    def face_field_names(self):
+        return [self[f"face_{index}"] for index in range(len(self.face_names))]
+
 
 class RejectForm(forms.Form):
     opinion = forms.CharField(label="审查意见（不予许可的理由）", max_length=2000, required=False,

@@ -107,6 +107,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
     # approved / rejected: kept after the case moves on to issued and delivered.
     outcome = models.CharField("办理结果", max_length=20, blank=True)
     decided_by = models.ForeignKey(User, verbose_name="决定人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # 照面信息 the reviewer confirmed at approval: what the e-certificate will say.
+    face_data = models.JSONField("照面信息", default=dict, blank=True)
     # Issuance runs in a task: the case shows 制证中 until the sealed PDF exists.
     issuing = models.BooleanField("制证中", default=False)
     issued_at = models.DateTimeField("出证时间", null=True, blank=True)

@@ -677,16 +677,56 @@ def application_extend(*, actor: User, application: Application, days: int, reas
     return case
 
 
+# 照面信息 the case itself can fill: who holds it, their code, and the licence number this case gives.
+HOLDER_NAME_FIELDS = {
+    "名称", "经营者名称", "生产者名称", "使用单位", "业户名称", "权利人", "权利人（申请人）", "用地单位", "持证人",
+    "姓名", "机构名称", "单位名称", "户主姓名",
+}
+HOLDER_CODE_FIELDS = {"统一社会信用代码", "公民身份号码", "身份证件号", "身份证号"}
+NUMBER_FIELD_SUFFIXES = ("许可证编号", "证件编号", "登记证编号", "许可证号", "结婚证字号", "离婚证字号", "证书编码", "登记号")
+
+
+def certificate_face_data(case: Application, supplied: dict | None = None) -> tuple[dict, list[str]]:
+    """The face fields of the item's certificate type: what the reviewer supplied, else what the
+    applicant declared, else what the case knows. Returns (values, names still missing)."""
+    certificate_type = case.item_version.certificate_type
+    if certificate_type is None:
+        return {}, []
+    supplied = {key: str(value).strip() for key, value in (supplied or {}).items() if str(value).strip()}
+    values, missing = {}, []
+    for field in certificate_type.face_fields or []:
+        value = supplied.get(field) or case.face_data.get(field) or case.form_data.get(field)
+        if not value and field in HOLDER_NAME_FIELDS:
+            value = case.applicant_name
+        elif not value and field in HOLDER_CODE_FIELDS:
+            value = case.applicant_id_number
+        elif not value and field.endswith(NUMBER_FIELD_SUFFIXES):
+            value = f"{certificate_type.code}-{case.number}"
+        values[field] = str(value or "").strip()
+        if not values[field]:
+            missing.append(field)
+    return values, missing
+
+
 @transaction.atomic
-def application_approve(*, actor: User, application: Application, opinion: str) -> Application:
+def application_approve(*, actor: User, application: Application, opinion: str, face_data: dict | None = None) -> Application:
+    """准予: opinion required; for an item that yields an e-certificate, every face field must be known
+    (the reviewer confirms 照面信息 here, so the center stamps exactly what the department decided)."""
     case = _lock(application)
     _require_case_reviewer(actor, case)
+    errors = {}
     if not (opinion or "").strip():
-        raise ValidationError({"opinion": ["请填写审查意见"]})
+        errors["opinion"] = ["请填写审查意见"]
+    values, missing = certificate_face_data(case, face_data)
+    if missing:
+        errors["face_data"] = [f"请填写照面信息：{'、'.join(missing)}"]
+    if errors:
+        raise ValidationError(errors)
     case.decision_opinion, case.decided_by, case.decided_at = opinion.strip(), actor, timezone.now()
-    case.next_alert_on, case.outcome = None, "approved"
-    _transition(case, "approve", actor=actor, fields=["decision_opinion", "decided_by", "decided_at", "next_alert_on", "outcome"],
-                payload={"opinion": case.decision_opinion})
+    case.next_alert_on, case.outcome, case.face_data = None, "approved", values
+    _transition(case, "approve", actor=actor,
+                fields=["decision_opinion", "decided_by", "decided_at", "next_alert_on", "outcome", "face_data"],
+                payload={"opinion": case.decision_opinion, "face_data": values})
     _tell_applicant(case, "decided", f"您的办件 {case.number} 已审查通过，正在制证。")
     return case
 

@@ -153,7 +153,7 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
                 certificate_type=certificate_type, issuer=case.department, holder=case.applicant,
                 holder_name=case.applicant_name, holder_id_type=case.applicant_id_type,
                 holder_id_number=case.applicant_id_number, face_data=_face_data(case),
-                application_number=case.number, sign=lambda pdf: signer.sign(pdf, box=SEAL_BOX),
+                application_number=case.number, sign=lambda pdf: signer.sign(pdf, box=SEAL_BOX), actor=issuance.custodian,
             )
             identifier, digest, kind = certificate.identifier, certificate.sha256, "certificate"
         else:
@@ -206,9 +206,5 @@ def seal_issue_retry_sweep(*, older_than_minutes: int = 5) -> int:
 
 
 def _face_data(case: Application) -> dict:
-    return {
-        "事项": case.item_version.name,
-        "持证主体": case.applicant_name,
-        "办件编号": case.number,
-        **{key: value for key, value in (case.form_data or {}).items() if isinstance(value, (str, int))},
-    }
+    """What the reviewer confirmed at approval (照面信息); recomputed only for cases decided before that."""
+    return case.face_data or application_services.certificate_face_data(case)[0]

@@ -211,3 +211,50 @@ class TestPages:
         client.force_login(reviewer)
         assert client.get("/center/issuance/").status_code == 404
         assert client.get("/center/seal-log/").status_code == 404
+
+
+class TestFaceData:
+    """照面信息: the reviewer confirms what the certificate will say; the center prints exactly that."""
+
+    @pytest.fixture
+    def typed_item(self, db):
+        from certificates.models import CertificateType
+        from tests.factories import DepartmentFactory
+
+        department = DepartmentFactory(name="长春市市场监督管理局")
+        certificate_type = CertificateType.objects.create(
+            code="FOOD-BIZ", name="食品经营许可证", department=department, validity_years=5,
+            face_fields=["经营者名称", "统一社会信用代码", "经营场所", "经营项目", "许可证编号"],
+        )
+        return published_item(department=department, certificate_type=certificate_type)
+
+    def test_approval_needs_every_face_field_then_the_certificate_carries_them(self, as_user, clerk, custodian, typed_item, authority):
+        from certificates.models import Certificate
+        from tests.applications.conftest import pdf_file
+        from tests.factories import UserFactory
+
+        citizen = UserFactory(identified=True, real_name="张伟")
+        applicant = as_user(citizen)
+        number = applicant.post("/api/v1/applications/", {"item": typed_item.code, "form_data": {"经营场所": "人民大街 1 号"}}, format="json").json()["number"]
+        for requirement in typed_item.current_version.materials.filter(required=True, deferrable=False):
+            applicant.post(f"/api/v1/applications/{number}/materials/", {"requirement": requirement.pk, "file": pdf_file()}, format="multipart")
+        applicant.post(f"/api/v1/applications/{number}/submit/")
+        as_user(clerk).post(f"/api/v1/applications/{number}/accept/")
+        reviewer = as_user(UserFactory(reviewer=True, department=typed_item.department))
+        reviewer.post(f"/api/v1/applications/{number}/claim/")
+        refused = reviewer.post(f"/api/v1/applications/{number}/approve/", {"opinion": "同意"}, format="json")
+        assert refused.status_code == 400 and "经营项目" in str(refused.json()["face_data"])
+        assert Application.objects.get(number=number).state == "in_review"
+        response = reviewer.post(f"/api/v1/applications/{number}/approve/", {
+            "opinion": "同意", "face_data": {"经营项目": "预包装食品销售（含冷藏冷冻食品）"}}, format="json")
+        assert response.status_code == 200
+        stored = Application.objects.get(number=number).face_data
+        assert stored["经营者名称"] == "张伟" and stored["经营场所"] == "人民大街 1 号"
+        assert stored["统一社会信用代码"] == citizen.id_number and stored["许可证编号"] == f"FOOD-BIZ-{number}"
+        seal_create(department_code=typed_item.department.code)
+        assert issue(as_user(custodian), number).status_code == 202
+        run_issuance(number)
+        certificate = Certificate.objects.get(application_number=number)
+        assert certificate.face_data == stored
+        text = subprocess.run(["pdftotext", "-", "-"], input=certificate.pdf.read(), capture_output=True).stdout.decode()
+        assert "预包装食品销售" in text.replace(" ", "").replace("\n", "")
