@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("items.api_urls")),
     # Before applications': `applications/<number>/issue/` belongs to seals, the only app that stamps.
     path("", include("seals.api_urls")),
+    path("", include("certificates.api_urls")),
     path("", include("applications.api_urls")),
 ]
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("guide/", include("items.urls")),
     path("", include("applications.urls")),
+    path("", include("certificates.urls")),
     path("", include("seals.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
