@@ -7,7 +7,7 @@ answer that depended on such a day is flagged provisional, unless the admins con
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import chinese_calendar
 
@@ -24,6 +24,13 @@ def library_knows_year(year: int) -> bool:
     except NotImplementedError:
         return False
     return True
+
+
+@lru_cache(maxsize=8192)
+def national_is_workday(day: date) -> bool:
+    """chinese-calendar's answer, cached: its data never changes within a process, and each call scans
+    its whole holiday table (several ms per page of due dates otherwise)."""
+    return chinese_calendar.is_workday(day)
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class WorkCalendar:
         if day in self.overrides:
             return self.overrides[day]
         if library_knows_year(day.year):
-            return chinese_calendar.is_workday(day)
+            return national_is_workday(day)
         return day.weekday() < 5
 
     def add_working_days(self, start: date, days: int) -> WorkdayResult:
