@@ -380,13 +380,13 @@ class ApplicationActionApi(APIView):
 # Service quality and the hall (DESIGN §6, §10): rectifications, queue, appointments, statistics.
 # =====================================================================================================
 
-from django.utils import timezone  # noqa: E402
-from django.utils.dateparse import parse_date  # noqa: E402
-from drf_spectacular.utils import OpenApiParameter  # noqa: E402
-from rest_framework.permissions import AllowAny  # noqa: E402
-from rest_framework.throttling import AnonRateThrottle  # noqa: E402
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.permissions import AllowAny
+from rest_framework.throttling import AnonRateThrottle
 
-from applications.models import Appointment, AppointmentSlot, Rectification  # noqa: E402
+from applications.models import Appointment, AppointmentSlot, Rectification
 
 
 class RectificationSerializer(serializers.ModelSerializer):
@@ -619,15 +619,15 @@ class AppointmentActionApi(APIView):
 
 # --- statistics ---------------------------------------------------------------------------------------------
 
-from drf_spectacular.utils import inline_serializer  # noqa: E402
+from drf_spectacular.utils import inline_serializer
 
-from applications import statistics  # noqa: E402
+from applications import statistics
 
 
 def _stats_schema():
-    rate = lambda: serializers.FloatField(allow_null=True)  # noqa: E731
+    rate = lambda: serializers.FloatField(allow_null=True)
     count = serializers.IntegerField
-    code = lambda: serializers.CharField(allow_null=True)  # noqa: E731
+    code = lambda: serializers.CharField(allow_null=True)
     return inline_serializer("Statistics", {
         "from": serializers.DateField(), "to": serializers.DateField(),
         "department": code(), "item": code(), "hall": code(),

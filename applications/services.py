@@ -890,13 +890,13 @@ def application_deliver(*, actor: User, application: Application, method: str, t
 # One appended section; its imports are here so the section reads (and moves) as one piece.
 # =====================================================================================================
 
-from datetime import datetime, time  # noqa: E402
+from datetime import datetime, time
 
-from django.db import IntegrityError  # noqa: E402
-from django.db.models import F  # noqa: E402
-from django.http import Http404  # noqa: E402
+from django.db import IntegrityError
+from django.db.models import F
+from django.http import Http404
 
-from applications.models import (  # noqa: E402
+from applications.models import (
     POOR_SCORES,
     Appointment,
     AppointmentSlot,
@@ -908,7 +908,7 @@ from applications.models import (  # noqa: E402
     Score,
     Ticket,
 )
-from portal.models import Hall  # noqa: E402
+from portal.models import Hall
 
 ACTION_LABELS["rate"] = "好差评"
 

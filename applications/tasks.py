@@ -15,7 +15,7 @@ def application_alert_task() -> int:
 
 # --- service quality (DESIGN §6) ---------------------------------------------------------------------
 
-from applications.services import rectification_overdue_sweep  # noqa: E402
+from applications.services import rectification_overdue_sweep
 
 
 @shared_task(name="applications.rectification_overdue_task")

@@ -39,3 +39,16 @@ urlpatterns = [
     path("review/cases/<str:number>/reject/", views.review_reject, name="review-reject"),
     path("review/cases/<str:number>/extend/", views.review_extend, name="review-extend"),
 ]
+
+# --- service quality and the hall (DESIGN §6) ---------------------------------------------------------
+urlpatterns += [
+    path("halls/<str:code>/screen/", views.hall_screen, name="hall-screen"),
+    path("window/queue/", views.queue, name="queue"),
+    path("window/queue/appointments/<int:appointment_id>/arrive/", views.queue_arrive, name="queue-arrive"),
+    path("appointments/", views.appointments, name="appointments"),
+    path("appointments/<int:appointment_id>/cancel/", views.appointment_cancel, name="appointment-cancel"),
+    path("my/cases/<str:number>/rate/", views.rate, name="rate"),
+    path("supervision/rectifications/", views.rectifications, name="rectifications"),
+    path("supervision/rectifications/<int:pk>/<str:step>/", views.rectification_step, name="rectification-step"),
+    path("supervision/stats/", views.stats, name="stats"),
+]

@@ -705,3 +705,325 @@ def review_extend(request, number):
         form=lambda case: ExtendForm(request.POST, prefix="extend"), arguments=lambda form: form.cleaned_data,
         success=lambda case: f"办理期限已延长 {case.extended_days} 个工作日，承诺办结日期为 {case.due_date:%Y-%m-%d}。",
     )
+
+
+# =====================================================================================================
+# Service quality and the hall (DESIGN §6): the hall screen, the window's queue, citizens' appointments,
+# the 好差评 page, rectifications, and the statistics page with server-drawn SVG charts.
+# =====================================================================================================
+
+from django.core.exceptions import PermissionDenied
+from django.utils.dateparse import parse_date
+
+from applications import statistics
+from applications.models import (
+    OPEN_RECTIFICATION,
+    Appointment,
+    AppointmentSlot,
+    AppointmentStatus,
+    Rating,
+    RatingChannel,
+    Score,
+    Ticket,
+)
+from items.models import Item
+from portal.models import Department, Hall
+
+SCREEN_ROWS = 8
+
+
+def hall_screen(request, code):
+    """叫号大屏: public, big numbers, the latest calls and their windows; refreshes itself every 5 s."""
+    hall = services.hall_get(code=code)
+    today = timezone.localdate()
+    tickets = Ticket.objects.filter(hall=hall, day=today)
+    called = list(tickets.filter(called_at__isnull=False).order_by("-called_at", "-pk")[:SCREEN_ROWS])
+    return render(request, "applications/pages/hall_screen.html", {
+        "hall": hall, "latest": called[0] if called else None, "recent": called[1:],
+        "waiting": tickets.filter(called_at__isnull=True).count(), "now": timezone.localtime(),
+    })
+
+
+def _queue_page(request, *, window=None):
+    hall = request.user.hall
+    today = timezone.localdate()
+    tickets = Ticket.objects.filter(hall=hall, day=today)
+    window = window or request.session.get("queue_window") or 1
+    appointments = (
+        Appointment.objects.filter(slot__hall=hall, slot__date=today, status=AppointmentStatus.BOOKED)
+        .select_related("user", "item__current_version", "slot").order_by("slot__start", "pk")
+    )
+    return render(request, "applications/pages/queue.html", {
+        "hall": hall, "windows": range(1, hall.windows + 1), "window": int(window),
+        "waiting": tickets.filter(called_at__isnull=True).count(),
+        "next_ticket": tickets.filter(called_at__isnull=True).order_by("sequence").first(),
+        "mine": tickets.filter(called_by=request.user).order_by("-called_at")[:10],
+        "appointments": appointments,
+    })
+
+
+@clerk_required
+def queue(request):
+    """叫号: the clerk picks their window once (kept for the session) and calls the next ticket."""
+    if request.method == "POST":
+        window = request.POST.get("window")
+        try:
+            ticket = services.ticket_call_next(actor=request.user, hall=request.user.hall, window=window)
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        except (Refused, Forbidden) as error:
+            _refused(request, error)
+        else:
+            request.session["queue_window"] = ticket.window
+            minutes = ticket.wait_seconds // 60
+            messages.success(request, f"请 {ticket.number} 号到 {ticket.window} 号窗口办理（已等候 {minutes} 分钟）")
+        return redirect("applications:queue")
+    return _queue_page(request)
+
+
+@clerk_required
+@require_POST
+def queue_arrive(request, appointment_id):
+    """预约签到: the booking gets a ticket of today's queue."""
+    appointment = services.access_appointment(user=request.user, pk=appointment_id)
+    try:
+        appointment = services.appointment_arrive(actor=request.user, appointment=appointment)
+    except (Refused, Forbidden) as error:
+        _refused(request, error)
+    else:
+        messages.success(request, f"已签到，排队号 {appointment.ticket.number}")
+    return redirect("applications:queue")
+
+
+# --- appointments (citizens) ---------------------------------------------------------------------------------
+
+APPOINTMENT_ITEMS_LIMIT = 200
+
+
+def _appointment_items():
+    items = Item.objects.filter(current_version__isnull=False).select_related("current_version").order_by("code")
+    bookable = items.filter(current_version__appointment=True)
+    return list((bookable if bookable.exists() else items)[:APPOINTMENT_ITEMS_LIMIT])
+
+
+@applicant_required
+def appointments(request):
+    """预约办事: pick hall and day, then a slot and the item; the citizen's bookings below."""
+    halls = list(Hall.objects.order_by("code"))
+    hall = next((h for h in halls if h.code == request.GET.get("hall")), halls[0] if halls else None)
+    day = parse_date(request.GET.get("date") or "") or timezone.localdate() + timedelta(days=1)
+    if request.method == "POST":
+        hall = services.hall_get(code=request.POST.get("hall", ""))
+        try:
+            appointment = services.appointment_book(actor=request.user, hall=hall, slot_id=request.POST.get("slot"),
+                                                    item_code=request.POST.get("item", ""))
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        except (Refused, Forbidden) as error:
+            _refused(request, error)
+        else:
+            slot = appointment.slot
+            messages.success(request, f"预约成功：{hall.name} {slot.date:%Y-%m-%d} {slot.start:%H:%M}–{slot.end:%H:%M}，请按时到厅签到取号。")
+        day = parse_date(request.POST.get("date") or "") or day
+        return redirect(f"{reverse('applications:appointments')}?hall={hall.code}&date={day:%Y-%m-%d}")
+    now = timezone.localtime()
+    slots = []
+    if hall is not None:
+        for slot in AppointmentSlot.objects.filter(hall=hall, date=day).order_by("start"):
+            started = slot.date < now.date() or (slot.date == now.date() and slot.start <= now.time())
+            slots.append({"slot": slot, "open": not started and slot.remaining > 0, "started": started})
+    mine = (
+        Appointment.objects.filter(user=request.user).select_related("slot__hall", "item__current_version", "ticket")
+        .order_by("-slot__date", "-slot__start")[:20]
+    )
+    return render(request, "applications/pages/appointments.html", {
+        "halls": halls, "hall": hall, "day": day, "slots": slots, "items": _appointment_items(),
+        "mine": [{"appointment": a, "cancellable": a.status == AppointmentStatus.BOOKED and services._slot_start(a.slot) > now}
+                 for a in mine],
+    })
+
+
+@applicant_required
+@require_POST
+def appointment_cancel(request, appointment_id):
+    appointment = services.access_appointment(user=request.user, pk=appointment_id)
+    try:
+        services.appointment_cancel(actor=request.user, appointment=appointment)
+    except (Refused, Forbidden) as error:
+        _refused(request, error)
+    else:
+        messages.success(request, "预约已取消。")
+    return redirect("applications:appointments")
+
+
+# --- 好差评 (the applicant's rating of a finished case) ----------------------------------------------------------
+
+
+@applicant_required
+def rate(request, number):
+    """好差评: one rating per issued case; 不满意/非常不满意 need a reason and go to the department."""
+    case = access_application(user=request.user, number=number)
+    rating = Rating.objects.filter(application=case).first()
+    errors, values = {}, {"score": "", "comment": ""}
+    if request.method == "POST" and rating is None:
+        values = {"score": request.POST.get("score", ""), "comment": request.POST.get("comment", "")}
+        try:
+            services.application_rate(actor=request.user, application=case, score=values["score"],
+                                      comment=values["comment"], channel=RatingChannel.PC)
+        except ValidationError as error:
+            errors = error.message_dict
+        except (Refused, Forbidden) as error:
+            _refused(request, error)
+            return redirect("applications:rate", number=case.number)
+        else:
+            messages.success(request, "感谢您的评价！")
+            return redirect("applications:rate", number=case.number)
+    return render(request, "applications/pages/rate.html", {
+        "case": case, "rating": rating, "scores": Score.choices, "errors": errors, "values": values,
+        "can_rate": rating is None and case.state in services.RATED_STATES,
+        "rectification": getattr(rating, "rectification", None) if rating else None,
+    })
+
+
+# --- rectifications (heads act, supervisors judge) --------------------------------------------------------------
+
+rectification_roles = role_required(Role.HEAD, Role.SUPERVISOR)
+RECTIFICATION_STEPS = {
+    "start": services.rectification_start,
+    "complete": services.rectification_complete,
+    "impossible": services.rectification_declare_impossible,
+    "invalidate": services.rectification_invalidate,
+}
+
+
+@rectification_roles
+def rectifications(request):
+    """差评整改: open ones first, soonest due first; a head acts on their department's, a supervisor judges."""
+    rows = services.visible_rectifications(user=request.user).select_related("application__item_version")
+    show = request.GET.get("show", "open")
+    if show == "open":
+        rows = rows.filter(state__in=OPEN_RECTIFICATION)
+    page = Paginator(rows.order_by("due_date", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "applications/pages/rectifications.html", {"page": page, "show": show, "today": timezone.localdate()})
+
+
+@rectification_roles
+@require_POST
+def rectification_step(request, pk, step):
+    if step not in RECTIFICATION_STEPS:
+        raise Http404("未知的操作")
+    rectification = services.access_rectification(user=request.user, pk=pk)
+    text = request.POST.get("text", "")
+    arguments = {"reason": text} if step == "invalidate" else {"note": text}
+    try:
+        RECTIFICATION_STEPS[step](actor=request.user, rectification=rectification, **arguments)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    except (Refused, Forbidden) as error:
+        _refused(request, error)
+    else:
+        messages.success(request, "已更新整改状态。")
+    return redirect("applications:rectifications")
+
+
+# --- statistics (supervisors; heads for their own department) -------------------------------------------------
+
+CHART_WIDTH = 400
+FIGURE_LABELS = [
+    # (key, label, kind)
+    ("received", "收件量", "count"),
+    ("accepted", "受理量", "count"),
+    ("decided", "审批决定量", "count"),
+    ("on_time_rate", "按时办结率", "rate"),
+    ("avg_working_days", "平均审批用时（工作日）", "number"),
+    ("overdue_open", "在办超期件（截至今日）", "count"),
+    ("satisfaction_rate", "好评率", "rate"),
+    ("one_visit_share", "最多跑一次占比", "rate"),
+    ("zero_visit_share", "零跑动占比", "rate"),
+    ("online_share", "网上申请占比", "rate"),
+    ("avg_wait_minutes", "平均排队等候（分钟）", "number"),
+]
+
+
+def _figure_text(value, kind) -> str:
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "number":
+        return f"{value:.1f}" if isinstance(value, float) else str(value)
+    return f"{value:,}"
+
+
+def _department_chart(rows: list[dict]) -> dict:
+    """Horizontal bars (receive / decide) per department: the names stay readable on a phone."""
+    top = max([max(r["received"], r["decided"]) for r in rows] + [1])
+    label_width, bar_space, row_height = 0, CHART_WIDTH - 44, 52
+    bars = []
+    for index, row in enumerate(rows):
+        y = index * row_height
+        bars.append({
+            "name": row["department"].name, "y": y, "label_y": y + 13,
+            "received": row["received"], "decided": row["decided"],
+            "received_w": round(bar_space * row["received"] / top, 1),
+            "decided_w": round(bar_space * row["decided"] / top, 1),
+            "received_y": y + 18, "decided_y": y + 32,
+            "received_tx": label_width + round(bar_space * row["received"] / top, 1) + 4,
+            "decided_tx": label_width + round(bar_space * row["decided"] / top, 1) + 4,
+            "on_time": _figure_text(row["on_time_rate"], "rate"),
+        })
+    return {"bars": bars, "height": max(len(rows) * row_height, row_height), "width": CHART_WIDTH}
+
+
+def _month_chart(rows: list[dict]) -> dict:
+    """Grouped vertical bars per month: received and decided."""
+    top = max([max(r["received"], r["decided"]) for r in rows] + [1])
+    plot_height, slot = 160, max(66, min(120, 720 // max(len(rows), 1)))
+    bars = []
+    for index, row in enumerate(rows):
+        x = index * slot + 8
+        received_h = round(plot_height * row["received"] / top, 1)
+        decided_h = round(plot_height * row["decided"] / top, 1)
+        width = (slot - 20) / 2
+        bars.append({
+            "label": f"{row['month']:%Y-%m}", "label_x": x + (slot - 16) / 2, "x": x, "w": round(width, 1),
+            "x2": round(x + width + 2, 1), "received": row["received"], "decided": row["decided"],
+            "received_h": received_h, "received_y": plot_height - received_h + 16,
+            "decided_h": decided_h, "decided_y": plot_height - decided_h + 16,
+            "received_ty": plot_height - received_h + 12, "decided_ty": plot_height - decided_h + 12,
+            "received_tx": round(x + width / 2, 1), "decided_tx": round(x + width * 1.5 + 2, 1),
+        })
+    return {"bars": bars, "width": max(len(rows) * slot + 16, 200), "height": plot_height + 40, "base": plot_height + 16}
+
+
+@role_required(Role.SUPERVISOR, Role.HEAD)
+def stats(request):
+    """统计分析: the public figures for a period, with charts per department and per month."""
+    form = statistics.ScopeForm(request.GET or None)
+    if not form.is_bound:
+        form = statistics.ScopeForm({})
+    context = {"form": form, "is_head": request.user.role == Role.HEAD}
+    if form.is_valid():
+        try:
+            scope = form.scope(user=request.user)
+        except Forbidden as error:
+            raise PermissionDenied(error.detail) from error
+        figures = statistics.compute(scope)
+        departments = statistics.by_department(scope)
+        months = statistics.by_month(scope)
+        context.update({
+            "scope": scope,
+            "figures": [{"key": key, "label": label, "text": _figure_text(figures[key], kind)}
+                        for key, label, kind in FIGURE_LABELS],
+            "counts": figures,
+            "department_chart": _department_chart(departments) if departments else None,
+            "department_rows": [{**row, "on_time_text": _figure_text(row["on_time_rate"], "rate")} for row in departments],
+            "month_chart": _month_chart(months),
+            "months": months,
+        })
+    context.update({
+        "departments": Department.objects.order_by("code") if request.user.role == Role.SUPERVISOR else [],
+        "halls": Hall.objects.order_by("code"),
+        "values": {key: request.GET.get(key, "") for key in ("from", "to", "department", "item", "hall")},
+    })
+    return render(request, "applications/pages/stats.html", context)

@@ -212,3 +212,53 @@ def test_two_citizens_booking_the_last_place_at_once_exactly_one_wins():
     slot.refresh_from_db()
     assert slot.booked == 3
     assert Appointment.objects.filter(slot=slot, status="booked").count() == 1
+
+
+# --- the citizen's page and the window's check-in ---------------------------------------------------------------
+
+
+def page_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_citizen_books_and_cancels_on_the_page(citizen, hall, slot, item):
+    client = page_client(citizen)
+    with time_machine.travel(BEFORE):
+        body = client.get(f"/appointments/?hall={hall.code}&date=2026-11-24").content.decode()
+        assert "09:00–09:30" in body and "余 2" in body and item.current_version.name in body
+        response = client.post("/appointments/", {"hall": hall.code, "date": "2026-11-24", "slot": slot.pk, "item": item.code}, follow=True)
+        body = response.content.decode()
+        assert "预约成功" in body and "余 1" in body and "取消预约" in body
+        appointment = Appointment.objects.get(user=citizen)
+        response = client.post(f"/appointments/{appointment.pk}/cancel/", follow=True)
+        assert "预约已取消" in response.content.decode()
+    slot.refresh_from_db()
+    assert slot.booked == 0
+
+
+def test_a_full_slot_cannot_be_picked_on_the_page(citizen, hall, slot, item):
+    slot.booked = 2
+    slot.save()
+    with time_machine.travel(BEFORE):
+        body = page_client(citizen).get(f"/appointments/?hall={hall.code}&date=2026-11-24").content.decode()
+    assert "已约满" in body and f'value="{slot.pk}" disabled' in body
+
+
+def test_window_checks_in_todays_booking_on_the_queue_page(as_user, citizen, hall, slot, item):
+    clerk = UserFactory(clerk=True, hall=hall)
+    with time_machine.travel(BEFORE):
+        appointment = book(as_user(citizen), hall, slot, item).json()["id"]
+    with time_machine.travel("2026-11-24 08:45 +0800"):
+        client = page_client(clerk)
+        assert "签到取号" in client.get("/window/queue/").content.decode()
+        response = client.post(f"/window/queue/appointments/{appointment}/arrive/", follow=True)
+        assert "已签到，排队号 A001" in response.content.decode()
+    assert Appointment.objects.get(pk=appointment).status == "arrived"
+
+
+def test_appointments_page_is_for_applicants(clerk):
+    assert page_client(clerk).get("/appointments/").status_code == 404

@@ -180,3 +180,50 @@ def test_kiosks_taking_numbers_at_once_get_distinct_numbers():
     responses = race([lambda: take(hall.code) for _ in range(8)])
     assert [r.status_code for r in responses] == [201] * 8
     assert sorted(r.json()["ticket"] for r in responses) == [f"A{n:03d}" for n in range(1, 9)]
+
+
+# --- pages: the hall screen and the window's queue page ------------------------------------------------------
+
+
+def page_client(user=None):
+    from django.test import Client
+
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def test_hall_screen_is_public_and_shows_the_latest_calls(hall, clerk, as_user):
+    with time_machine.travel("2026-11-24 09:00 +0800"):
+        for _ in range(3):
+            take(hall.code)
+        call_next(as_user(clerk), hall.code, 1)
+        call_next(as_user(clerk), hall.code, 3)
+        response = page_client().get(f"/halls/{hall.code}/screen/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<meta http-equiv="refresh" content="5">' in body
+    assert 'class="screen-number">A002<' in body and 'class="screen-window">3<' in body
+    assert "A001" in body and "等候人数 <b>1</b>" in body
+    assert page_client().get("/halls/NOPE/screen/").status_code == 404
+
+
+def test_queue_page_calls_the_next_ticket(hall, clerk):
+    client = page_client(clerk)
+    with time_machine.travel("2026-11-24 09:00 +0800"):
+        take(hall.code)
+        body = client.get("/window/queue/").content.decode()
+        assert "当前等候 <b>1</b> 人" in body and "A001" in body
+        response = client.post("/window/queue/", {"window": "2"}, follow=True)
+        assert "请 A001 号到 2 号窗口办理" in response.content.decode()
+        # The window is remembered for the session.
+        assert '<option value="2" selected>' in client.get("/window/queue/").content.decode()
+        empty = client.post("/window/queue/", {"window": "2"}, follow=True)
+        assert "当前没有等候的号码" in empty.content.decode()
+    assert Ticket.objects.get().window == 2
+
+
+def test_queue_page_is_for_clerks_only(hall, citizen):
+    assert page_client(citizen).get("/window/queue/").status_code == 404
+    assert page_client().get("/window/queue/").status_code == 302

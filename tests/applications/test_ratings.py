@@ -276,3 +276,53 @@ def test_run_timers_includes_the_rectification_timer_when_scheduled(settings, re
     with time_machine.travel("2026-10-21 09:00 +0800"):
         call_command("run_timers")
     assert "rectification-overdue: 1" in capsys.readouterr().out
+
+
+# --- pages: the applicant's rating page and the rectification list ---------------------------------------------
+
+
+def page_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_rating_page_needs_a_reason_for_a_poor_score_then_rates(citizen, issued, head):
+    client = page_client(citizen)
+    assert "请对本次办事服务进行评价" in client.get(f"/my/cases/{issued}/rate/").content.decode()
+    response = client.post(f"/my/cases/{issued}/rate/", {"score": "4", "comment": ""})
+    assert response.status_code == 200 and "请写明不满意的原因" in response.content.decode()
+    assert not Rating.objects.exists()
+    response = client.post(f"/my/cases/{issued}/rate/", {"score": "4", "comment": "材料说明不清楚"}, follow=True)
+    body = response.content.decode()
+    assert "感谢您的评价" in body and "不满意" in body and "待整改" in body
+    assert Rectification.objects.filter(application__number=issued).exists()
+
+
+def test_rating_page_before_issue_offers_no_form(citizen, submitted):
+    body = page_client(citizen).get(f"/my/cases/{submitted}/rate/").content.decode()
+    assert "办结出证后即可评价" in body and "提交评价" not in body
+
+
+def test_rating_page_of_anothers_case_is_404(issued):
+    assert page_client(UserFactory(identified=True)).get(f"/my/cases/{issued}/rate/").status_code == 404
+
+
+def test_rectification_page_head_acts_supervisor_judges(head, supervisor, rectification):
+    client = page_client(head)
+    body = client.get("/supervision/rectifications/").content.decode()
+    assert "窗口让我跑了三次" in body and "开始整改" in body and "判定无效评价" not in body
+    response = client.post(f"/supervision/rectifications/{rectification.pk}/start/", {"text": "约谈"}, follow=True)
+    assert "已更新整改状态" in response.content.decode()
+    response = client.post(f"/supervision/rectifications/{rectification.pk}/complete/", {"text": ""}, follow=True)
+    assert "请写明整改措施" in response.content.decode()
+    rectification.refresh_from_db()
+    assert rectification.state == "in_progress"
+    body = page_client(supervisor).get("/supervision/rectifications/").content.decode()
+    assert "判定无效评价" in body and "整改完成" not in body
+
+
+def test_rectification_page_is_not_for_reviewers(reviewer):
+    assert page_client(reviewer).get("/supervision/rectifications/").status_code == 404

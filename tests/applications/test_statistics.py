@@ -1,0 +1,340 @@
+"""Statistics (DESIGN §6, §10): every figure on a small hand-built November 2026 checked against values
+worked out by hand. Cases go through the API and services at the moment each step happens (time_machine),
+so every timestamp and due date is the one the system itself wrote.
+
+November 2026 has no public holiday; the 1st is a Sunday. Item I1 (department D1) promises 5 working
+days, item I2 (department D2) 3. Clerks of hall H1 and H2 accept.
+
+| case | item | channel | submitted | accepted (hall) | decided (due) | working days | issued | visits | rating |
+|------|------|---------|-----------|-----------------|---------------|--------------|--------|--------|--------|
+| C1 | I1 | online | 11-02 | 11-02 (H1) | 11-06 approve (11-09) on time | 4 | 11-09 | 1 pickup | 1 |
+| C2 | I1 | window | 11-03 | 11-03 (H1) | 11-12 approve (11-10) late | 7 | 11-13 | 2 | 5 |
+| C3 | I2 | online | 11-04 | 11-05 (H2) | 11-06 reject (11-10) on time | 1 | 11-09 | 0 | 3 |
+| C4 | I2 | online | 11-20 | 11-20 (H2) | in review, due 11-25: overdue on 11-30 | | | | |
+| C5 | I1 | online | 10-28 | 10-29 (H1) | 11-02 approve (11-05) on time | 2 | | | |
+| C6 | I1 | online | 11-25 | 11-26 (H2) | running, due 12-03 | | | | |
+| C7 | I2 | window | 12-01 | 12-01 (H1) | (outside the period) | | | | |
+"""
+
+from datetime import date
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from applications import services, statistics
+from applications.models import Application, Rectification, Ticket
+from tests.applications.conftest import pdf_file
+from tests.factories import (
+    DepartmentFactory,
+    HallFactory,
+    UserFactory,
+    published_item,
+    resident_id,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOV = {"from": "2026-11-01", "to": "2026-11-30"}
+TODAY = "2026-11-30 18:00 +0800"
+
+
+def at(day: str, clock: str = "10:00"):
+    return time_machine.travel(f"{day} {clock} +0800", tick=False)
+
+
+class World:
+    """The hand-built data set; each case is made step by step at its own moment."""
+
+    def __init__(self, login_api):
+        self.api = login_api
+        self.d1 = DepartmentFactory(code="D1", name="市场监管局")
+        self.d2 = DepartmentFactory(code="D2", name="卫生健康委")
+        self.i1 = published_item(code="I1-FOOD", department=self.d1, promised_days=5)
+        self.i2 = published_item(code="I2-HEALTH", name="公共场所卫生许可", department=self.d2, promised_days=3)
+        self.h1 = HallFactory(code="H1", name="市政务服务中心", windows=4)
+        self.h2 = HallFactory(code="H2", name="南关区政务服务中心", windows=2)
+        self.clerk1 = UserFactory(clerk=True, hall=self.h1)
+        self.clerk2 = UserFactory(clerk=True, hall=self.h2)
+        self.reviewers = {self.d1.pk: UserFactory(reviewer=True, department=self.d1),
+                          self.d2.pk: UserFactory(reviewer=True, department=self.d2)}
+        self.head1 = UserFactory(head=True, department=self.d1)
+        self.head2 = UserFactory(head=True, department=self.d2)
+        self.supervisor = UserFactory(supervisor=True)
+        self.custodian = UserFactory(custodian=True)
+        self.people = 0
+
+    def person(self):
+        self.people += 1
+        return UserFactory(identified=True, id_number=resident_id(500 + self.people))
+
+    def _upload_all(self, client, number, item):
+        for requirement in item.current_version.materials.filter(required=True, deferrable=False):
+            response = client.post(f"/api/v1/applications/{number}/materials/",
+                                   {"requirement": requirement.pk, "file": pdf_file()}, format="multipart")
+            assert response.status_code == 201, response.content
+
+    def case(self, item, *, online=True, submit=None, accept=None, clerk=None, decide=None, decision="approve",
+             issue=None, deliver=None, rate=None):
+        applicant = self.person()
+        clerk = clerk or self.clerk1
+        if online:
+            with at(submit, "09:00"):
+                client = self.api(applicant)
+                number = client.post("/api/v1/applications/", {"item": item.code}, format="json").json()["number"]
+                self._upload_all(client, number, item)
+                assert client.post(f"/api/v1/applications/{number}/submit/").status_code == 200
+        else:
+            with at(accept, "09:00"):
+                response = self.api(clerk).post("/api/v1/applications/", {"item": item.code, "applicant": {
+                    "name": applicant.real_name, "id_type": "111", "id_number": applicant.id_number}}, format="json")
+                assert response.status_code == 201, response.content
+                number = response.json()["number"]
+                self._upload_all(self.api(clerk), number, item)
+        if accept:
+            with at(accept):
+                assert self.api(clerk).post(f"/api/v1/applications/{number}/accept/").status_code == 200
+            reviewer = self.reviewers[item.department_id]
+            with at(accept, "11:00"):
+                assert self.api(reviewer).post(f"/api/v1/applications/{number}/claim/").status_code == 200
+        if decide:
+            data = {"opinion": "符合条件"} if decision == "approve" else {"opinion": "不符合", "legal_basis": "第十二条"}
+            with at(decide, "15:00"):
+                response = self.api(reviewer).post(f"/api/v1/applications/{number}/{decision}/", data, format="json")
+                assert response.status_code == 200, response.content
+        if issue:
+            with at(issue), transaction.atomic():
+                services.application_issue(actor=self.custodian, application=Application.objects.get(number=number))
+        if deliver:
+            day, method = deliver
+            with at(day):
+                data = {"method": method}
+                actor = applicant if method == "download" else clerk
+                if method == "pickup":
+                    data["id_number"] = applicant.id_number
+                assert self.api(actor).post(f"/api/v1/applications/{number}/deliver/", data, format="json").status_code == 200
+        if rate:
+            day, score = rate
+            with at(day):
+                response = self.api(applicant).post(f"/api/v1/applications/{number}/rate/",
+                                                    {"score": score, "comment": "评价内容"}, format="json")
+                assert response.status_code == 200, response.content
+        return number
+
+    def ticket(self, hall, taken: str, called: str | None, window=1):
+        with at(*taken.split(" ")):
+            assert self.api(self.clerk1).post(f"/api/v1/halls/{hall.code}/tickets/").status_code == 201
+        if called:
+            clerk = self.clerk1 if hall == self.h1 else self.clerk2
+            with at(*called.split(" ")):
+                assert self.api(clerk).post(f"/api/v1/halls/{hall.code}/call-next/", {"window": window}, format="json").status_code == 200
+
+
+@pytest.fixture
+def world(login_api):
+    w = World(login_api)
+    w.c1 = w.case(w.i1, submit="2026-11-02", accept="2026-11-02", decide="2026-11-06", issue="2026-11-09",
+                  deliver=("2026-11-10", "pickup"), rate=("2026-11-10", 1))
+    w.c2 = w.case(w.i1, online=False, accept="2026-11-03", decide="2026-11-12", issue="2026-11-13",
+                  deliver=("2026-11-16", "pickup"), rate=("2026-11-16", 5))
+    w.c3 = w.case(w.i2, submit="2026-11-04", accept="2026-11-05", clerk=w.clerk2, decide="2026-11-06",
+                  decision="reject", issue="2026-11-09", rate=("2026-11-11", 3))
+    w.c4 = w.case(w.i2, submit="2026-11-20", accept="2026-11-20", clerk=w.clerk2)
+    w.c5 = w.case(w.i1, submit="2026-10-28", accept="2026-10-29", decide="2026-11-02")
+    w.c6 = w.case(w.i1, submit="2026-11-25", accept="2026-11-26", clerk=w.clerk2)
+    w.c7 = w.case(w.i2, online=False, accept="2026-12-01")
+    # Queue: H1 waits 10 and 20 minutes, H2 30; October's and the never-called ticket do not count.
+    w.ticket(w.h1, "2026-10-30 09:00", "2026-10-30 10:00")
+    w.ticket(w.h1, "2026-11-16 09:00", "2026-11-16 09:10")
+    w.ticket(w.h1, "2026-11-16 09:05", "2026-11-16 09:25")
+    w.ticket(w.h2, "2026-11-16 09:00", "2026-11-16 09:30")
+    w.ticket(w.h2, "2026-11-17 16:50", None)
+    return w
+
+
+def test_the_data_set_is_what_the_table_says(world):
+    cases = {c.number: c for c in Application.objects.all()}
+    c1, c2, c3, c4, c5, c6 = (cases[n] for n in (world.c1, world.c2, world.c3, world.c4, world.c5, world.c6))
+    assert (c1.due_date, c2.due_date, c3.due_date, c4.due_date, c5.due_date, c6.due_date) == (
+        date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 10), date(2026, 11, 25), date(2026, 11, 5), date(2026, 12, 3))
+    assert [c.visits for c in (c1, c2, c3)] == [1, 2, 0]
+    assert [c.hall.code for c in (c1, c2, c3, c4, c5, c6)] == ["H1", "H1", "H2", "H2", "H1", "H2"]
+    assert c4.state == "in_review" and c6.state == "in_review"
+    assert Ticket.objects.filter(called_at__isnull=False).count() == 4
+
+
+def stats(client, **params):
+    with time_machine.travel(TODAY, tick=False):
+        response = client.get("/api/v1/stats/", {**NOV, **params})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+FIGURES = statistics.FIGURES
+
+
+def test_every_figure_of_the_city(world, login_api):
+    body = stats(login_api(world.supervisor))
+    assert {k: body[k] for k in FIGURES} == {
+        "received": 5,            # C1 C2 C3 C4 C6 (C5 in October, C7 in December)
+        "accepted": 5,            # C1 C2 C3 C4 C6
+        "decided": 4,             # C1 C2 C3 C5
+        "on_time_rate": 0.75,     # C2 late
+        "avg_working_days": 3.5,  # (4 + 7 + 1 + 2) / 4
+        "overdue_open": 1,        # C4 due 11-25
+        "satisfaction_rate": 0.6667,  # 1 and 3 of 1, 5, 3
+        "one_visit_share": 0.6667,    # C1 (1) and C3 (0) of C1 C2 C3
+        "zero_visit_share": 0.3333,   # C3
+        "online_share": 0.8,          # C1 C3 C4 C6 of 5
+        "avg_wait_minutes": 20.0,     # (10 + 20 + 30) / 3
+    }
+    assert (body["from"], body["to"], body["department"], body["item"], body["hall"]) == ("2026-11-01", "2026-11-30", None, None, None)
+    assert (body["on_time"], body["closed"], body["online"], body["ratings"], body["tickets_called"]) == (3, 3, 4, 3, 3)
+
+
+def test_one_department(world, login_api):
+    body = stats(login_api(world.supervisor), department="D1")
+    assert {k: body[k] for k in FIGURES} == {
+        "received": 3, "accepted": 3, "decided": 3,          # C1 C2 C6 / C1 C2 C6 / C1 C2 C5
+        "on_time_rate": 0.6667, "avg_working_days": 4.33,    # (4 + 7 + 2) / 3
+        "overdue_open": 0, "satisfaction_rate": 0.5,         # C1 1, C2 5
+        "one_visit_share": 0.5, "zero_visit_share": 0.0,     # C1 1 visit, C2 2
+        "online_share": 0.6667,                              # C1 C6
+        "avg_wait_minutes": 20.0,                            # the hall's queue, not the department's
+    }
+
+
+def test_one_item(world, login_api):
+    body = stats(login_api(world.supervisor), item=world.i2.code)
+    assert {k: body[k] for k in FIGURES} == {
+        "received": 2, "accepted": 2, "decided": 1, "on_time_rate": 1.0, "avg_working_days": 1.0,
+        "overdue_open": 1, "satisfaction_rate": 1.0, "one_visit_share": 1.0, "zero_visit_share": 1.0,
+        "online_share": 1.0, "avg_wait_minutes": 20.0,
+    }
+
+
+def test_one_hall(world, login_api):
+    body = stats(login_api(world.supervisor), hall="H1")
+    assert {k: body[k] for k in FIGURES} == {
+        "received": 2, "accepted": 2,                          # C1 C2
+        "decided": 3, "on_time_rate": 0.6667, "avg_working_days": 4.33,  # C1 C2 C5
+        "overdue_open": 0, "satisfaction_rate": 0.5, "one_visit_share": 0.5, "zero_visit_share": 0.0,
+        "online_share": 0.5, "avg_wait_minutes": 15.0,
+    }
+
+
+def test_an_invalid_rating_leaves_the_satisfaction_rate(world, login_api):
+    rectification = Rectification.objects.get(application__number=world.c2)
+    response = login_api(world.supervisor).post(f"/api/v1/rectifications/{rectification.pk}/invalidate/",
+                                                {"reason": "与本办件无关"}, format="json")
+    assert response.status_code == 200
+    assert stats(login_api(world.supervisor))["satisfaction_rate"] == 1.0
+
+
+def test_an_empty_period_has_no_rates(world, login_api):
+    body = stats(login_api(world.supervisor), **{"from": "2025-01-01", "to": "2025-01-31"})
+    assert {k: body[k] for k in FIGURES} == {
+        "received": 0, "accepted": 0, "decided": 0, "on_time_rate": None, "avg_working_days": None,
+        "overdue_open": 1, "satisfaction_rate": None, "one_visit_share": None, "zero_visit_share": None,
+        "online_share": None, "avg_wait_minutes": None,
+    }
+
+
+def test_a_head_sees_their_own_department_only(world, login_api):
+    client = login_api(world.head1)
+    assert stats(client)["department"] == "D1"
+    assert stats(client)["received"] == 3
+    assert stats(client, department="D1")["received"] == 3
+    with time_machine.travel(TODAY, tick=False):
+        assert client.get("/api/v1/stats/", {**NOV, "department": "D2"}).status_code == 403
+        assert client.get("/api/v1/stats/", {**NOV, "item": world.i2.code}).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["clerk", "reviewer", "custodian", "applicant"])
+def test_other_roles_are_refused(world, login_api, role):
+    user = {"clerk": world.clerk1, "reviewer": world.reviewers[world.d1.pk], "custodian": world.custodian,
+            "applicant": UserFactory(identified=True)}[role]
+    assert login_api(user).get("/api/v1/stats/", NOV).status_code == 403
+
+
+def test_anonymous_is_refused(db):
+    from rest_framework.test import APIClient
+
+    assert APIClient().get("/api/v1/stats/").status_code in (401, 403)
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"from": "2026-12-01", "to": "2026-11-01"}, "from"),
+    ({"from": "30.11.2026"}, "from"),
+    ({"department": "NOPE"}, "department"),
+    ({"hall": "NOPE"}, "hall"),
+    ({"item": "NOPE"}, "item"),
+])
+def test_bad_queries_are_400_by_field(db, login_api, params, field):
+    response = login_api(UserFactory(supervisor=True)).get("/api/v1/stats/", params)
+    assert response.status_code == 400 and field in response.json()
+
+
+def test_default_period_is_this_month(db, login_api):
+    with time_machine.travel("2026-11-18 10:00 +0800", tick=False):
+        body = login_api(UserFactory(supervisor=True)).get("/api/v1/stats/").json()
+    assert (body["from"], body["to"]) == ("2026-11-01", "2026-11-18")
+
+
+def test_a_handful_of_queries_whatever_the_data(world):
+    scope = statistics.Scope(date(2026, 11, 1), date(2026, 11, 30))
+    with CaptureQueriesContext(connection) as queries:
+        statistics.compute(scope, today=date(2026, 11, 30))
+    # cases, decided pairs, overdue, ratings, tickets + the calendar's two tables
+    assert len(queries) == 7
+
+
+def test_breakdowns_by_department_and_month(world):
+    scope = statistics.Scope(date(2026, 10, 1), date(2026, 11, 30))
+    rows = {row["department"].code: row for row in statistics.by_department(scope)}
+    assert {code: (r["received"], r["decided"], r["on_time_rate"]) for code, r in rows.items()} == {
+        "D1": (4, 3, 0.6667),  # C1 C2 C5 C6 received; C1 C2 C5 decided
+        "D2": (2, 1, 1.0),
+    }
+    assert [(m["month"], m["received"], m["decided"]) for m in statistics.by_month(scope)] == [
+        (date(2026, 10, 1), 1, 0), (date(2026, 11, 1), 5, 4),
+    ]
+
+
+# --- the supervisor's page --------------------------------------------------------------------------------
+
+
+def page(user, **params):
+    client = Client()
+    client.force_login(user)
+    with time_machine.travel(TODAY, tick=False):
+        return client.get("/supervision/stats/", {**NOV, **params})
+
+
+def test_stats_page_shows_the_figures_and_charts(world):
+    response = page(world.supervisor)
+    assert response.status_code == 200
+    body = response.content.decode()
+    for text in ("统计分析", "收件量", "75.0%", "3.5", "66.7%", "80.0%", "20.0", "市场监管局", "卫生健康委", "<svg"):
+        assert text in body, text
+
+
+def test_stats_page_for_a_head_is_their_department(world):
+    response = page(world.head2)
+    body = response.content.decode()
+    assert response.status_code == 200 and "卫生健康委" in body
+    assert page(world.head2, department="D1").status_code == 403
+
+
+def test_stats_page_is_not_for_clerks(world):
+    assert page(world.clerk1).status_code == 404
+
+
+def test_stats_page_queries_are_bounded(world):
+    client = Client()
+    client.force_login(world.supervisor)
+    with time_machine.travel(TODAY, tick=False), CaptureQueriesContext(connection) as queries:
+        assert client.get("/supervision/stats/", NOV).status_code == 200
+    assert len(queries) <= 20, [q["sql"] for q in queries.captured_queries]
