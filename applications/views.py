@@ -610,7 +610,7 @@ def _review_page(request, case, *, forms=None):
         "can_resume": case.state == State.SUSPENDED and not claimed_by_other,
         "can_extend": is_department_head(user=user, application=case) and case.state in RUNNING and not case.extended_days,
         "suspend_form": forms.get("suspend") or SuspendForm(requirements=requirements, prefix="suspend"),
-        "approve_form": forms.get("approve") or ApproveForm(prefix="approve"),
+        "approve_form": forms.get("approve") or ApproveForm(prefix="approve", face_fields=_face_fields(case)),
         "reject_form": forms.get("reject") or RejectForm(prefix="reject"),
         "extend_form": forms.get("extend") or ExtendForm(prefix="extend"),
         "open_form": next(iter(forms), ""),
@@ -618,6 +618,11 @@ def _review_page(request, case, *, forms=None):
         "decided": case.decided_at is not None,
     })
     return render(request, "applications/pages/review_case.html", context)
+
+
+def _face_fields(case) -> dict:
+    """The certificate's 照面信息 as known so far, for the reviewer to confirm at approval."""
+    return services.certificate_face_data(case)[0]
 
 
 @department_required
@@ -681,7 +686,8 @@ def review_resume(request, number):
 def review_approve(request, number):
     return _review_post(
         request, number, service=services.application_approve, name="approve",
-        form=lambda case: ApproveForm(request.POST, prefix="approve"), arguments=lambda form: form.cleaned_data,
+        form=lambda case: ApproveForm(request.POST, prefix="approve", face_fields=_face_fields(case)),
+        arguments=lambda form: form.service_arguments(),
         success=lambda case: "已作出准予许可决定，办件转服务中心签发。",
     )
 

@@ -13,9 +13,9 @@ def credit_code(n: int) -> str:
     return body + uscc.calc_check_digit(body)
 
 
-def resident_id(n: int) -> str:
-    """A valid 居民身份证 number, born 1990-01-01 + n days' worth of sequence numbers."""
-    body = f"220102199001{1 + n % 28:02d}{n % 1000:03d}"
+def resident_id(n: int, *, region: str = "220102") -> str:
+    """A valid 居民身份证 number, born in January 1990; `region` keeps separate series from colliding."""
+    body = f"{region}199001{1 + n % 28:02d}{n % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")
 
 

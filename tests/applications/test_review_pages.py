@@ -43,7 +43,7 @@ def accepted_case(clerk, item, day: str, *, phone: str = "", address: str = "") 
     with at(day):
         case = services.application_create(
             actor=clerk, item_code=item.code, form_data={"经营场所": "人民大街 1 号"},
-            applicant={"name": "王小明", "id_type": "111", "id_number": resident_id(next(_applicants))},
+            applicant={"name": "王小明", "id_type": "111", "id_number": resident_id(next(_applicants), region="220104")},
             contact_phone=phone, contact_address=address,
         )
         for requirement in item.current_version.materials.filter(required=True, deferrable=False):

@@ -258,3 +258,15 @@ class TestFaceData:
         assert certificate.face_data == stored
         text = subprocess.run(["pdftotext", "-", "-"], input=certificate.pdf.read(), capture_output=True).stdout.decode()
         assert "预包装食品销售" in text.replace(" ", "").replace("\n", "")
+
+
+def test_review_page_asks_the_reviewer_to_confirm_face_data(client, seal, as_user, clerk, reviewer, submitted):
+    as_user(clerk).post(f"/api/v1/applications/{submitted}/accept/")
+    as_user(reviewer).post(f"/api/v1/applications/{submitted}/claim/")
+    client.force_login(reviewer)
+    # The test item's certificate type declares no face fields: no fieldset, and approval works by the form.
+    body = client.get(f"/review/cases/{submitted}/").content.decode()
+    assert "准予许可" in body and "照面信息（将印制在电子证照上" not in body
+    response = client.post(f"/review/cases/{submitted}/approve/", {"approve-opinion": "同意"}, follow=True)
+    assert response.status_code == 200
+    assert Application.objects.get(number=submitted).state == "approved"
