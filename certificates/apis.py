@@ -13,7 +13,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from certificates import selectors, services
@@ -169,6 +169,9 @@ class VerifyIdentifierApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    # Rate-limited so the register cannot be walked by guessing identifiers.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "verify"
 
     @extend_schema(responses=VerificationSerializer)
     def get(self, request, identifier):
@@ -192,8 +195,7 @@ class VerifyFileResultSerializer(serializers.Serializer):
 
 class VerifyFileThrottle(AnonRateThrottle):
     # Public, unauthenticated, and each request hashes up to 20 MB and validates a signature.
-    scope = "certificate_verify"
-    rate = "60/minute"
+    scope = "certificate_verify"  # rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 
 
 class VerifyFileApi(APIView):

@@ -9,6 +9,7 @@ from django.http import Http404
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView, exception_handler as drf_exception_handler
 
 from portal.errors import Forbidden, Refused
@@ -49,6 +50,8 @@ class TokenObtainApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
 
     @extend_schema(
         request=TokenRequestSerializer,

@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import TEST_PASSWORD, UserFactory
@@ -29,3 +30,10 @@ def password():
 @pytest.fixture
 def citizen(db):
     return UserFactory(identified=True, real_name="张伟")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and cached bodies live in the cache: each test starts from an empty one."""
+    cache.clear()
+    yield

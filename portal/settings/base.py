@@ -147,6 +147,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.apis.exception_handler",
+    # Public endpoints that invite guessing or heavy work are rate-limited per client address.
+    "DEFAULT_THROTTLE_RATES": {"token": "20/minute", "verify": "120/minute", "certificate_verify": "60/minute"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "一网通办 政务服务平台 API",

@@ -95,3 +95,13 @@ def test_inactive_user_gets_no_token(api, password):
     UserFactory(username="gone", is_active=False)
     response = api.post("/api/v1/auth/token/", {"username": "gone", "password": password}, format="json")
     assert response.status_code == 400
+
+
+def test_token_endpoint_is_rate_limited(api, password):
+    UserFactory(username="busy")
+    statuses = [
+        api.post("/api/v1/auth/token/", {"username": "busy", "password": password}, format="json").status_code
+        for _ in range(21)
+    ]
+    assert statuses[:20] == [200] * 20
+    assert statuses[20] == 429
