@@ -847,7 +847,7 @@ def application_issue(*, actor: User, application: Application, certificate_iden
     """Sealed and issued: runs inside the seals transaction that stamped the document."""
     case = _lock(application)
     case.issuing, case.issued_at, case.certificate_identifier = False, timezone.now(), certificate_identifier
-    if case.channel == Channel.ONLINE and not case.closed_at:
+    if not case.closed_at:  # 办结: the result exists, whichever channel the case came by
         case.closed_at = case.issued_at
     _transition(case, "issue", actor=actor, fields=["issuing", "issued_at", "certificate_identifier", "closed_at"], payload={
         "certificate": certificate_identifier, "document_sha256": document_sha256,

@@ -29,11 +29,21 @@ def decrypt_key(token: bytes) -> rsa.RSAPrivateKey:
     return serialization.load_der_private_key(_fernet().decrypt(bytes(token)), password=None)
 
 
+# X.520 caps CN and O at 64 (UTF-8 bytes, as cryptography checks it: ~21 Chinese characters).
+UB_NAME = 64
+
+
+def fit(text: str) -> str:
+    """`text`, cut at a character boundary so its UTF-8 form fits UB_NAME bytes."""
+    data = text.encode()[:UB_NAME]
+    return data.decode("utf-8", errors="ignore")
+
+
 def _name(common_name: str, organization: str) -> x509.Name:
     return x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, fit(organization)),
+        x509.NameAttribute(NameOID.COMMON_NAME, fit(common_name)),
     ])
 
 
@@ -54,13 +64,13 @@ def ca_certificate(*, key, name: str, now: datetime, years: int = 20) -> x509.Ce
     )
 
 
-def seal_certificate(*, key, seal_name: str, department_name: str, credit_code: str, ca_cert: x509.Certificate,
+def seal_certificate(*, key, seal_name: str, seal_code: str, department_name: str, credit_code: str, ca_cert: x509.Certificate,
                      ca_key, now: datetime, until: datetime) -> x509.Certificate:
     subject = x509.Name([
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, department_name),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, fit(department_name)),
         x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, credit_code),
-        x509.NameAttribute(NameOID.COMMON_NAME, seal_name),
+        x509.NameAttribute(NameOID.COMMON_NAME, seal_name if seal_name == fit(seal_name) else fit(f"{seal_code}行政审批专用章")),
     ])
     return (
         x509.CertificateBuilder()

@@ -61,14 +61,14 @@ def seal_create(*, department_code: str, actor: User | None = None) -> Seal:
     until = now + timedelta(days=365 * SEAL_VALIDITY_YEARS)
     name = f"{department.name}行政审批专用章"
     key = keys.new_private_key()
+    code = f"{department.code}-SP-{Seal.objects.filter(department=department).count() + 1:02d}"
     certificate = keys.seal_certificate(
-        key=key, seal_name=name, department_name=department.name, credit_code=department.credit_code,
+        key=key, seal_name=name, seal_code=code, department_name=department.name, credit_code=department.credit_code,
         ca_cert=keys.load_certificate(authority.certificate_pem), ca_key=keys.decrypt_key(authority.encrypted_key),
         now=now, until=until,
     )
-    sequence = Seal.objects.filter(department=department).count() + 1
     seal = Seal.objects.create(
-        code=f"{department.code}-SP-{sequence:02d}", name=name, department=department,
+        code=code, name=name, department=department,
         image=seal_png(department_name=department.name), certificate_pem=keys.certificate_pem(certificate),
         encrypted_key=keys.encrypt_key(key), valid_from=now, valid_until=until,
     )

@@ -270,3 +270,19 @@ def test_review_page_asks_the_reviewer_to_confirm_face_data(client, seal, as_use
     response = client.post(f"/review/cases/{submitted}/approve/", {"approve-opinion": "同意"}, follow=True)
     assert response.status_code == 200
     assert Application.objects.get(number=submitted).state == "approved"
+
+
+def test_long_department_names_still_get_a_seal(authority):
+    from tests.factories import DepartmentFactory
+
+    department = DepartmentFactory(code="CYRS", name="长春市朝阳区人力资源和社会保障局")
+    seal = seal_create(department_code="CYRS")
+    assert seal.name == "长春市朝阳区人力资源和社会保障局行政审批专用章"
+    from cryptography.x509.oid import NameOID
+
+    from seals.keys import load_certificate
+
+    subject = load_certificate(seal.certificate_pem).subject
+    # 23 Chinese characters are 69 UTF-8 bytes, over X.520's 64: the CN falls back to the seal code.
+    assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "CYRS-SP-01行政审批专用章"
+    assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == department.name
