@@ -5,8 +5,16 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 
+from items.cache import CachedCatalogueMixin
 from items.models import Audience, Handling, ItemType, MaterialForm, Theme
-from items.selectors import attach_material_rows, department_list, item_get_current, item_list, materials_as_rows
+from items.selectors import (
+    MatchingVersions,
+    attach_material_rows,
+    department_list,
+    item_get_current,
+    item_list,
+    materials_as_rows,
+)
 from portal.models import AdminLevel
 
 # ---------------------------------------------------------------------------------------------- output
@@ -200,7 +208,7 @@ class ItemQuerySerializer(serializers.Serializer):
 
 
 @extend_schema(tags=["事项目录"], summary="部门列表")
-class DepartmentListApi(generics.ListAPIView):
+class DepartmentListApi(CachedCatalogueMixin, generics.ListAPIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     serializer_class = DepartmentSerializer
@@ -211,7 +219,7 @@ class DepartmentListApi(generics.ListAPIView):
 
 
 @extend_schema(tags=["事项目录"], summary="事项列表（已发布的当前版本）", parameters=[ItemQuerySerializer])
-class ItemListApi(generics.ListAPIView):
+class ItemListApi(CachedCatalogueMixin, generics.ListAPIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     serializer_class = ItemSerializer
@@ -221,15 +229,19 @@ class ItemListApi(generics.ListAPIView):
         # A plain dict: with a QueryDict DRF reads a missing boolean as False (the HTML checkbox rule).
         query = ItemQuerySerializer(data=self.request.query_params.dict())
         query.is_valid(raise_exception=True)
+        self.searching = bool(query.validated_data.get("search", "").split())
         return materials_as_rows(item_list(**query.validated_data))
 
     def paginate_queryset(self, queryset):
-        page = super().paginate_queryset(queryset)
+        # A search reads the ids of its matches once instead of a COUNT and then the page: a term too short
+        # for the trigram index would scan the table twice (see MatchingVersions). Without one, COUNT + page
+        # is cheaper: the page walks the code index and stops after 20 rows.
+        page = super().paginate_queryset(MatchingVersions(queryset) if self.searching else queryset)
         return attach_material_rows(page) if page is not None else None
 
 
 @extend_schema(tags=["事项目录"], summary="事项详情（已发布的当前版本）")
-class ItemDetailApi(generics.RetrieveAPIView):
+class ItemDetailApi(CachedCatalogueMixin, generics.RetrieveAPIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     serializer_class = ItemSerializer

@@ -226,7 +226,8 @@ class ItemVersion(models.Model):
     hotline = models.CharField("咨询电话", max_length=100, blank=True)
     supervision_phone = models.CharField("监督投诉电话", max_length=100, blank=True)
     faq = models.TextField("常见问题", blank=True)
-    # Denormalised at publish: name, codes, department, themes and material names, for a cheap icontains scan.
+    # Denormalised at publish: name, codes, department, themes and material names, lower-cased, for `?search=`
+    # (LIKE '%term%'; on PostgreSQL served by a GIN trigram index, migration 0004).
     search_text = models.TextField("检索文本", blank=True, editable=False)
 
     objects = ItemVersionQuerySet.as_manager()
@@ -407,3 +408,20 @@ def refuse_joint_department_change_on_published(sender, instance, action, revers
     if action.startswith("pre_") and not reverse and isinstance(instance, ItemVersion):
         if ItemVersion.objects.filter(pk=instance.pk, status=VersionStatus.PUBLISHED).exists():
             raise PublishedVersionError()
+
+
+class CatalogueGeneration(models.Model):
+    """One row whose token changes, inside the same transaction, whenever anything the public catalogue API
+    shows changes (items.cache.catalogue_changed). Every web process keys its rendered responses by the
+    token it last read, so a new token retires them all, in every process and on every host
+    (docs/decisions/011-catalogue-cache.md)."""
+
+    token = models.CharField("目录版本标记", max_length=32)
+    changed_at = models.DateTimeField("变更时间")
+
+    class Meta:
+        verbose_name = "目录版本标记"
+        verbose_name_plural = "目录版本标记"
+
+    def __str__(self):
+        return self.token

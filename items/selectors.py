@@ -1,10 +1,13 @@
 """Reads of the catalogue: the public list and detail (published current versions only), history and
 diffs, and the export. Every queryset that feeds a list does its joins here, once."""
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Value
+from django.db.models.functions import StrIndex
 from django.http import Http404
 
 from certificates.models import CertificateType
@@ -118,6 +121,10 @@ def _json_list_has(field_name: str, value: str) -> Q:
     return Q(**{f"{field_name}__icontains": f'"{value}"'})
 
 
+# What pg_trgm can index in a LIKE pattern: three letters or digits in a row (CJK characters are letters).
+_TRIGRAM = re.compile(r"[^\W_]{3}")
+
+
 def item_current_versions() -> QuerySet[ItemVersion]:
     """Published current versions only (drafts and superseded versions never reach the public)."""
     # search_text is only filtered on, never shown: do not ship it to Python.
@@ -141,13 +148,22 @@ def item_list(
 ) -> QuerySet[ItemVersion]:
     """The catalogue search behind `GET /api/v1/items/` and the 办事指南 list.
 
-    Search is a substring scan of the denormalised, lower-cased `search_text` of current versions: PostgreSQL here runs
-    with lc_ctype C.UTF-8, where pg_trgm does not index CJK characters, and a scan of ~2,500 short rows is
-    a few milliseconds (see docs/decisions/). Every whitespace-separated term must match.
+    Search is a substring match on the denormalised, lower-cased `search_text` of current versions; every
+    whitespace-separated term must match. On PostgreSQL a GIN trigram index serves `LIKE '%term%'` for every
+    term with three or more letters or digits in a row, CJK included; shorter terms scan the ~2,500 rows
+    with strpos() (see docs/decisions/010 and 011).
     """
     queryset = item_current_versions()
-    for term in search.lower().split():
-        queryset = queryset.filter(search_text__contains=term)  # search_text is stored lower-cased
+    for number, term in enumerate(search.lower().split()):  # search_text is stored lower-cased
+        if _TRIGRAM.search(term):
+            queryset = queryset.filter(search_text__contains=term)  # LIKE '%term%': the trigram index serves it
+        else:
+            # Too short for a trigram: the table is scanned whatever the operator, and strpos() scans CJK text
+            # about twice as fast as LIKE's pattern matcher. Same meaning: plain containment.
+            position = f"_search_position_{number}"
+            queryset = queryset.alias(**{position: StrIndex("search_text", Value(term))}).filter(
+                **{f"{position}__gt": 0}
+            )
     if department:
         queryset = queryset.filter(department__code=department)
     if item_type:
@@ -165,6 +181,37 @@ def item_list(
     # By 实施编码: it starts with the department's credit code, so a department's items stay together, and
     # the unique index on items_item.code lets PostgreSQL stop after one page instead of sorting them all.
     return queryset.order_by("item__code")
+
+
+class MatchingVersions(Sequence):
+    """The matches of a list query as their ordered ids, fetched once; slicing loads only that slice.
+
+    For a paginator: instead of a COUNT and then the page (the same search run twice, and a term too short
+    for the trigram index scans the table each time), one query returns the ids of every match (a few
+    thousand integers at most: the catalogue is ~2,500 items), the count is their number, and the page is
+    read by primary key. The page query keeps the list's filters, so a version superseded in between is
+    left out rather than shown.
+    """
+
+    def __init__(self, queryset: QuerySet[ItemVersion]):
+        self._queryset = queryset
+        self._ids = list(queryset.values_list("id", flat=True))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def count(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            index = range(len(self._ids))[index]  # IndexError as a list raises it
+            return self[index : index + 1][0]
+        ids = self._ids[index]
+        if not ids:
+            return []
+        by_id = {version.id: version for version in self._queryset.order_by().filter(id__in=ids)}
+        return [by_id[version_id] for version_id in ids if version_id in by_id]
 
 
 MATERIAL_ROW_FIELDS = [

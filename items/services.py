@@ -9,6 +9,7 @@ from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from certificates.models import CertificateType
+from items.cache import catalogue_changed
 from items.importing import CatalogueError, ParsedCatalogue, parse_catalogue
 from items.models import Item, ItemVersion, MaterialRequirement, VersionStatus
 from items.selectors import MATERIAL_FIELDS, VERSION_FIELDS, version_snapshot
@@ -139,6 +140,8 @@ def item_publish(*, item: Item, actor: User | None, change_note: str = "") -> It
     item.current_version = draft
     item.department_id = draft.department_id
     item.save(update_fields=["current_version", "department"])
+    # The public API's cached responses retire when this commits (docs/decisions/011).
+    catalogue_changed()
     audit_record(
         actor=actor,
         action="item_publish",
@@ -318,6 +321,7 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
         # Raising inside the atomic block rolls back everything written above.
         raise CatalogueError(errors)
     if summary.changed:
+        catalogue_changed()
         audit_record(
             actor=actor,
             action="catalogue_import",

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from items.forms import GuideFilterForm
 from items.models import Theme
 from items.selectors import (
+    MatchingVersions,
     item_get_by_code,
     item_get_current,
     item_get_version,
@@ -25,6 +26,8 @@ def guide(request):
     filters = form.filters() if form.is_bound else {}
     # The list shows no materials: skip their prefetch.
     versions = item_list(**filters).prefetch_related(None)
+    if filters.get("search", "").split():
+        versions = MatchingVersions(versions)  # the search runs once, not for a COUNT and again for the page
     page = Paginator(versions, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

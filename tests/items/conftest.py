@@ -7,6 +7,17 @@ from tests.factories import DepartmentFactory, credit_code
 
 
 @pytest.fixture(autouse=True)
+def empty_response_cache():
+    """Each test starts with this process's catalogue response cache empty (a flushed database keeps no
+    generation row, and a body cached by the previous test must not answer this one)."""
+    from items.cache import response_cache
+
+    response_cache.clear()
+    yield
+    response_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Uploaded blank forms go to a per-test folder, never into var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
