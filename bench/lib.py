@@ -73,9 +73,24 @@ class Context:
         self.notes.setdefault(self.case, []).append(text)
 
     def once(self, key: str, build: Callable[[], object]) -> object:
+        """Build a shared data set on first use. A build that failed is not retried by later cases (it may
+        have left half its rows behind): they fail with the first error instead of a confusing second one."""
         if key not in self.shared:
-            self.shared[key] = build()
-        return self.shared[key]
+            try:
+                self.shared[key] = build()
+            except Exception as error:
+                self.shared[key] = _Failed(error)
+                raise
+        value = self.shared[key]
+        if isinstance(value, _Failed):
+            raise RuntimeError(f"shared data {key!r} failed to build in an earlier case: "
+                               f"{type(value.error).__name__}: {value.error}") from value.error
+        return value
+
+
+@dataclass
+class _Failed:
+    error: Exception
 
 
 # ---------------------------------------------------------------------------------------------- timing
@@ -383,6 +398,21 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> i
                 copy.write_row(row)
                 count += 1
     return count
+
+
+def with_model_defaults(model, columns: Sequence[str], rows: Iterable[Sequence]) -> tuple[list[str], Iterator[tuple]]:
+    """Complete hand-written COPY tuples with every other NOT NULL column at its model default, so a column
+    a later migration adds (with a default) does not break the loader. Returns (columns, rows)."""
+    from django.db import connection
+
+    present = set(columns)
+    extra = [field for field in model._meta.concrete_fields
+             if field.column not in present and not field.null and field.has_default()]
+    names = [*columns, *(field.column for field in extra)]
+    values = tuple(field.get_db_prep_save(field.get_default(), connection) for field in extra)
+    if not values:
+        return names, (tuple(row) for row in rows)
+    return names, (tuple(row) + values for row in rows)
 
 
 def copy_instances(model, instances: Iterable) -> int:

@@ -4,14 +4,16 @@ transitions/s, next to PostgreSQL's own simple-update TPS (pgbench) measured in 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import queue
 import statistics
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bench.data.cases import TZ, bench_cases
-from bench.lib import Context, Row, copy_rows, pgbench_tps, reserve_ids
+from bench.lib import Context, Row, copy_rows, pgbench_tps, reserve_ids, with_model_defaults
 
 NAME = "intake"
 ORDER = 20
@@ -44,8 +46,11 @@ the same run — PostgreSQL's rate for a small read-write transaction with a syn
 # ---------------------------------------------------------------------------------------------- fresh cases
 
 
-def fresh_submitted_cases(data, count: int) -> list[tuple[int, int]]:
-    """`count` submitted online cases with all required materials uploaded; [(case id, department id)]."""
+def fresh_submitted_cases(data, count: int, *, versions=None, form_data: str | None = None) -> list[tuple[int, int]]:
+    """`count` submitted online cases with all required materials uploaded; [(case id, department id)].
+
+    The application form carries the certificate's face fields (持证人, 证件号码, 有效期), as the applicant
+    declares them online, so approval finds every 照面信息 field it needs."""
     from django.db import connection
     from django.utils import timezone
 
@@ -53,7 +58,7 @@ def fresh_submitted_cases(data, count: int) -> list[tuple[int, int]]:
     from items.models import MaterialRequirement
 
     rng = data._rng
-    versions = [version for version in data.versions if version.promised_days > 0]
+    versions = versions or [version for version in data.versions if version.promised_days > 0]
     required: dict[int, list[int]] = defaultdict(list)
     for version_id, requirement_id in MaterialRequirement.objects.filter(
         version_id__in=[version.id for version in versions], required=True
@@ -74,22 +79,24 @@ def fresh_submitted_cases(data, count: int) -> list[tuple[int, int]]:
         submitted = now - timedelta(minutes=int(rng.random() * 600))
         cases.append((
             pk, f"NET-{today:%Y%m%d}-{first + offset:06d}", version.id, version.department_id, None, "online",
-            "submitted", applicant, name, "111", id_number, "13800000000", "长春市南关区人民大街1号", "{}",
+            "submitted", applicant, name, "111", id_number, "13800000000", "长春市南关区人民大街1号",
+            form_data or json.dumps({"持证人": name, "证件号码": id_number, "有效期": "五年"}, ensure_ascii=False),
             applicant, submitted - timedelta(minutes=30), submitted, False, False, "", 0, 0, "", "", "", "", False,
             "", "", "",
         ))
         for requirement in required[version.id]:
             materials.append((pk, requirement, 1, f"materials/{pk}/bench-{requirement}", "材料.pdf", "application/pdf",
                               48_213, "0" * 64, applicant, submitted - timedelta(minutes=10)))
-    copy_rows(Application._meta.db_table, (
+    copy_rows(Application._meta.db_table, *with_model_defaults(Application, (
         "id", "number", "item_version_id", "department_id", "hall_id", "channel", "state", "applicant_id",
         "applicant_name", "applicant_id_type", "applicant_id_number", "contact_phone", "contact_address", "form_data",
         "created_by_id", "created_at", "submitted_at", "deemed_accepted", "due_date_provisional", "alert_level",
         "visits", "extended_days", "extension_reason", "decision_opinion", "decision_legal_basis", "outcome",
         "issuing", "certificate_identifier", "delivery_method", "tracking_number",
-    ), cases)
-    copy_rows(Material._meta.db_table, ("application_id", "requirement_id", "version", "file", "original_name",
-                                        "content_type", "size", "sha256", "uploaded_by_id", "uploaded_at"), materials)
+    ), cases))
+    copy_rows(Material._meta.db_table, *with_model_defaults(Material, (
+        "application_id", "requirement_id", "version", "file", "original_name", "content_type", "size", "sha256",
+        "uploaded_by_id", "uploaded_at"), materials))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE applications_material")
     return [(pk, version.department_id) for pk, version in zip(ids, chosen)]
@@ -186,9 +193,17 @@ def run_workers(data, cases: list[tuple[int, int]], *, workers: int, synchronous
     for process in processes:
         process.start()
     collected = {}
-    for _ in processes:
-        index, records = results.get(timeout=1800)
-        collected[index] = records
+    deadline = time.monotonic() + 1800
+    while len(collected) < workers:
+        try:
+            index, records = results.get(timeout=1)
+            collected[index] = records
+        except queue.Empty:
+            failed = [process.exitcode for process in processes if process.exitcode not in (None, 0)]
+            if failed or time.monotonic() > deadline:
+                for process in processes:
+                    process.kill()
+                raise RuntimeError(f"intake worker failed (exit codes {failed}); its traceback is on stderr") from None
     for process in processes:
         process.join(timeout=60)
         if process.exitcode != 0:
@@ -229,7 +244,8 @@ def run(ctx: Context) -> list[Row]:
     async_cases = fresh_submitted_cases(data, diagnostic + WORKERS)
 
     seconds = max(3, round(10 * ctx.scale ** 0.5))
-    tps = pgbench_tps(clients=WORKERS, seconds=seconds, scale=10)
+    # Scale 10 (1 M accounts) for the report; a tiny run only checks the plumbing and initialises less.
+    tps = pgbench_tps(clients=WORKERS, seconds=seconds, scale=10 if ctx.scale >= 0.5 else 1)
     connections.close_all()
     ctx.log(f"pgbench simple-update: {tps:,.0f} TPS")
 

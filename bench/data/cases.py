@@ -168,18 +168,35 @@ class Clock:
 # ---------------------------------------------------------------------------------------------- users
 
 
-def _person(rng: random.Random, number: int) -> tuple[str, str]:
+def _valid_resident_id(number: str) -> bool:
+    try:
+        return ric.is_valid(number)
+    except Exception:  # noqa: BLE001 - stdnum's region table raises KeyError for some codes
+        return False
+
+
+def _person(rng: random.Random, number: int, seen: set[str]) -> tuple[str, str]:
+    """A name and a 居民身份证 number that python-stdnum (and so the services) accepts: its region table
+    knows a county only for birth dates when the code was in use, so draw until it validates."""
     name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice([1, 2])))
-    district = rng.choice(["220102", "220103", "220104", "220105", "220106", "220112"])
-    birth = date(1950, 1, 1) + timedelta(days=_between(rng, 0, 365 * 55))
-    body = f"{district}{birth:%Y%m%d}{number % 1000:03d}"
-    return name, body + ric.calc_check_digit(body)
+    for attempt in range(50):
+        if attempt < 40:
+            district = rng.choice(["220102", "220103", "220104", "220105", "220106", "220112"])
+            birth = date(1955, 1, 1) + timedelta(days=_between(rng, 0, 365 * 50))
+        else:  # the factories' series: 南关区, 1990
+            district, birth = "220102", date(1990, 1, 1) + timedelta(days=_between(rng, 0, 360))
+        body = f"{district}{birth:%Y%m%d}{_between(rng, 0, 1000):03d}"
+        candidate = body + ric.calc_check_digit(body + "0")  # it skips the last character
+        if candidate not in seen and _valid_resident_id(candidate):
+            seen.add(candidate)
+            return name, candidate
+    raise RuntimeError("no valid 居民身份证 number drawn")
 
 
 def _build_users(ctx, data: CaseData, rng: random.Random) -> None:
     from django.contrib.auth.hashers import make_password
 
-    from bench.lib import copy_rows, reserve_ids
+    from bench.lib import copy_rows, reserve_ids, with_model_defaults
     from portal.models import Department, Hall, User
 
     departments = list(Department.objects.order_by("pk").values_list("pk", "code", "name"))
@@ -208,19 +225,20 @@ def _build_users(ctx, data: CaseData, rng: random.Random) -> None:
     rows.append(("supervisor-1", "supervisor", "监察员", "", None, None, None))
     rows.append(("custodian-1", "custodian", "印章管理员", "", None, None, None))
     applicants = ctx.scaled(FULL_APPLICANTS, minimum=50)
+    seen: set[str] = set()
     for number in range(1, applicants + 1):
-        name, id_number = _person(rng, number)
+        name, id_number = _person(rng, number, seen)
         rows.append((f"citizen-{number:05d}", "applicant", name, "111", id_number, None, None))
 
     ids = reserve_ids(User, len(rows))
-    copy_rows(User._meta.db_table, (
+    copy_rows(User._meta.db_table, *with_model_defaults(User, (
         "id", "password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff", "is_active",
         "date_joined", "role", "real_name", "id_type", "id_number", "phone", "address", "department_id", "hall_id",
     ), (
         (pk, password, False, username, "", "", "", False, True, joined, role, real_name, id_type, id_number, "", "",
          department, hall)
         for pk, (username, role, real_name, id_type, id_number, department, hall) in zip(ids, rows)
-    ))
+    )))
     for pk, (username, role, _, _, _, department, _) in zip(ids, rows):
         data._user_ids[username] = pk
         if role == "clerk":
@@ -441,10 +459,10 @@ def _copy_cases(ctx, data: CaseData, rows, count: int, label: str) -> None:
     import time as clock
 
     from applications.models import Application
-    from bench.lib import copy_rows
+    from bench.lib import copy_rows, with_model_defaults
 
     started = clock.perf_counter()
-    copied = copy_rows(Application._meta.db_table, APPLICATION_COLUMNS, rows)
+    copied = copy_rows(Application._meta.db_table, *with_model_defaults(Application, APPLICATION_COLUMNS, rows))
     assert copied == count, (copied, count)
     seconds = clock.perf_counter() - started
     data.build_seconds[label] = data.build_seconds.get(label, 0) + seconds
