@@ -18,6 +18,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # First: the API is the hot path, and every "" include below would be tried before it otherwise.
+    path("api/v1/", include((api_v1, "api"))),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("inbox/", views.inbox, name="inbox"),
@@ -28,7 +30,6 @@ urlpatterns = [
     path("", include("applications.urls")),
     path("", include("certificates.urls")),
     path("", include("seals.urls")),
-    path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -286,3 +286,27 @@ def test_long_department_names_still_get_a_seal(authority):
     # 23 Chinese characters are 69 UTF-8 bytes, over X.520's 64: the CN falls back to the seal code.
     assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "CYRS-SP-01行政审批专用章"
     assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == department.name
+
+
+def test_a_failing_issuance_is_retried_then_released_never_half_issued(as_user, custodian, seal, decided):
+    """Rendering or signing that fails rolls everything back; the task retries, and after the last retry
+    the case leaves 制证中 so the custodian can try again — no certificate, no seal use in between."""
+    from celery.exceptions import Retry
+
+    from certificates.models import Certificate
+
+    number = decided("approve")
+    issue(as_user(custodian), number)
+    issuance = Issuance.objects.get(application__number=number)
+    seal_revoke(seal=seal, reason="印章遗失")  # makes every attempt fail
+    with pytest.raises(Retry):
+        seal_issue_task.apply(args=[issuance.pk], throw=True)
+    issuance.refresh_from_db()
+    assert issuance.status == "pending" and Application.objects.get(number=number).issuing is True
+    result = seal_issue_task.apply(args=[issuance.pk], retries=seal_issue_task.max_retries)
+    assert result.failed()
+    issuance.refresh_from_db()
+    case = Application.objects.get(number=number)
+    assert issuance.status == "failed" and "印章已注销" in issuance.last_error
+    assert case.issuing is False and case.state == "approved"
+    assert not Certificate.objects.filter(application_number=number).exists() and not SealUse.objects.exists()
