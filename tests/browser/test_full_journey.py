@@ -25,7 +25,12 @@ from seals.services import seal_ca_init, seal_create
 from seals.signing import pdf_signature_is_valid
 from seals.tasks import seal_issue_task
 from tests.browser.conftest import ARTIFACTS
-from tests.factories import TEST_PASSWORD, DepartmentFactory, UserFactory, published_item
+from tests.factories import (
+    TEST_PASSWORD,
+    DepartmentFactory,
+    UserFactory,
+    published_item,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
