@@ -116,6 +116,12 @@ class Application(ConcurrentTransitionMixin, models.Model):
     delivery_method = models.CharField("送达方式", max_length=10, blank=True)
     tracking_number = models.CharField("快递单号", max_length=40, blank=True)
     delivered_at = models.DateTimeField("送达时间", null=True, blank=True)
+    # 一件事一次办 (applications/bundles.py, docs/decisions/020-bundles.md): a bundle's parent case has
+    # `bundle_code` and no parent; each member item's case points at it.
+    parent = models.ForeignKey(
+        "self", verbose_name="一件事主办件", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    bundle_code = models.CharField("一件事编码", max_length=36, blank=True)
 
     objects = ApplicationQuerySet.as_manager()
 
@@ -139,6 +145,10 @@ class Application(ConcurrentTransitionMixin, models.Model):
     @property
     def item(self):
         return self.item_version.item
+
+    @property
+    def is_bundle_parent(self) -> bool:
+        return bool(self.bundle_code) and self.parent_id is None
 
     @property
     def suspended(self) -> bool:

@@ -38,6 +38,7 @@ SECTION_LABELS = {
     "certificate_types": "证照类型",
     "items": "事项",
     "materials": "材料",
+    "bundles": "一件事",
 }
 # `fee` values meaning 不收费 when the file does not say fee_charged explicitly.
 FREE_FEE_TEXTS = {"", "不收费", "免费", "无", "否", "0"}
@@ -165,6 +166,8 @@ class ParsedCatalogue:
     halls: list[Row]
     certificate_types: list[Row]
     items: list[Row]
+    # 一件事一次办: read and checked by items.bundles (its own section of the file).
+    bundles: list[Row] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -399,7 +402,7 @@ def parse_catalogue(data) -> ParsedCatalogue:
         raise CatalogueError(["文件内容应为一个对象，包含 departments、halls、certificate_types、items"])
     lenient = bool(data.get("_xlsx"))
     for key in data:
-        if key not in SECTIONS and key != "_xlsx":
+        if key not in SECTIONS and key not in ("_xlsx", "bundles"):
             errors.append(f"未知的部分：{key}（可用：{'、'.join(SECTIONS)}）")
     sections: dict[str, list[Row]] = {}
     for section in SECTIONS:
@@ -429,6 +432,9 @@ def parse_catalogue(data) -> ParsedCatalogue:
         sections[section] = rows
     catalogue = ParsedCatalogue(**sections)
     _check_references(catalogue, errors)
+    from items.bundles import read_bundle_rows  # the bundles section lives with the rest of the bundle code
+
+    catalogue.bundles = read_bundle_rows(data.get("bundles"), catalogue=catalogue, lenient=lenient, errors=errors)
     if errors:
         raise CatalogueError(errors)
     return catalogue

@@ -425,3 +425,84 @@ class CatalogueGeneration(models.Model):
 
     def __str__(self):
         return self.token
+
+
+# =====================================================================================================
+# 一件事一次办 (DESIGN §4 "Bundles"): several items behind one form and one set of shared materials.
+# A bundle names items, never versions: a case made from it pins each member's current version, and a
+# shared material maps to a requirement *name*, looked up in whichever version that is.
+# =====================================================================================================
+
+
+class Bundle(models.Model):
+    code = models.CharField("一件事编码", max_length=CODE_MAX_LENGTH, unique=True)
+    name = models.CharField("一件事名称", max_length=100)
+    theme = models.CharField("主题", max_length=30, choices=Theme.choices, blank=True)
+    description = models.TextField("说明", blank=True)
+    # Like an item's version: only a published bundle is in the guide and can be applied for.
+    status = models.CharField("状态", max_length=10, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "一件事"
+        verbose_name_plural = "一件事"
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class BundleMember(models.Model):
+    """One item of a bundle, in the bundle's order (the first is the lead item: 牵头事项)."""
+
+    bundle = models.ForeignKey(Bundle, verbose_name="一件事", on_delete=models.CASCADE, related_name="members")
+    item = models.ForeignKey(Item, verbose_name="事项", on_delete=models.PROTECT, related_name="bundle_memberships")
+    order = models.PositiveSmallIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = "包含事项"
+        verbose_name_plural = "包含事项"
+        ordering = ["bundle", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["bundle", "item"], name="bundle_member_unique")]
+
+    def __str__(self):
+        return str(self.item)
+
+
+class BundleField(models.Model):
+    """A field of the bundle's one form; `items` are the member item codes that receive it (empty: all)."""
+
+    bundle = models.ForeignKey(Bundle, verbose_name="一件事", on_delete=models.CASCADE, related_name="fields")
+    order = models.PositiveSmallIntegerField("排序", default=0)
+    name = models.SlugField("字段名", max_length=50)
+    label = models.CharField("标签", max_length=100)
+    required = models.BooleanField("是否必填", default=True)
+    items = models.JSONField("使用该字段的事项编码", default=list, blank=True, help_text="留空表示所有事项都使用")
+
+    class Meta:
+        verbose_name = "共享表单字段"
+        verbose_name_plural = "共享表单字段"
+        ordering = ["bundle", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["bundle", "name"], name="bundle_field_unique")]
+
+    def __str__(self):
+        return self.label
+
+
+class BundleMaterial(models.Model):
+    """A material the applicant uploads once; `maps` = {item code: requirement name} per member item."""
+
+    bundle = models.ForeignKey(Bundle, verbose_name="一件事", on_delete=models.CASCADE, related_name="materials")
+    order = models.PositiveSmallIntegerField("排序", default=0)
+    name = models.CharField("材料名称", max_length=200)
+    maps = models.JSONField("对应各事项的材料名称", default=dict, help_text='{"事项编码": "该事项的材料名称"}')
+
+    class Meta:
+        verbose_name = "共享材料"
+        verbose_name_plural = "共享材料"
+        ordering = ["bundle", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["bundle", "name"], name="bundle_material_unique")]
+
+    def __str__(self):
+        return self.name

@@ -445,4 +445,7 @@ def catalogue_export() -> dict:
         del record["fee_standard"]
         record["materials"] = snapshot["materials"]
         items.append(record)
-    return {"departments": departments, "halls": halls, "certificate_types": certificate_types, "items": items}
+    from items.bundles import bundle_export  # 一件事一次办: its own section of the file
+
+    return {"departments": departments, "halls": halls, "certificate_types": certificate_types, "items": items,
+            "bundles": bundle_export()}

@@ -317,6 +317,12 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
                 errors.extend(f"{row.where} 字段 {key}：{message}" for message in messages)
             continue
         summary.published.append((code, version.number))
+    if not errors and catalogue.bundles:
+        # 一件事一次办 after the items, so a bundle can name an item the same file creates.
+        from items.bundles import bundle_import
+
+        counts = bundle_import(rows=catalogue.bundles)
+        summary.created["bundles"], summary.updated["bundles"] = counts["created"], counts["updated"]
     if errors:
         # Raising inside the atomic block rolls back everything written above.
         raise CatalogueError(errors)

@@ -217,7 +217,7 @@ BAD_FILES = [
     pytest.param(_set("items.0.code", "1" * 37), ["items 第 1 行", "code", "长度不能超过 36 个字符"], id="code-too-long"),
     pytest.param(_set("items.0.colour", "红"), ["items 第 1 行", "colour", "未知字段"], id="unknown-key"),
     pytest.param(_set("items.0.materials.0.form", "scan"), ["materials 第 1 行", "form", "无效的值 scan"], id="bad-material-form"),
-    pytest.param(_set("bundles", []), ["未知的部分：bundles"], id="unknown-section"),
+    pytest.param(_set("packages", []), ["未知的部分：packages"], id="unknown-section"),
     pytest.param(_set("items", {"code": "x"}), ["items：应为列表"], id="section-not-a-list"),
 ]
 
