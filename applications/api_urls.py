@@ -12,6 +12,7 @@ urlpatterns = [
     path("applications/<str:number>/documents/<int:document_id>/pdf/", apis.DocumentPdfApi.as_view(), name="application-document-pdf"),
     path("applications/<str:number>/events/", apis.ApplicationEventsApi.as_view(), name="application-events"),
     path("applications/<str:number>/<str:action>/", apis.ApplicationActionApi.as_view(), name="application-action"),
+    path("bundles/<str:code>/applications/", apis.BundleApplicationCreateApi.as_view(), name="bundle-applications"),
     # service quality and the hall (DESIGN §6)
     path("rectifications/", apis.RectificationListApi.as_view(), name="rectification-list"),
     path("rectifications/<int:rectification_id>/<str:action>/", apis.RectificationActionApi.as_view(), name="rectification-action"),

@@ -10,10 +10,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from applications import selectors, services
+from applications import bundles, selectors, services
 from applications.documents import render_document_pdf
 from applications.models import Application, State
 from applications.permissions import access_application, sees_contact_data
+from portal.errors import Refused
 from portal.identity import IdType, mask_id_number
 
 
@@ -172,7 +173,37 @@ class ApplicationCreateSerializer(serializers.Serializer):
 
 def detail_response(request, case, status_code=status.HTTP_200_OK) -> Response:
     case = selectors.application_detail(application=case)
-    return Response(ApplicationDetailSerializer(case, context={"request": request}).data, status=status_code)
+    data = ApplicationDetailSerializer(case, context={"request": request}).data
+    if case.is_bundle_parent:
+        data.update(bundle_summary(case))
+    return Response(data, status=status_code)
+
+
+def bundle_summary(parent: Application) -> dict:
+    """一件事: the parent's status is its children's (applications/bundles.py)."""
+    children = bundles.bundle_children(parent)
+    combined = bundles.combined_state(children)
+    due = bundles.latest_due_date(children)
+    return {
+        "bundle": parent.bundle_code,
+        "combined_state": combined,
+        "combined_state_display": bundles.CombinedState.LABELS[combined],
+        "due_date": due.isoformat() if due else None,
+        "children": [
+            {"number": c.number, "item": {"code": c.item_version.item.code, "name": c.item_version.name},
+             "state": c.state, "due_date": c.due_date.isoformat() if c.due_date else None,
+             "department": {"code": c.department.code, "name": c.department.name}}
+            for c in children
+        ],
+    }
+
+
+def access_case_or_bundle(*, user, number) -> Application:
+    """A case the user may see, or a bundle's parent (clerks cannot see a parent through its own row)."""
+    try:
+        return access_application(user=user, number=number)
+    except Http404:
+        return bundles.access_bundle(user=user, number=number)
 
 
 class ApplicationListApi(ListAPIView):
@@ -202,7 +233,7 @@ class ApplicationDetailApi(APIView):
 
     @extend_schema(responses=ApplicationDetailSerializer)
     def get(self, request, number):
-        return detail_response(request, access_application(user=request.user, number=number))
+        return detail_response(request, access_case_or_bundle(user=request.user, number=number))
 
 
 class MaterialUploadSerializer(serializers.Serializer):
@@ -363,9 +394,11 @@ class ApplicationActionApi(APIView):
 
     @extend_schema(operation_id="applications_action", request=EmptySerializer, responses=ApplicationDetailSerializer)
     def post(self, request, number, action):
+        case = access_case_or_bundle(user=request.user, number=number)
+        if case.is_bundle_parent or (case.parent_id and action in BUNDLE_ACTIONS):
+            return bundle_action(request, case, action)
         if action not in ACTIONS:
             raise Http404("未知的操作")
-        case = access_application(user=request.user, number=number)
         service, input_serializer = ACTIONS[action]
         arguments = {}
         if input_serializer is not None:
@@ -374,6 +407,68 @@ class ApplicationActionApi(APIView):
             arguments = data.validated_data
         service(actor=request.user, application=case, **arguments)
         return detail_response(request, case)
+
+
+# --- 一件事一次办: the parent's number takes the bundle actions (applications/bundles.py) -------------
+
+
+class BundleDeficiencySerializer(serializers.Serializer):
+    child = serializers.CharField(label="子办件编号")
+    requirement = serializers.IntegerField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class BundleRequestMaterialsSerializer(serializers.Serializer):
+    deficiencies = BundleDeficiencySerializer(many=True, allow_empty=True)
+
+
+BUNDLE_ACTIONS = {
+    "submit": (bundles.bundle_submit, None),
+    "accept": (bundles.bundle_accept, None),
+    "request-materials": (bundles.bundle_request_materials, BundleRequestMaterialsSerializer),
+    "resubmit": (bundles.bundle_resubmit, None),
+    "withdraw": (bundles.bundle_withdraw, None),
+    "deliver": (bundles.bundle_deliver, DeliverSerializer),
+}
+
+
+def bundle_action(request, case: Application, action: str) -> Response:
+    if case.parent_id:
+        # Intake and delivery of a bundle are for all its cases together (DESIGN §4).
+        raise Refused("该办件属于一件事，请对一件事主办件 " + case.parent.number + " 操作", code="bundle_child")
+    if action not in BUNDLE_ACTIONS:
+        raise Refused("一件事主办件不能执行该操作，审查在各子办件上进行", code="invalid_transition")
+    service, input_serializer = BUNDLE_ACTIONS[action]
+    arguments = {}
+    if input_serializer is not None:
+        data = input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        arguments = data.validated_data
+    if action == "request-materials":
+        arguments = {"deficiencies": [dict(entry) for entry in arguments["deficiencies"]]}
+    service(actor=request.user, application=case, **arguments)
+    return detail_response(request, case)
+
+
+class BundleCreateSerializer(serializers.Serializer):
+    form_data = serializers.JSONField(label="共享表单内容", required=False, default=dict)
+    applicant = ApplicantInputSerializer(required=False)
+
+
+class BundleApplicationCreateApi(APIView):
+    """POST /bundles/{code}/applications/ — one parent and one case per member item."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=BundleCreateSerializer, responses={201: ApplicationDetailSerializer})
+    def post(self, request, code):
+        data = BundleCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        parent = bundles.bundle_application_create(
+            actor=request.user, bundle_code=code, form_data=data.validated_data["form_data"],
+            applicant=data.validated_data.get("applicant"),
+        )
+        return detail_response(request, parent, status.HTTP_201_CREATED)
 
 
 # =====================================================================================================

@@ -358,7 +358,7 @@ def bundle_withdraw(*, actor: User, application: Application) -> Application:
     if not open_children:
         raise InvalidTransition("所有子办件均已作出决定或已撤回，不能撤回")
     _each(open_children, lambda child: services.application_withdraw(actor=actor, application=child))
-    if all(child.state == State.WITHDRAWN for child in children):
+    if not parent.children.exclude(state=State.WITHDRAWN).exists():
         parent.closed_at = timezone.now()
         services._transition(parent, "withdraw", actor=actor, fields=["closed_at"])
     _bundle_event(parent, actor, "withdraw", {"children": [child.number for child in open_children]})
