@@ -297,3 +297,33 @@ class ItemVersionAdmin(CatalogueAdminAccess, admin.ModelAdmin):
                 self.message_user(
                     request, f"已发布 {version.item.code} 第 {published.number} 版", messages.SUCCESS
                 )
+
+
+# --- 一件事一次办 (DESIGN §4 "Bundles") --------------------------------------------------------------
+
+from items.models import Bundle, BundleField, BundleMaterial, BundleMember  # noqa: E402
+
+
+class BundleMemberInline(admin.TabularInline):
+    model = BundleMember
+    extra = 1
+    autocomplete_fields = ["item"]
+    verbose_name = "包含事项（按顺序，第一个为牵头事项）"
+
+
+class BundleFieldInline(admin.TabularInline):
+    model = BundleField
+    extra = 1
+
+
+class BundleMaterialInline(admin.TabularInline):
+    model = BundleMaterial
+    extra = 1
+
+
+@admin.register(Bundle)
+class BundleAdmin(CatalogueAdminAccess, admin.ModelAdmin):
+    list_display = ["code", "name", "theme", "status"]
+    list_filter = ["status", "theme"]
+    search_fields = ["code", "name"]
+    inlines = [BundleMemberInline, BundleFieldInline, BundleMaterialInline]

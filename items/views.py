@@ -72,3 +72,31 @@ def material_file(request, material_id, kind):
     if not file or not file.storage.exists(file.name):
         raise Http404("文件不存在")
     return FileResponse(file.open("rb"), as_attachment=True, filename=PurePosixPath(file.name).name)
+
+
+# --- 一件事一次办 (DESIGN §4 "Bundles") --------------------------------------------------------------
+
+
+def bundles(request):
+    from items.bundles import bundle_list
+
+    return render(request, "items/bundles.html", {"bundles": bundle_list()})
+
+
+def bundle_detail(request, code):
+    from items.bundles import bundle_get_published, bundle_members, bundle_promised_days, shared_requirement_names
+
+    bundle = bundle_get_published(code=code)
+    members = bundle_members(bundle)
+    covered = shared_requirement_names(bundle)
+    other_materials = [
+        {"item": member.version.name, "name": requirement.name, "required": requirement.required}
+        for member in members
+        for requirement in member.version.materials.all()
+        if requirement.name not in covered.get(member.item.code, set())
+    ]
+    departments = {member.version.department_id for member in members}
+    return render(request, "items/bundle_detail.html", {
+        "bundle": bundle, "members": members, "departments": departments,
+        "promised_days": bundle_promised_days(bundle), "other_materials": other_materials,
+    })

@@ -84,3 +84,31 @@ def test_export_round_trips(catalogue):
     assert exported["bundles"][0]["materials"] == [{"name": "身份证明", "maps": {FOOD: "营业执照", FUND: "居民身份证"}}]
     summary = catalogue_import(data=json.loads(json.dumps(exported)), actor=None)
     assert not summary.changed
+
+
+def test_guide_lists_published_bundles_and_shows_one(client, catalogue):
+    catalogue_import(data=with_bundle(catalogue), actor=None)
+    Bundle.objects.create(code="YJS-DRAFT", name="草稿一件事", status="draft")
+
+    listing = client.get("/guide/bundles/")
+    assert listing.status_code == 200
+    assert "开办餐饮店" in listing.content.decode() and "草稿一件事" not in listing.content.decode()
+
+    page = client.get("/guide/bundles/YJS-TEST/").content.decode()
+    assert "食品经营许可（新办）" in page and "测试市市场监督管理局" in page and "测试市南关区市场监督管理局" in page
+    assert "5 个工作日" in page  # the longest member: 5 and 0 (instant)
+    assert page.count("身份证明") == 1
+    assert 'href="/apply/bundle/YJS-TEST/"' in page
+    assert client.get("/guide/bundles/YJS-DRAFT/").status_code == 404
+
+
+def test_demo_catalogue_has_three_bundles():
+    from items.demo import load
+    from tests.factories import DepartmentFactory
+
+    for code in ("CCSJ", "NGSJ", "CCGJJ", "CCYB", "NGMZ", "CCMZ", "CCWJ", "HQJD", "NLJD", "CCGA", "CCJT", "CCZR",
+                 "CCRS", "CYRS", "CCSW"):
+        DepartmentFactory(code=code)
+    load()
+    assert set(Bundle.objects.values_list("code", flat=True)) >= {"YJS-KBCYD", "YJS-XSECS", "YJS-YGLY"}
+    assert all(bundle.members.count() >= 3 for bundle in Bundle.objects.all())
