@@ -406,8 +406,10 @@ def with_model_defaults(model, columns: Sequence[str], rows: Iterable[Sequence])
     from django.db import connection
 
     present = set(columns)
+    # A NOT NULL column without a declared default still has Django's: "" for text columns.
     extra = [field for field in model._meta.concrete_fields
-             if field.column not in present and not field.null and field.has_default()]
+             if field.column not in present and not field.null and not field.primary_key
+             and (field.has_default() or field.empty_strings_allowed)]
     names = [*columns, *(field.column for field in extra)]
     values = tuple(field.get_db_prep_save(field.get_default(), connection) for field in extra)
     if not values:

@@ -60,6 +60,10 @@ warnings.filterwarnings("ignore", "No directory at", UserWarning)
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
+# One queue per benchmark database: two runs at once (a full run and the test's tiny one) share Redis
+# database 15, and must neither consume nor purge each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = "bench-" + DATABASES["default"]["NAME"]
+
 # Only warnings: an INFO line per request would be measured too.
 LOGGING = {
     "version": 1,

@@ -109,6 +109,7 @@ def run(ctx: Context) -> list[Row]:
         totals.append(render + sign)
     median = statistics.median(totals)
     reference = statistics.median(minimals)
+    loads, load_ms = _key_loads(seal, authority, certificate)
     ctx.note(f"Signed PDF: {len(signed) / 1024:.0f} KiB; per run (medians of {runs}): render "
              f"{statistics.median(renders) * 1000:.0f} ms, sign {statistics.median(signs) * 1000:.0f} ms; "
              f"WeasyPrint minimal page {reference * 1000:.0f} ms.")
@@ -120,4 +121,40 @@ def run(ctx: Context) -> list[Row]:
             passed=median < TARGET_SECONDS, value=median * 1000, unit="ms"),
         Row(what="· render (certificate_render_pdf)", figure=f"{statistics.median(renders) * 1000:.0f} ms median"),
         Row(what="· sign (SealSigner: key decryption + PAdES)", figure=f"{statistics.median(signs) * 1000:.0f} ms median"),
+        Row(what="· of which RSA private-key loads (cryptography validates the key on every load)",
+            figure=f"{loads} loads per signed PDF × {load_ms:.0f} ms = {loads * load_ms:.0f} ms"),
     ]
+
+
+def _key_loads(seal, authority, certificate) -> tuple[int, float]:
+    """How often one render + sign parses the seal's RSA private key, and what one parse costs: cryptography
+    checks an RSA key's consistency on every load unless told not to, and pyHanko's SimpleSigner reloads
+    its key from DER for each raw signature (twice per PDF: once to size the signature container)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from certificates.rendering import SEAL_BOX, certificate_render_pdf
+    from seals.keys import decrypt_key
+    from seals.signing import SealSigner
+
+    calls = []
+    original = serialization.load_der_private_key
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    pdf = certificate_render_pdf(certificate=certificate)
+    serialization.load_der_private_key = counted
+    try:
+        SealSigner(seal=seal, authority=authority).sign(pdf, box=SEAL_BOX)
+    finally:
+        serialization.load_der_private_key = original
+    der = decrypt_key(seal.encrypted_key).private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        original(der, password=None)
+        timings.append(time.perf_counter() - started)
+    # Counted: seals.keys.decrypt_key's own load and pyHanko's, all through the same module function.
+    return len(calls), statistics.median(timings) * 1000

@@ -29,13 +29,15 @@ def _bench_test_url() -> str:
 
 
 def _require_postgres(url: str) -> None:
+    """The benchmark runs on PostgreSQL only; CI provides it through DATABASE_URL. Not having it is a
+    failure, never a skip (CI fails on skipped tests)."""
     import psycopg
 
     maintenance = urlunsplit(urlsplit(url)._replace(scheme="postgresql", path="/postgres"))
     try:
         psycopg.connect(maintenance, connect_timeout=3).close()
     except psycopg.OperationalError as error:
-        pytest.skip(f"the benchmark needs PostgreSQL: {error}")
+        pytest.fail(f"the benchmark tests need PostgreSQL (DATABASE_URL=postgres://…): {error}")
 
 
 def test_bench_never_drops_a_database_it_does_not_own():
@@ -100,8 +102,7 @@ def test_copy_loads_model_rows_with_reserved_ids_and_django_defaults(db):
     from bench.lib import copy_instances, reserve_ids
     from portal.models import Department
 
-    if connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
+    assert connection.vendor == "postgresql", "COPY is PostgreSQL's: run the suite with DATABASE_URL=postgres://…"
     ids = reserve_ids(Department, 3)
 
     copied = copy_instances(
@@ -113,3 +114,72 @@ def test_copy_loads_model_rows_with_reserved_ids_and_django_defaults(db):
     rows = list(Department.objects.filter(code__startswith="BULK").order_by("pk").values_list("pk", "level", "hotline"))
     assert rows == [(pk, "3", "") for pk in ids]  # model defaults written, ids as reserved
     assert Department.objects.create(code="NEXT", name="后续部门", credit_code="N" * 18).pk > ids[-1]
+
+
+CASES_DATABASE = "portal_bench_test_cases"
+NEW_CASES = ("sweep", "intake", "worklist", "certificate", "statistics", "memory")
+
+
+def _rows(report: str) -> dict[str, list[str]]:
+    return {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in report.splitlines() if line.startswith("| ") and line.count("|") >= 6}
+
+
+def _row(rows: dict, prefix: str) -> list[str]:
+    matches = [cells for what, cells in rows.items() if what.startswith(prefix)]
+    assert matches, f"no row starting with {prefix!r} in {list(rows)}"
+    return matches[0]
+
+
+def test_every_design_12_case_runs_at_tiny_scale(tmp_path):
+    """Sweep (two sizes), intake (worker processes, pgbench), work list (session login), certificate, statistics
+    and memory (gunicorn, Celery) end to end at 1 % of DESIGN §12's sizes, in one run sharing the data."""
+    url = urlunsplit(urlsplit(_bench_test_url())._replace(path="/" + CASES_DATABASE))
+    _require_postgres(url)
+    output = tmp_path / "benchmarks.md"
+    env = {**os.environ, "DATABASE_URL": url, "BENCH_TMP": str(tmp_path / "bench")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+
+    result = subprocess.run(
+        [sys.executable, "bench/run.py", "--scale", "0.01", "--only", ",".join(NEW_CASES), "--output", str(output),
+         "--quiet"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=420,
+    )
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    report = output.read_text(encoding="utf-8")
+    rows = _rows(report)
+    assert not [what for what in rows if "did not run" in what], report
+    number = r"[\d,]+"
+
+    sweep = _row(rows, "deadline sweep, 10,000 open cases, 100 change level")
+    assert re.fullmatch(r"\d+\.\d\d s \(median of 3; max \d+\.\d\d s; [\d,]+ cases/s\)", sweep[0]), sweep
+    assert sweep[1] == "< 2 s"
+    assert _row(rows, "· same sweep, 1,000 open cases, 100 change level")
+    ratio = _row(rows, "· sweep time at 10,000 ÷ at 1,000 open cases")
+    assert re.fullmatch(r"\d+\.\d\d× for 10× the open cases", ratio[0]), ratio
+
+    intake = _row(rows, "intake: accept + claim + approve, 2 worker processes")
+    assert re.fullmatch(rf"{number} transitions/s \(60 transitions, 20 cases\)", intake[0]), intake
+    assert re.fullmatch(rf"pgbench simple-update {number} TPS \(-c 2\)", intake[2]), intake
+    assert re.fullmatch(r"waited \d+\.\d\d ms, held \d+\.\d\d ms \(COMMIT \d+\.\d\d ms\) of \d+\.\d\d ms",
+                        _row(rows, "· audit chain head lock")[0])
+
+    worklist = _row(rows, "reviewer work list p95, request mix")
+    assert re.fullmatch(rf"\d+\.\d ms \(p50 \d+\.\d ms, n={number}\)", worklist[0]), worklist
+    assert re.fullmatch(r"\d+ queries, .*", _row(rows, "· landing page queries (pinned)")[0])
+    for kind in ("landing page", "page 2", "alert=overdue", "only mine", "search case number"):
+        assert f"· {kind}" in rows
+
+    certificate = _row(rows, "certificate: render + sign one PDF")
+    assert re.fullmatch(r"\d+ ms median \(n=3; p95 \d+ ms\)", certificate[0]), certificate
+    assert re.fullmatch(r"WeasyPrint alone, minimal page: \d+ ms median", certificate[2]), certificate
+
+    statistics = _row(rows, "statistics page")
+    assert re.fullmatch(r"\d+ ms \(p50 \d+ ms, n=\d+\)", statistics[0]) or "not measured" in statistics[0], statistics
+
+    web = _row(rows, "memory: gunicorn web worker RSS")
+    worker = _row(rows, "memory: Celery worker child RSS")
+    for cells in (web, worker):
+        assert re.fullmatch(r"\d+ MiB \((workers|children) \d+, \d+; peak \d+\)", cells[0]), cells
+    assert re.fullmatch(r"master \d+ MiB; sweep 100 changes in \d+\.\d s", worker[2]), worker
