@@ -52,3 +52,22 @@ urlpatterns += [
     path("supervision/rectifications/<int:pk>/<str:step>/", views.rectification_step, name="rectification-step"),
     path("supervision/stats/", views.stats, name="stats"),
 ]
+
+# === 一件事一次办: bundle pages (applications/views.py "bundle pages") ===============================
+# Put FIRST: a parent's number takes the bundle views; every other number falls through to the
+# single-case views these wrap (same paths, same names).
+urlpatterns[:0] = [
+    path("apply/bundle/<str:code>/", views.bundle_apply, name="bundle-apply"),
+    path("my/cases/", views.bundle_my_cases, name="mine"),
+    path("my/cases/<str:number>/", views.bundle_my_case, name="case"),
+    path("my/cases/<str:number>/shared/<int:material_id>/", views.bundle_shared_upload, name="bundle-shared-upload"),
+    path("my/cases/<str:number>/children/<str:child>/materials/", views.bundle_child_upload, name="bundle-child-upload"),
+    path("my/cases/<str:number>/submit/", views.bundle_my_case_submit, name="submit"),
+    path("my/cases/<str:number>/resubmit/", views.bundle_my_case_resubmit, name="resubmit"),
+    path("my/cases/<str:number>/withdraw/", views.bundle_my_case_withdraw, name="withdraw"),
+    path("window/cases/<str:number>/", views.bundle_window_case, name="window-case"),
+    path("window/cases/<str:number>/accept/", views.bundle_window_accept, name="window-accept"),
+    path("window/cases/<str:number>/notice/", views.bundle_window_notice, name="window-notice"),
+    path("window/cases/<str:number>/resubmit/", views.bundle_window_resubmit, name="window-resubmit"),
+]
+# === end of bundle pages ===========================================================================

@@ -1033,3 +1033,367 @@ def stats(request):
         "values": {key: request.GET.get(key, "") for key in ("from", "to", "department", "item", "hall")},
     })
     return render(request, "applications/pages/stats.html", context)
+
+
+# === 一件事一次办: bundle pages (DESIGN §4 "Bundles"; docs/decisions/020-bundles.md) =====================
+# The parent's number reuses /my/cases/<number>/ and /window/cases/<number>/: the routes in urls.py's bundle
+# section come first and hand every non-parent case to the single-case views above.
+
+from django import forms as django_forms
+
+from applications import bundles
+from applications.models import Application
+from items.bundles import bundle_get_published
+
+
+class BundleApplyForm(django_forms.Form):
+    """The bundle's one form: its shared fields (from the catalogue), the description and the contact."""
+
+    description = django_forms.CharField(
+        label="申请说明", max_length=1000, required=False,
+        widget=django_forms.Textarea(attrs={"rows": 3, "placeholder": "可简要说明申请的情况"}),
+    )
+    contact_phone = django_forms.CharField(label="联系电话", max_length=20, required=False)
+    contact_address = django_forms.CharField(label="联系地址", max_length=200, required=False,
+                                             help_text="用于邮寄送达办理结果，可不填")
+
+    def __init__(self, *args, bundle, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shared = list(bundle.fields.all())
+        for field in self.shared:
+            self.fields[f"f_{field.name}"] = django_forms.CharField(
+                label=field.label, max_length=500, required=field.required,
+                error_messages={"required": f"请填写{field.label}"},
+            )
+
+    def shared_fields(self):
+        return [self[f"f_{field.name}"] for field in self.shared]
+
+    def form_data(self) -> dict:
+        data = {field.name: self.cleaned_data[f"f_{field.name}"] for field in self.shared}
+        if self.cleaned_data.get("description", "").strip():
+            data["申请说明"] = self.cleaned_data["description"].strip()
+        return data
+
+
+class BundleNoticeForm(django_forms.Form):
+    """一次性告知 across the bundle: one checkbox + reason per (child, requirement) of the children that may
+    still be told (submitted)."""
+
+    def __init__(self, *args, children, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entries = []
+        for child in children:
+            if child.state != State.SUBMITTED:
+                continue
+            for requirement in child.item_version.materials.all():
+                key = f"{child.pk}_{requirement.pk}"
+                self.fields[f"named_{key}"] = django_forms.BooleanField(label=requirement.name, required=False)
+                self.fields[f"reason_{key}"] = django_forms.CharField(
+                    label=f"{child.item_version.name}：{requirement.name}的补正原因", max_length=300, required=False,
+                    widget=django_forms.TextInput(attrs={"placeholder": "例如：复印件不清晰"}),
+                )
+                self.entries.append((child, requirement, key))
+
+    def rows(self):
+        return [(child, requirement, self[f"named_{key}"], self[f"reason_{key}"]) for child, requirement, key in self.entries]
+
+    def clean(self):
+        data = super().clean()
+        for _child, _requirement, key in self.entries:
+            if data.get(f"named_{key}") and not (data.get(f"reason_{key}") or "").strip():
+                self.add_error(f"reason_{key}", "请写明补正原因")
+        return data
+
+    def deficiencies(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {"child": child.number, "requirement": requirement.pk, "reason": data[f"reason_{key}"].strip()}
+            for child, requirement, key in self.entries if data.get(f"named_{key}")
+        ]
+
+
+def _bundle_parent(request, number) -> Application | None:
+    """The parent with this number if the user may see it, None when the number is not a bundle's parent."""
+    try:
+        return bundles.access_bundle(user=request.user, number=number)
+    except Http404:
+        return None
+
+
+def _bundle_context(request, parent, *, upload_errors=None) -> dict:
+    children = bundles.bundle_children(parent)
+    detailed = [selectors.application_detail(application=child) for child in children]
+    combined = bundles.combined_state(detailed)
+    shared_rows = bundles.shared_material_rows(parent, detailed)
+    shared_requirements = {(child.pk, requirement.pk) for row in shared_rows for child, requirement in row.targets}
+    upload_errors = upload_errors or {}
+    child_rows = []
+    for child in detailed:
+        noticed = services.noticed_requirement_ids(child)
+        requirements = {r.pk: r for r in child.item_version.materials.all()}
+        materials = []
+        for row in materials_view(child):
+            row["shared"] = (child.pk, row["requirement"]) in shared_requirements
+            row["uploadable"] = services.upload_refusal(child, requirements[row["requirement"]], noticed=noticed) is None
+            row["noticed"] = row["requirement"] in noticed and child.state == State.PENDING_MATERIALS
+            row["errors"] = upload_errors.get(("child", child.pk, row["requirement"]), [])
+            materials.append(row)
+        child_rows.append({
+            "case": child,
+            "materials": materials,
+            "own": [row for row in materials if not row["shared"]],
+            "missing": [row["name"] for row in materials if row["status"] == "missing"],
+            "upload_action": reverse("applications:bundle-child-upload", args=[parent.number, child.number]),
+        })
+    shared = []
+    for row in shared_rows:
+        names = {(child.pk, requirement.pk) for child, requirement in row.targets}
+        # Every child holds a row for the same stored file: show the first child's.
+        files = next((material["files"] for child_row in child_rows for material in child_row["materials"]
+                      if (child_row["case"].pk, material["requirement"]) in names and material["files"]), [])
+        shared.append({
+            "material": row.material, "uploaded": row.uploaded, "files": files,
+            "targets": [f"{child.item_version.name}：{requirement.name}" for child, requirement in row.targets],
+            "uploadable": any(
+                services.upload_refusal(child, requirement, noticed=services.noticed_requirement_ids(child)) is None
+                for child, requirement in row.targets if child.state != State.WITHDRAWN
+            ),
+            "errors": upload_errors.get(("shared", row.material.pk), []),
+        })
+    notices = list(parent.notices.prefetch_related("deficiencies__requirement").order_by("sequence"))
+    notice_pdfs = [d for d in parent.documents.all() if d.kind == DocumentKind.MATERIALS_NOTICE]
+    due = bundles.latest_due_date(detailed)
+    return {
+        "case": parent,
+        "bundle_name": bundles.parent_bundle_name(parent),
+        "children": child_rows,
+        "shared": shared,
+        "combined": combined,
+        "combined_label": bundles.CombinedState.LABELS[combined],
+        "due_date": due,
+        "notices": [
+            {"notice": notice, "pdf": notice_pdfs[index] if index < len(notice_pdfs) else None}
+            for index, notice in enumerate(notices)
+        ],
+        "id_masked": mask_id_number(parent.applicant_id_number),
+        "can_submit": any(child.state == State.DRAFT for child in detailed),
+        "can_resubmit": any(child.state == State.PENDING_MATERIALS for child in detailed),
+        "can_withdraw": any(child.state in WITHDRAWABLE for child in detailed),
+        "missing": [f"{row['case'].item_version.name}：{name}" for row in child_rows for name in row["missing"]],
+    }
+
+
+def _bundle_case_page(request, parent, *, upload_errors=None):
+    return render(request, "applications/pages/bundle_case.html",
+                  _bundle_context(request, parent, upload_errors=upload_errors))
+
+
+def _bundle_act(request, number, service, *, success):
+    parent = bundles.access_bundle(user=request.user, number=number)
+    try:
+        service(actor=request.user, application=parent)
+    except (Refused, Forbidden) as error:
+        _refused(request, error)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    else:
+        messages.success(request, success)
+    return parent
+
+
+@login_required
+def bundle_apply(request, code):
+    """在线办理 a bundle: one form creates the parent and one case per member item."""
+    if request.user.role != Role.APPLICANT:
+        raise Http404("页面不存在")
+    bundle = bundle_get_published(code=code)
+    user = request.user
+    form = BundleApplyForm(request.POST or None, bundle=bundle,
+                           initial={"contact_phone": user.phone, "contact_address": user.address})
+    if request.method == "POST" and form.is_valid():
+        try:
+            parent = bundles.bundle_application_create(actor=user, bundle_code=bundle.code, form_data=form.form_data())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            # The service takes the contact from the profile; what the applicant typed here is kept as well.
+            phone, address = form.cleaned_data["contact_phone"].strip(), form.cleaned_data["contact_address"].strip()
+            if phone or address:
+                cases = Application.objects.filter(pk=parent.pk) | Application.objects.filter(parent=parent)
+                cases.update(**{k: v for k, v in (("contact_phone", phone), ("contact_address", address)) if v})
+            messages.success(request, f"一件事申请已创建（编号 {parent.number}），请上传材料后一并提交。")
+            return redirect("applications:case", number=parent.number)
+    members = [member.item for member in bundle.members.select_related("item", "item__current_version",
+                                                                       "item__current_version__department")]
+    return render(request, "applications/pages/bundle_apply.html", {
+        "bundle": bundle, "members": members, "form": form, "identified": bool(user.id_number),
+    })
+
+
+@applicant_required
+def bundle_my_cases(request):
+    """我的办件: a bundle's parent with its children under it; children are not listed on their own."""
+    cases = (
+        selectors.application_list(user=request.user).filter(parent__isnull=True)
+        .prefetch_related(Prefetch("children", queryset=Application.objects.select_related(
+            "item_version", "department").order_by("pk")))
+        .order_by("-created_at")
+    )
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    for case in page:
+        if case.is_bundle_parent:
+            children = list(case.children.all())
+            combined = bundles.combined_state(children)
+            case.bundle_view = {"name": bundles.parent_bundle_name(case), "children": children, "state": combined,
+                           "label": bundles.CombinedState.LABELS[combined], "due_date": bundles.latest_due_date(children)}
+    return render(request, "applications/pages/bundle_mine.html", {"page": page})
+
+
+@applicant_required
+def bundle_my_case(request, number):
+    parent = _bundle_parent(request, number)
+    if parent is None:
+        return my_case(request, number)
+    return _bundle_case_page(request, parent)
+
+
+@applicant_required
+@require_POST
+def bundle_shared_upload(request, number, material_id):
+    parent = bundles.access_bundle(user=request.user, number=number)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _bundle_case_page(request, parent, upload_errors={("shared", material_id): ["请选择要上传的文件"]})
+    try:
+        created = bundles.bundle_material_upload(actor=request.user, application=parent, material_id=material_id,
+                                                 upload=upload)
+    except ValidationError as error:
+        return _bundle_case_page(request, parent, upload_errors={("shared", material_id): error.messages})
+    except (Refused, Forbidden) as error:
+        _refused(request, error)
+    else:
+        messages.success(request, f"已上传共享材料，{len(created)} 个子办件同时使用")
+    return redirect("applications:case", number=parent.number)
+
+
+@applicant_required
+@require_POST
+def bundle_child_upload(request, number, child):
+    """A child's own (not shared) material, through the single-case upload service on that child."""
+    parent = bundles.access_bundle(user=request.user, number=number)
+    case = access_application(user=request.user, number=child)
+    if case.parent_id != parent.pk:
+        raise Http404("办件不存在")
+    form = MaterialUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        errors = [message for field_errors in form.errors.values() for message in field_errors]
+        requirement = request.POST.get("requirement", "")
+        if requirement.isdigit():
+            return _bundle_case_page(request, parent, upload_errors={("child", case.pk, int(requirement)): errors})
+        messages.error(request, "；".join(errors))
+        return redirect("applications:case", number=parent.number)
+    try:
+        material = services.application_material_upload(
+            actor=request.user, application=case, requirement_id=form.cleaned_data["requirement"],
+            upload=form.cleaned_data["file"],
+        )
+    except ValidationError as error:
+        return _bundle_case_page(request, parent, upload_errors={
+            ("child", case.pk, form.cleaned_data["requirement"]): error.messages})
+    except (Refused, Forbidden) as error:
+        _refused(request, error)
+    else:
+        messages.success(request, f"已上传「{case.item_version.name}：{material.requirement.name}」（第 {material.version} 版）")
+    return redirect("applications:case", number=parent.number)
+
+
+def _citizen_or_bundle(single_view, bundle_service, success):
+    @applicant_required
+    @require_POST
+    def view(request, number):
+        if _bundle_parent(request, number) is None:
+            return single_view(request, number)
+        parent = _bundle_act(request, number, bundle_service, success=success)
+        return redirect("applications:case", number=parent.number)
+    return view
+
+
+bundle_my_case_submit = _citizen_or_bundle(
+    my_case_submit, bundles.bundle_submit, "一件事申请已提交，各子办件一并进入窗口预审。")
+bundle_my_case_resubmit = _citizen_or_bundle(
+    my_case_resubmit, bundles.bundle_resubmit, "补正材料已提交，各子办件等待窗口受理。")
+
+
+@applicant_required
+def bundle_my_case_withdraw(request, number):
+    parent = _bundle_parent(request, number)
+    if parent is None:
+        return my_case_withdraw(request, number)
+    if request.method == "POST":
+        _bundle_act(request, number, bundles.bundle_withdraw, success="一件事申请已撤回（已作出决定的子办件不受影响）。")
+        return redirect("applications:case", number=parent.number)
+    return render(request, "applications/pages/withdraw.html", {"case": parent})
+
+
+def _bundle_window_page(request, parent, *, notice_form=None):
+    context = _bundle_context(request, parent)
+    children = [row["case"] for row in context["children"]]
+    live = [child for child in children if child.state != State.WITHDRAWN]
+    calendar = WorkCalendar.load()
+    for row in context["children"]:
+        row["expected_due"] = calendar.add_working_days(timezone.localdate(), row["case"].item_version.promised_days)
+    context.update({
+        "notice_form": notice_form or BundleNoticeForm(children=children, prefix="notice"),
+        "can_accept": bool(live) and all(child.state in (State.DRAFT, State.SUBMITTED) for child in live),
+        "can_notice": any(child.state == State.SUBMITTED for child in children),
+    })
+    return render(request, "applications/pages/bundle_window_case.html", context)
+
+
+@clerk_required
+def bundle_window_case(request, number):
+    parent = _bundle_parent(request, number)
+    if parent is None:
+        return window_case(request, number)
+    return _bundle_window_page(request, parent)
+
+
+@clerk_required
+@require_POST
+def bundle_window_accept(request, number):
+    if _bundle_parent(request, number) is None:
+        return window_case_accept(request, number)
+    parent = _bundle_act(request, number, bundles.bundle_accept, success="一件事各子办件已一并受理，受理通知书已生成。")
+    return redirect("applications:window-case", number=parent.number)
+
+
+@clerk_required
+@require_POST
+def bundle_window_notice(request, number):
+    parent = _bundle_parent(request, number)
+    if parent is None:
+        return window_case_notice(request, number)
+    form = BundleNoticeForm(request.POST, children=bundles.bundle_children(parent), prefix="notice")
+    if form.is_valid():
+        try:
+            bundles.bundle_request_materials(actor=request.user, application=parent, deficiencies=form.deficiencies())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except (Refused, Forbidden) as error:
+            _refused(request, error)
+            return redirect("applications:window-case", number=parent.number)
+        else:
+            messages.success(request, "已一次性告知各子办件需补正的全部材料，补正材料通知书已生成。")
+            return redirect("applications:window-case", number=parent.number)
+    return _bundle_window_page(request, parent, notice_form=form)
+
+
+@clerk_required
+@require_POST
+def bundle_window_resubmit(request, number):
+    if _bundle_parent(request, number) is None:
+        return window_case_resubmit(request, number)
+    parent = _bundle_act(request, number, bundles.bundle_resubmit, success="补正材料已提交。")
+    return redirect("applications:window-case", number=parent.number)
+# === end of bundle pages ==============================================================================
