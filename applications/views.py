@@ -1042,8 +1042,10 @@ def stats(request):
 from django import forms as django_forms
 
 from applications import bundles
+from applications.forms import phone_validator
 from applications.models import Application
 from items.bundles import bundle_get_published
+from items.models import BundleField
 
 
 class BundleApplyForm(django_forms.Form):
@@ -1053,7 +1055,7 @@ class BundleApplyForm(django_forms.Form):
         label="申请说明", max_length=1000, required=False,
         widget=django_forms.Textarea(attrs={"rows": 3, "placeholder": "可简要说明申请的情况"}),
     )
-    contact_phone = django_forms.CharField(label="联系电话", max_length=20, required=False)
+    contact_phone = django_forms.CharField(label="联系电话", max_length=20, required=False, validators=[phone_validator])
     contact_address = django_forms.CharField(label="联系地址", max_length=200, required=False,
                                              help_text="用于邮寄送达办理结果，可不填")
 
@@ -1164,8 +1166,11 @@ def _bundle_context(request, parent, *, upload_errors=None) -> dict:
     notices = list(parent.notices.prefetch_related("deficiencies__requirement").order_by("sequence"))
     notice_pdfs = [d for d in parent.documents.all() if d.kind == DocumentKind.MATERIALS_NOTICE]
     due = bundles.latest_due_date(detailed)
+    # The parent keeps the form by field name; show each field's label.
+    labels = dict(BundleField.objects.filter(bundle__code=parent.bundle_code).values_list("name", "label"))
     return {
         "case": parent,
+        "form_rows": [(labels.get(key, key), value) for key, value in parent.form_data.items()],
         "bundle_name": bundles.parent_bundle_name(parent),
         "children": child_rows,
         "shared": shared,

@@ -104,6 +104,7 @@ def test_apply_page_shows_the_shared_fields_and_creates_the_parent(citizen, bund
 
     page = text(client.get(response["Location"]))
     assert "开办餐饮店（一件事）" in page and "草稿" in page
+    assert "店铺名称" in page and "shop_name" not in page
     for child in parent.children.all():
         assert child.number in page and child.department.name in page
 

@@ -74,6 +74,7 @@ def upload(page, label, path, message):
 
 def test_citizen_applies_for_a_bundle_online(page, bundle, sample_pdf):
     UserFactory(identified=True, username="zhangwei", real_name="张伟")
+    UserFactory(clerk=True, username="lina", real_name="李娜")
 
     log_in(page, "zhangwei")
     page.goto(f"/guide/bundles/{bundle.code}/")
@@ -131,3 +132,17 @@ def test_citizen_applies_for_a_bundle_online(page, bundle, sample_pdf):
     page.wait_for_url(f"**/my/cases/{children[1].number}/")
     assert "已提交待受理" in page.get_by_role("main").inner_text()
     shot(page, "07-child-case")
+    page.get_by_role("banner").get_by_role("button", name="退出").click()
+    page.wait_for_load_state()
+
+    # The window sees every child's checklist on the parent and accepts them together.
+    log_in(page, "lina")
+    page.goto(f"/window/cases/{parent.number}/")
+    main = page.get_by_role("main").inner_text()
+    assert "食品经营许可（新办）（长春市市场监督管理局）材料核对" in main and "新办纳税人涉税事项套餐" in main
+    shot(page, "08-window-bundle")
+    page.get_by_role("button", name="受理", exact=True).click()
+    page.wait_for_load_state()
+    assert "一并受理" in page.get_by_role("main").inner_text()
+    assert {child.state for child in parent.children.all()} == {State.ACCEPTED}
+    shot(page, "09-window-accepted")
