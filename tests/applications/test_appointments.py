@@ -1,7 +1,6 @@
 """Appointments (DESIGN §6): slots per hall and day with a capacity, no overbooking even when two people
 book the last place at once, cancellation frees the place, arrival at the hall gives a ticket."""
 
-import threading
 from datetime import date, time
 
 import pytest
@@ -13,6 +12,7 @@ from rest_framework.test import APIClient
 from applications.models import Appointment, AppointmentSlot, Ticket
 from applications.services import appointment_slots_create
 from portal.models import AuditEvent
+from tests.concurrency import client_for, race
 from tests.factories import HallFactory, UserFactory, published_item
 
 pytestmark = pytest.mark.django_db
@@ -171,31 +171,6 @@ def test_clerk_of_the_hall_checks_the_booking_in_and_it_gets_a_ticket(as_user, c
 
 
 # --- two citizens, one last place (real transactions on PostgreSQL) ----------------------------------------------
-
-
-def race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.mark.django_db(transaction=True)

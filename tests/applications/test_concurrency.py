@@ -1,42 +1,15 @@
 """Two clerks act on one case at the same moment: exactly one wins, the other gets 409 (PostgreSQL)."""
 
-import threading
 
 import pytest
-from django.db import connection
-from rest_framework.test import APIClient
 
 from applications.models import Application, Document
 from portal.models import AuditEvent
 from tests.applications.conftest import pdf_file
+from tests.concurrency import client_for, race
 from tests.factories import HallFactory, UserFactory, published_item
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def submitted_case():

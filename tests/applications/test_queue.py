@@ -1,7 +1,6 @@
 """The hall queue (DESIGN §6): tickets A001 … per hall and day, a clerk's window calls the next one, the
 wait is recorded; two windows calling at once never get the same ticket (PostgreSQL, threads)."""
 
-import threading
 
 import pytest
 import time_machine
@@ -10,6 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from applications.models import Ticket
+from tests.concurrency import client_for, race
 from tests.factories import HallFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,31 +131,6 @@ def test_only_a_clerk_of_this_hall_calls(hall, as_user, citizen):
 
 
 # --- two windows at once (real transactions on PostgreSQL) ----------------------------------------------------
-
-
-def race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.mark.django_db(transaction=True)
