@@ -89,9 +89,10 @@ def run(ctx: Context) -> list[Row]:
         status, body = client.get(request.path, request.query)
         if status != 200 or "待审".encode() not in body and "审查".encode() not in body:
             raise RuntimeError(f"{request.label}: HTTP {status} {body[:200]!r}")
-    count = max(len(mix) * ROUNDS, -(-ctx.scaled(1300, minimum=130) // (len(mix) * ROUNDS)) * len(mix) * ROUNDS)
+    rounds = ROUNDS if ctx.scale >= 0.1 else 2
+    count = max(len(mix) * rounds, -(-ctx.scaled(1300, minimum=26) // (len(mix) * rounds)) * len(mix) * rounds)
     ctx.log(f"{count} work list requests as {reviewer} ({open_here:,} open cases in the department)")
-    results = interleaved(client, {"worklist": mix}, count=count, rounds=ROUNDS)["worklist"]
+    results = interleaved(client, {"worklist": mix}, count=count, rounds=rounds)["worklist"]
     everything = results["all"]
     name = data.department_names[department]
     rows = [Row(
@@ -110,7 +111,7 @@ def run(ctx: Context) -> list[Row]:
     # Query count and where the landing page's time goes.
     landing = mix[0]
     totals, captured = [], []
-    for _ in range(max(3, ctx.scaled(15))):
+    for _ in range(max(2, ctx.scaled(15))):
         started = time.perf_counter()
         captured = capture_queries(lambda: client.get(landing.path, landing.query))
         totals.append((time.perf_counter() - started) * 1000)

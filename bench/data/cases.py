@@ -501,14 +501,20 @@ def _save_resets(data: CaseData) -> None:
     data.changing += len(data._resets)
 
 
-def reset_alert_changes() -> int:
-    """Put the cases that change level today back as yesterday's sweep left them (between sweep repeats)."""
+def reset_alert_changes(limit: int | None = None) -> int:
+    """Put the cases that change level today back as yesterday's sweep left them (between sweep repeats);
+    with `limit`, only that many, and the others as today's sweep leaves them (nothing to do today)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("UPDATE applications_application a SET alert_level = r.alert_level, "
                        "next_alert_on = r.next_alert_on FROM bench_alert_reset r WHERE a.id = r.id")
-        return cursor.rowcount
+        count = cursor.rowcount
+        if limit is not None:
+            cursor.execute("UPDATE applications_application SET next_alert_on = next_alert_on + 1 "
+                           "WHERE id IN (SELECT id FROM bench_alert_reset ORDER BY id OFFSET %s)", [limit])
+            count -= cursor.rowcount
+        return count
 
 
 def _build_base(ctx, catalogue) -> CaseData:
