@@ -18,14 +18,38 @@ from bench.run import bench_database_url
 
 REPO = Path(__file__).resolve().parents[2]
 
-TEST_DATABASE = "portal_bench_test"
+# One database per test run: several engineers (and CI) run these tests on one server at once, and
+# bench/run.py drops and recreates its database on start.
+TEST_DATABASE = f"portal_bench_test_{os.getpid()}"
 
 
-def _bench_test_url() -> str:
+def _bench_test_url(name: str = TEST_DATABASE) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         url = "postgres://postgres@127.0.0.1:5432/postgres"
-    return urlunsplit(urlsplit(url)._replace(path="/" + TEST_DATABASE))
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+@pytest.fixture
+def bench_database():
+    """The URL of a benchmark database for this test, dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    created = []
+
+    def make(name: str) -> str:
+        url = _bench_test_url(name)
+        _require_postgres(url)
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        maintenance = urlunsplit(urlsplit(url)._replace(scheme="postgresql", path="/postgres"))
+        with psycopg.connect(maintenance, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(urlsplit(url).path.lstrip("/"))))
 
 
 def _require_postgres(url: str) -> None:
@@ -60,9 +84,8 @@ def test_percentile_interpolates_between_ranks():
     assert percentile([7.0], 95) == 7.0
 
 
-def test_catalogue_case_at_tiny_scale_prints_and_writes_the_table(tmp_path):
-    url = _bench_test_url()
-    _require_postgres(url)
+def test_catalogue_case_at_tiny_scale_prints_and_writes_the_table(tmp_path, bench_database):
+    url = bench_database(TEST_DATABASE)
     output = tmp_path / "benchmarks.md"
     env = {**os.environ, "DATABASE_URL": url}
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -116,7 +139,7 @@ def test_copy_loads_model_rows_with_reserved_ids_and_django_defaults(db):
     assert Department.objects.create(code="NEXT", name="后续部门", credit_code="N" * 18).pk > ids[-1]
 
 
-CASES_DATABASE = "portal_bench_test_cases"
+CASES_DATABASE = f"portal_bench_test_cases_{os.getpid()}"
 NEW_CASES = ("sweep", "intake", "worklist", "certificate", "statistics", "memory")
 
 
@@ -131,11 +154,10 @@ def _row(rows: dict, prefix: str) -> list[str]:
     return matches[0]
 
 
-def test_every_design_12_case_runs_at_tiny_scale(tmp_path):
+def test_every_design_12_case_runs_at_tiny_scale(tmp_path, bench_database):
     """Sweep (two sizes), intake (worker processes, pgbench), work list (session login), certificate, statistics
     and memory (gunicorn, Celery) end to end at 1 % of DESIGN §12's sizes, in one run sharing the data."""
-    url = urlunsplit(urlsplit(_bench_test_url())._replace(path="/" + CASES_DATABASE))
-    _require_postgres(url)
+    url = bench_database(CASES_DATABASE)
     output = tmp_path / "benchmarks.md"
     env = {**os.environ, "DATABASE_URL": url, "BENCH_TMP": str(tmp_path / "bench")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
