@@ -220,7 +220,8 @@ def _summary(result: dict) -> dict:
     return {
         "rate": result["rate"],
         "per_kind": {kind: (ms([r[2] - r[1] for r in rows], 50), ms([r[2] - r[1] for r in rows], 95),
-                            statistics.median(r[5] for r in rows)) for kind, rows in by_kind.items()},
+                            statistics.median(r[5] for r in rows), statistics.mean(r[4] for r in rows) * 1000,
+                            statistics.mean(r[3] for r in rows) * 1000) for kind, rows in by_kind.items()},
         "wait_ms": statistics.mean(r[3] for r in records) * 1000,
         "held_ms": statistics.mean(r[4] for r in records) * 1000,
         "service_ms": statistics.mean(r[2] - r[1] for r in records) * 1000,
@@ -267,8 +268,9 @@ def run(ctx: Context) -> list[Row]:
         target=f"≥ {TARGET:.0f} transitions/s", reference=f"pgbench simple-update {tps:,.0f} TPS (-c {WORKERS})",
         passed=main["rate"] >= TARGET, value=main["rate"], unit="transitions/s",
     )]
-    for kind, (p50, p95, queries) in main["per_kind"].items():
-        rows.append(Row(what=f"· {kind} (one service call)", figure=f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, {queries:.0f} queries"))
+    for kind, (p50, p95, queries, held, waited) in main["per_kind"].items():
+        rows.append(Row(what=f"· {kind} (one service call)", figure=f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, {queries:.0f} queries",
+                        reference=f"audit head lock: waited {waited:.1f} ms, held {held:.1f} ms"))
     rows.append(Row(
         what="· audit chain head lock: wait / held per transition",
         figure=f"waited {main['wait_ms']:.2f} ms, held {main['held_ms']:.2f} ms (COMMIT {main['commit_ms']:.2f} ms) "

@@ -115,8 +115,8 @@ def _breakdown(ctx: Context, data) -> None:
     kind_ms = Counter()
     for query in queries:
         sql = query.sql
-        if "FOR UPDATE SKIP LOCKED" in sql:
-            kind = "select the batch (FOR UPDATE SKIP LOCKED)"
+        if "SKIP LOCKED" in sql:
+            kind = "select the batch (FOR UPDATE … SKIP LOCKED)"
         elif sql.startswith("UPDATE") and "applications_application" in sql:
             kind = "UPDATE alert_level/next_alert_on per (level, next day) group"
         elif sql.startswith("INSERT") and "portal_notification" in sql:
@@ -140,7 +140,7 @@ def _breakdown(ctx: Context, data) -> None:
     ctx.note(f"Where one sweep's time goes ({data.open_cases:,} open cases, {data.changing:,} changing; this run with "
              f"every query captured took {total:.2f} s, {len(queries):,} statements, {sql_ms / 1000:.2f} s of them "
              f"in SQL):\n\n" + "\n".join(lines))
-    batch = next((query for query in queries if "FOR UPDATE SKIP LOCKED" in query.sql), None)
+    batch = next((query for query in queries if "SKIP LOCKED" in query.sql), None)
     if batch is not None:
         _prepare(before)
         plan = explain_analyze(batch.sql)
