@@ -121,8 +121,8 @@ def run(ctx: Context) -> list[Row]:
             passed=median < TARGET_SECONDS, value=median * 1000, unit="ms"),
         Row(what="· render (certificate_render_pdf)", figure=f"{statistics.median(renders) * 1000:.0f} ms median"),
         Row(what="· sign (SealSigner: key decryption + PAdES)", figure=f"{statistics.median(signs) * 1000:.0f} ms median"),
-        Row(what="· of which RSA private-key loads (cryptography validates the key on every load)",
-            figure=f"{loads} loads per signed PDF × {load_ms:.0f} ms = {loads * load_ms:.0f} ms"),
+        Row(what="· of which validating RSA private-key loads (pyHanko's SimpleSigner reloads the key per raw signature)",
+            figure=f"{loads} per signed PDF × {load_ms:.0f} ms = {loads * load_ms:.0f} ms"),
     ]
 
 
@@ -140,7 +140,7 @@ def _key_loads(seal, authority, certificate) -> tuple[int, float]:
     original = serialization.load_der_private_key
 
     def counted(*args, **kwargs):
-        calls.append(1)
+        calls.append(not kwargs.get("unsafe_skip_rsa_key_validation", False))
         return original(*args, **kwargs)
 
     pdf = certificate_render_pdf(certificate=certificate)
@@ -156,5 +156,6 @@ def _key_loads(seal, authority, certificate) -> tuple[int, float]:
         started = time.perf_counter()
         original(der, password=None)
         timings.append(time.perf_counter() - started)
-    # Counted: seals.keys.decrypt_key's own load and pyHanko's, all through the same module function.
-    return len(calls), statistics.median(timings) * 1000
+    # Counted: the loads that validate the key (pyHanko's SimpleSigner.sign_raw, and seals.keys.decrypt_key
+    # unless it skips the check), all through the same module function.
+    return sum(calls), statistics.median(timings) * 1000
