@@ -16,7 +16,7 @@ TARGET_SECONDS = 0.5
 FULL_RUNS = 30
 MINIMAL_HTML = "<!doctype html><html lang='zh'><body><p>长春市政务服务中心电子证照</p></body></html>"
 
-HOW_MEASURED = f"""
+HOW_MEASURED = """
 The seal comes from the real services: `seals.services.seal_ca_init()` (the center CA) and
 `seal_create(department_code=…)` for the department that issues 食品经营许可证 in the catalogue (its
 drawn impression, a key certified by the CA, stored encrypted under SEAL_MASTER_KEY). The certificate is an

@@ -9,7 +9,7 @@ import statistics
 import time
 from collections import Counter
 
-from bench.data.cases import FULL_CHANGING, FULL_OPEN, bench_cases, reset_alert_changes
+from bench.data.cases import bench_cases, reset_alert_changes
 from bench.lib import Context, Row, capture_queries, explain_analyze
 
 NAME = "sweep"
@@ -150,7 +150,7 @@ def _breakdown(ctx: Context, data) -> None:
 
 
 def run(ctx: Context) -> list[Row]:
-    small_open, full_open = ctx.scaled(SMALL_OPEN), ctx.scaled(FULL_OPEN)
+    small_open = ctx.scaled(SMALL_OPEN)
     repeats = REPEATS
     data = bench_cases(ctx, open_cases=small_open)
     rows = []
