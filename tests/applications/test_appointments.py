@@ -6,7 +6,7 @@ from datetime import date, time
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from rest_framework.test import APIClient
 
 from applications.models import Appointment, AppointmentSlot, Ticket
@@ -174,7 +174,6 @@ def test_clerk_of_the_hall_checks_the_booking_in_and_it_gets_a_ticket(as_user, c
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_two_citizens_booking_the_last_place_at_once_exactly_one_wins():
     item = published_item()
     hall = HallFactory(code="RACE", windows=1)

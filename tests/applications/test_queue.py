@@ -5,7 +5,6 @@ wait is recorded; two windows calling at once never get the same ticket (Postgre
 import pytest
 import time_machine
 from django.core.cache import cache
-from django.db import connection
 from rest_framework.test import APIClient
 
 from applications.models import Ticket
@@ -134,7 +133,6 @@ def test_only_a_clerk_of_this_hall_calls(hall, as_user, citizen):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks with SKIP LOCKED need PostgreSQL")
 def test_windows_calling_at_once_never_get_the_same_ticket():
     hall = HallFactory(code="RACE", windows=6)
     clerks = [client_for(UserFactory(clerk=True, hall=hall)) for _ in range(6)]
@@ -149,7 +147,6 @@ def test_windows_calling_at_once_never_get_the_same_ticket():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_kiosks_taking_numbers_at_once_get_distinct_numbers():
     hall = HallFactory(code="RACE2")
     responses = race([lambda: take(hall.code) for _ in range(8)])
