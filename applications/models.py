@@ -68,7 +68,9 @@ class ApplicationQuerySet(models.QuerySet):
 
 class Application(ConcurrentTransitionMixin, models.Model):
     number = models.CharField("办件编号", max_length=40, unique=True)
-    item_version = models.ForeignKey(ItemVersion, verbose_name="事项版本", on_delete=models.PROTECT, related_name="+")
+    # Indexed by app_version_worklist_idx (item_version, state, due_date), which also serves item_version alone.
+    item_version = models.ForeignKey(ItemVersion, verbose_name="事项版本", on_delete=models.PROTECT, related_name="+",
+                                     db_index=False)
     # Denormalised from the pinned version for the lists that filter by them.
     department = models.ForeignKey(Department, verbose_name="实施部门", on_delete=models.PROTECT, related_name="+")
     hall = models.ForeignKey(Hall, verbose_name="受理大厅", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -94,7 +96,9 @@ class Application(ConcurrentTransitionMixin, models.Model):
     due_date = models.DateField("承诺办结日期", null=True, blank=True)
     due_date_provisional = models.BooleanField("办结日期为预计", default=False)
     alert_level = models.CharField("预警级别", max_length=10, choices=AlertLevel.choices, blank=True)
-    reviewer = models.ForeignKey(User, verbose_name="审查人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Indexed by app_reviewer_worklist_idx (reviewer, state, due_date), which also serves reviewer alone.
+    reviewer = models.ForeignKey(User, verbose_name="审查人", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
     decided_at = models.DateTimeField("决定时间", null=True, blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
     visits = models.PositiveSmallIntegerField("跑动次数", default=0)
@@ -131,7 +135,11 @@ class Application(ConcurrentTransitionMixin, models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["applicant", "-created_at"], name="app_applicant_idx"),
+            # The work list (applications.selectors.ByDueDate): each arm is one range of one of these.
             models.Index(fields=["department", "state", "due_date"], name="app_dept_worklist_idx"),
+            models.Index(fields=["department", "state", "alert_level", "due_date"], name="app_dept_alert_idx"),
+            models.Index(fields=["reviewer", "state", "due_date"], name="app_reviewer_worklist_idx"),
+            models.Index(fields=["item_version", "state", "due_date"], name="app_version_worklist_idx"),
             models.Index(fields=["state", "submitted_at"], name="app_state_submitted_idx"),
             models.Index(
                 fields=["next_alert_on"], name="app_alert_due_idx",

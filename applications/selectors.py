@@ -2,7 +2,8 @@
 
 import re
 
-from django.db.models import Prefetch, QuerySet
+from django.db import connections
+from django.db.models import Prefetch, Q, QuerySet
 
 from applications.models import Application, Material, State
 from applications.permissions import visible_applications
@@ -49,31 +50,46 @@ WORKLIST_FIELDS = [
 
 
 class ByDueDate:
-    """Cases of several states, soonest due first, as the Paginator slices them: one count, one page query.
+    """Cases of several arms, soonest due first, as the Paginator slices them: one count, one page query.
 
-    `app_dept_worklist_idx` is (department, state, due_date). One state is one range of that index, already
-    in due-date order; several states in one `state IN (…) ORDER BY due_date` would make PostgreSQL read and
-    sort every open case of the department. So the page is a UNION ALL of one index range per state, each
-    cut at the end of the page, merged and cut again: a page reads at most (offset + page size) rows per state.
+    Each arm is a filter that one index answers as a single range already in due-date order:
+    (department, state, due_date) for a state, (department, state, alert_level, due_date) for a state and
+    an alert level, (reviewer, state, due_date) for "mine", (item_version, state, due_date) for an item.
+    Several arms in one `… IN (…) ORDER BY due_date` would make PostgreSQL read and sort every matching
+    case; so the page is a UNION ALL of the arms, each cut at the end of the page, merged and cut again:
+    a page reads at most (offset + page size) rows per arm.
     """
 
-    def __init__(self, cases: QuerySet[Application], states: list[str]):
-        self.cases, self.states = cases, list(states)
+    def __init__(self, cases: QuerySet[Application], arms: list[dict]):
+        self.cases, self.arms = cases, list(arms)
+
+    def _any_arm(self) -> QuerySet[Application]:
+        condition = Q()
+        for arm in self.arms:
+            condition |= Q(**arm)
+        return self.cases.filter(condition)
 
     def count(self) -> int:
-        if not self.states:
+        if not self.arms:
             return 0
-        return self.cases.filter(state__in=self.states).count()
+        return self._any_arm().count()
 
     def __getitem__(self, index: slice) -> list[Application]:
         start, stop = index.start or 0, index.stop
-        if not self.states or stop <= start:
+        if not self.arms or stop <= start:
             return []
         order = ("due_date", "pk")
-        if len(self.states) == 1:
-            return list(self.cases.filter(state=self.states[0]).order_by(*order)[start:stop])
-        arms = [self.cases.filter(state=state).order_by(*order)[:stop] for state in self.states]
+        if len(self.arms) == 1:
+            return list(self.cases.filter(**self.arms[0]).order_by(*order)[start:stop])
+        if not connections[self.cases.db].features.supports_slicing_ordering_in_compound:
+            # SQLite (the embedded default) cannot cut the arms of a UNION: one filtered, sorted query.
+            return list(self._any_arm().order_by(*order)[start:stop])
+        arms = [self.cases.filter(**arm).order_by(*order)[:stop] for arm in self.arms]
         return list(arms[0].union(*arms[1:], all=True).order_by(*order)[start:stop])
+
+
+# Past this many (item version × state) arms a name search is one ordered scan of the department instead.
+MAX_SEARCH_ARMS = 60
 
 
 def department_worklist(*, user: User, states: list[str], alert_levels: list[str] | None = None,
@@ -85,23 +101,26 @@ def department_worklist(*, user: User, states: list[str], alert_levels: list[str
     """
     cases = visible_applications(user=user).select_related("item_version", "reviewer").only(*WORKLIST_FIELDS)
     states = [state for state in WORKLIST_STATES if state in states]
+    arms = [{"state": state} for state in states]
     if alert_levels:
-        cases = cases.filter(alert_level__in=alert_levels)
-        states = [state for state in states if state != State.SUSPENDED]
+        arms = [{"state": state, "alert_level": level} for state in states if state != State.SUSPENDED
+                for level in alert_levels]
     if reviewer is not None:
         # Claiming is what sets the reviewer: an accepted (unclaimed) case is nobody's yet.
-        cases = cases.filter(reviewer=reviewer)
-        states = [state for state in states if state != State.ACCEPTED]
+        arms = [{**arm, "reviewer": reviewer} for arm in arms if arm["state"] != State.ACCEPTED]
     if search and CASE_NUMBER.match(search.upper()):
         # A whole case number: the unique index answers it.
         cases = cases.filter(number=search.upper())
     elif search:
-        # The department's matching item versions first (one small query), then the cases as a plain
-        # `item_version_id IN (…)`: the planner sees the values, and no match means no case query at all.
+        # The department's matching item versions first (one small query), then one arm per version and
+        # state: the planner sees the values, and no match means no case query at all.
         versions = list(
             ItemVersion.objects.filter(department_id=user.department_id, name__icontains=search).values_list("pk", flat=True)
         )
         if not versions:
             return ByDueDate(cases.none(), [])
-        cases = cases.filter(item_version_id__in=versions)
-    return ByDueDate(cases, states)
+        if len(versions) * len(arms) <= MAX_SEARCH_ARMS:
+            arms = [{**arm, "item_version_id": version} for arm in arms for version in versions]
+        else:
+            cases = cases.filter(item_version_id__in=versions)
+    return ByDueDate(cases, arms)

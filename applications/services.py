@@ -34,7 +34,7 @@ from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import mask_id_number
 from portal.models import Role, User
-from portal.notifications import notify
+from portal.notifications import notify, notify_many
 from portal.services import user_for_identity
 from portal.workdays import WorkCalendar
 
@@ -764,15 +764,16 @@ ALERT_MESSAGES = {
 }
 
 
-def _alert_recipients(case: Application, level: str, supervisors: list[User]) -> list[User]:
-    """yellow → the reviewer; red → reviewer + head; overdue → head + supervisor (DESIGN §5)."""
-    reviewer = [case.reviewer] if case.reviewer_id else []
+def _alert_recipients(*, level: str, reviewer_id: int | None, heads: list[int], supervisors: list[int]) -> list[int]:
+    """yellow → the reviewer (the heads while nobody has claimed it); red → reviewer + head; overdue → head +
+    supervisor (DESIGN §5)."""
+    reviewer = [reviewer_id] if reviewer_id else []
     if level == "yellow":
-        return reviewer or _department_staff(case, Role.HEAD)
+        return reviewer or heads
     if level == "red":
-        return reviewer + _department_staff(case, Role.HEAD)
+        return reviewer + heads
     if level == "overdue":
-        return _department_staff(case, Role.HEAD) + supervisors
+        return heads + supervisors
     return []
 
 
@@ -780,36 +781,55 @@ def application_alert_sweep(*, today: date | None = None, batch: int = 2000) -> 
     """Recompute alert levels of running cases whose change day has come, and notify once per change.
 
     The work grows with the cases whose level changes: `next_alert_on` (indexed, running cases only)
-    says which those are; cases whose day has not come are never read. Safe to run twice at once:
-    rows another sweep holds are skipped, and a case already moved on no longer matches.
+    says which those are; cases whose day has not come are never read. Per batch the cost is a fixed
+    number of statements (one locked read, one UPDATE per (level, next day), one INSERT of every
+    notification, one read of the departments' heads) and one broker message per 200 notifications.
+    Safe to run twice at once: rows another sweep holds are skipped, and a case already moved on no
+    longer matches.
     """
     today = today or _local_today()
     calendar = WorkCalendar.load()
-    supervisors = list(User.objects.filter(role=Role.SUPERVISOR, is_active=True))
+    supervisors = list(User.objects.filter(role=Role.SUPERVISOR, is_active=True).values_list("pk", flat=True))
+    heads: dict[int, list[int]] = {}
+    states: dict[tuple[date, int], tuple[str, date | None]] = {}  # many cases share a due date
     changed = 0
     while True:
         with transaction.atomic():
             cases = list(
                 Application.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("item_version", "reviewer")
                 .filter(state__in=[State.ACCEPTED, State.IN_REVIEW], next_alert_on__lte=today)
-                .order_by("next_alert_on")[:batch]
+                .order_by("next_alert_on")
+                .values_list("pk", "number", "due_date", "alert_level", "reviewer_id", "department_id",
+                             "item_version__name", "item_version__warning_days", "item_version__promised_days")[:batch]
             )
             if not cases:
                 return changed
-            groups: dict[tuple, list[Application]] = {}
-            for case in cases:
-                level, next_on = alert_state(calendar=calendar, today=today, due_date=case.due_date,
-                                             warning_days=case.item_version.effective_warning_days)
-                groups.setdefault((level, next_on), []).append(case)
-            for (level, next_on), members in groups.items():
-                Application.objects.filter(pk__in=[c.pk for c in members]).update(alert_level=level, next_alert_on=next_on)
-                for case in members:
-                    if case.alert_level != level:
-                        message = ALERT_MESSAGES[level].format(number=case.number, item=case.item_version.name, due=case.due_date)
-                        notify(users=_alert_recipients(case, level, supervisors), kind=f"alert_{level}", message=message,
-                               application=case.number)
-                        changed += 1
+            new_departments = {case[5] for case in cases} - heads.keys()
+            for department_id in new_departments:
+                heads[department_id] = []
+            for pk, department_id in User.objects.filter(
+                department_id__in=new_departments, role=Role.HEAD, is_active=True
+            ).values_list("pk", "department_id"):
+                heads[department_id].append(pk)
+            groups: dict[tuple, list[int]] = {}
+            messages = []
+            for pk, number, due_date, old_level, reviewer_id, department_id, item_name, warning_days, promised_days in cases:
+                if warning_days is None:  # ItemVersion.effective_warning_days: 20 % of the promised days, ≥ 1
+                    warning_days = max(1, promised_days * 20 // 100)
+                key = (due_date, warning_days)
+                if key not in states:
+                    states[key] = alert_state(calendar=calendar, today=today, due_date=due_date, warning_days=warning_days)
+                level, next_on = states[key]
+                groups.setdefault((level, next_on), []).append(pk)
+                if old_level != level:
+                    recipients = _alert_recipients(level=level, reviewer_id=reviewer_id, heads=heads[department_id],
+                                                   supervisors=supervisors)
+                    message = ALERT_MESSAGES[level].format(number=number, item=item_name, due=due_date)
+                    messages.append((recipients, f"alert_{level}", message, number))
+            for (level, next_on), pks in groups.items():
+                Application.objects.filter(pk__in=pks).update(alert_level=level, next_alert_on=next_on)
+            notify_many(messages=messages)
+            changed += len(messages)
 
 
 # --- issuance (driven by seals: only the center stamps) and delivery --------------------------------

@@ -16,6 +16,14 @@ def notification_send_task(notification_id: int) -> bool:
     return notification_send(notification_id=notification_id)
 
 
+@shared_task(name="portal.notification_send_many_task")
+def notification_send_many_task(notification_ids: list[int]) -> int:
+    """One queued message for a chunk of notifications; each row is still sent (and retried) on its own."""
+    from portal.notifications import notification_send
+
+    return sum(notification_send(notification_id=pk) for pk in notification_ids)
+
+
 @shared_task(name="portal.notification_retry_task")
 def notification_retry_task() -> int:
     from portal.notifications import notification_retry_sweep

@@ -34,7 +34,8 @@ ones), then after the open cases were grown to 1 M. Before each repeat the chang
 yesterday's sweep left them (`bench_alert_reset`), the notifications of the previous repeat deleted, the
 broker queue (Redis database 15) purged, and the table vacuumed (this server runs without autovacuum),
 none of it timed. The timed call includes what the sweep does for every changed case: the notification
-rows and, at each batch's commit, one `notification_send_task` published to Redis per notification.
+rows (one INSERT per batch) and, at each batch's commit, one `notification_send_many_task` published to
+Redis per 200 notifications.
 A separate, untimed-for-the-table run counts the queries and splits the time into SQL, publishing and the
 rest.
 """
@@ -92,7 +93,7 @@ def _breakdown(ctx: Context, data) -> None:
 
     before = _max_notification()
     _prepare(before)
-    published = {"calls": 0, "seconds": 0.0, "tasks": 0}
+    published = {"calls": 0, "seconds": 0.0, "notifications": 0, "tasks": 0}
     original = notifications.enqueue_sending
 
     def timed_enqueue(ids):
@@ -101,7 +102,8 @@ def _breakdown(ctx: Context, data) -> None:
             return original(ids)
         finally:
             published["calls"] += 1
-            published["tasks"] += len(ids)
+            published["notifications"] += len(ids)
+            published["tasks"] += -(-len(ids) // notifications.SEND_CHUNK)
             published["seconds"] += time.perf_counter() - started
 
     notifications.enqueue_sending = timed_enqueue
@@ -120,9 +122,9 @@ def _breakdown(ctx: Context, data) -> None:
         elif sql.startswith("UPDATE") and "applications_application" in sql:
             kind = "UPDATE alert_level/next_alert_on per (level, next day) group"
         elif sql.startswith("INSERT") and "portal_notification" in sql:
-            kind = "INSERT notifications (one statement per changed case)"
+            kind = "INSERT notifications (one statement per batch)"
         elif "portal_user" in sql and "department_id" in sql:
-            kind = "department heads of the case (one query per red/overdue/unclaimed-yellow case)"
+            kind = "heads of the batch's departments (one query per batch)"
         elif "portal_user" in sql:
             kind = "supervisors"
         else:
@@ -133,8 +135,9 @@ def _breakdown(ctx: Context, data) -> None:
     lines = ["| statements | count | time |", "|---|---|---|"]
     for kind, count in kinds.most_common():
         lines.append(f"| {kind} | {count:,} | {kind_ms[kind] / 1000:.2f} s |")
-    lines.append(f"| publishing {published['tasks']:,} `notification_send_task`s to Redis "
-                 f"({published['calls']:,} on_commit calls) | – | {published['seconds']:.2f} s |")
+    lines.append(f"| publishing {published['tasks']:,} `notification_send_many_task`s to Redis for "
+                 f"{published['notifications']:,} notifications ({published['calls']:,} on_commit calls) | – | "
+                 f"{published['seconds']:.2f} s |")
     other = total - sql_ms / 1000 - published["seconds"]
     lines.append(f"| Python: alert_state, building notifications, the ORM | – | {other:.2f} s |")
     ctx.note(f"Where one sweep's time goes ({data.open_cases:,} open cases, {data.changing:,} changing; this run with "

@@ -4,6 +4,8 @@ from datetime import date
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from applications.models import Application, State, Suspension
 from applications.services import application_alert_sweep
@@ -186,6 +188,27 @@ class TestAlerts:
         assert application_alert_sweep(today=date(2026, 12, 2)) == 0
         # One notification per recipient per change: 1 yellow, 2 red, 2 overdue — none repeated.
         assert Notification.objects.filter(kind__startswith="alert_").count() == 5
+
+    def test_sweep_statements_do_not_grow_with_the_changed_cases(self, as_user, reviewer, head, accepted_on):
+        number = accepted_on("2026-11-23")  # due 11-30: yellow from 11-27
+        act(as_user(reviewer), number, "claim", "2026-11-23")
+
+        def sweep_with(changing: int) -> int:
+            Application.objects.exclude(number=number).delete()
+            Notification.objects.all().delete()
+            original = case(number)
+            for index in range(1, changing):
+                clone = case(number)
+                clone.pk, clone.number = None, f"{original.number[:-6]}{900000 + index:06d}"
+                clone.save()
+            Application.objects.update(alert_level="green", next_alert_on=date(2026, 11, 27))
+            with CaptureQueriesContext(connection) as queries:
+                assert application_alert_sweep(today=date(2026, 11, 27)) == changing
+            assert Notification.objects.filter(kind="alert_yellow", user=reviewer).count() == changing
+            assert set(Application.objects.values_list("alert_level", flat=True)) == {"yellow"}
+            return len(queries)
+
+        assert sweep_with(1) == sweep_with(40)
 
     def test_sweep_touches_only_cases_whose_day_came(self, as_user, accepted_on):
         number = accepted_on("2026-11-23")

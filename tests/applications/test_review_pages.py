@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 import pytest
+from django.db import connection
 import time_machine
 from django.test import Client
 
@@ -203,7 +204,9 @@ def test_worklist_query_count_is_pinned_and_does_not_grow(reviewer_client, clerk
         response = get(reviewer_client, "2026-11-19", "/review/")
     assert len(numbers(text(response))) == 2
     count, page = _case_queries(context)
-    assert count.startswith("SELECT COUNT(*)") and "UNION ALL" in page
+    assert count.startswith("SELECT COUNT(*)")
+    # PostgreSQL merges one index range per state; SQLite cannot cut the arms of a UNION: one sorted query.
+    assert ("UNION ALL" in page) == connection.features.supports_slicing_ordering_in_compound
     # The page reads only the columns it shows: no applicant data, no contact data.
     assert "contact_phone" not in page and "applicant_name" not in page
 
