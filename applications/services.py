@@ -561,6 +561,7 @@ def application_deem_accept_sweep(*, today: date | None = None, batch: int = 500
                 "accepted_at", "deemed_accepted", *CLOCK_FIELDS,
             ], payload={"submitted_on": submitted_on.isoformat(), "due_date": case.due_date.isoformat()})
             _document(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=_acceptance_context(case, clerk=None))
+            statistics_day_invalidate(day=submitted_on)  # accepted on a day already past: count it again
             deemed += 1
     return deemed
 
@@ -1125,6 +1126,7 @@ def rectification_invalidate(*, actor: User, rectification: Rectification, reaso
     _rectification_transition(rectification, "invalidate", actor=actor,
                               fields=["invalid_reason", "judged_by", "closed_at"], payload={"reason": reason})
     Rating.objects.filter(pk=rectification.rating_id).update(invalid=True)
+    statistics_day_invalidate(day=timezone.localdate(rectification.rating.rated_at))
     case = rectification.application
     _tell_applicant(case, "rectification_closed", f"您对办件 {case.number} 的评价经核实判定为无效评价：{reason}")
     return rectification
@@ -1364,3 +1366,66 @@ def appointment_slots_create(*, hall: Hall, day: date, start: time = DEFAULT_SLO
             created.append(slot)
         moment = slot_end
     return created
+
+
+# =====================================================================================================
+# Statistics rolled up per day (DESIGN §6, §12; docs/decisions/030-statistics-rollup.md): a finished day's
+# counts are stored once, so a period's figures are a sum over days, not a scan of every case.
+# =====================================================================================================
+
+from django.db.models import Min
+
+from applications import statistics
+from applications.models import DayStat, StatDay, TicketDayStat
+
+
+def statistics_day_invalidate(*, day: date) -> None:
+    """A change dated on a past day (a deemed acceptance, a rating judged invalid): that day is counted from
+    the records again until the next rollup rebuilds it."""
+    StatDay.objects.filter(day=day).delete()
+
+
+def statistics_rollup_day(*, day: date, calendar: WorkCalendar | None = None) -> int:
+    """Store one finished day's counts per department and hall; returns the rows written. Rebuilding a day
+    replaces its rows; two rollups of the same day take turns on its StatDay row."""
+    if day >= _local_today():
+        raise ValueError("只能汇总已经结束的日期")
+    everything = statistics.Scope(day, day)
+    with transaction.atomic():
+        marker, _ = StatDay.objects.select_for_update().get_or_create(day=day, defaults={"built_at": timezone.now()})
+        DayStat.objects.filter(day=day).delete()
+        TicketDayStat.objects.filter(day=day).delete()
+        rows = statistics.day_rows(everything, [(day, day)], calendar=calendar)
+        DayStat.objects.bulk_create(
+            DayStat(day=row_day, department_id=department_id, hall_id=hall_id, **measures)
+            for (row_day, department_id, hall_id), measures in rows.items()
+        )
+        tickets = statistics.ticket_rows(everything, [(day, day)])
+        TicketDayStat.objects.bulk_create(
+            TicketDayStat(day=row_day, hall_id=hall_id, **measures) for (row_day, hall_id), measures in tickets.items()
+        )
+        marker.built_at = timezone.now()
+        marker.save(update_fields=["built_at"])
+    return len(rows) + len(tickets)
+
+
+def statistics_rollup_sweep(*, today: date | None = None) -> int:
+    """Roll up every finished day not rolled up yet, from the first record on: at night that is yesterday
+    (and any day a later change invalidated); on a new or imported database, its whole history once."""
+    today = today or _local_today()
+    firsts = [
+        Application.objects.aggregate(first=Min("submitted_at"))["first"],
+        Ticket.objects.aggregate(first=Min("called_at"))["first"],
+    ]
+    firsts = [timezone.localdate(moment) for moment in firsts if moment is not None]
+    if not firsts:
+        return 0
+    built = set(StatDay.objects.filter(day__lt=today).values_list("day", flat=True))
+    calendar = WorkCalendar.load()
+    day, rolled = min(firsts), 0
+    while day < today:
+        if day not in built:
+            statistics_rollup_day(day=day, calendar=calendar)
+            rolled += 1
+        day += timedelta(days=1)
+    return rolled

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django import forms
-from django.db.models import Avg, Count, F, Q, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
-from applications.models import RUNNING, Application, Channel, Rating, Ticket
+from applications.models import RUNNING, Application, Channel, DayStat, Rating, StatDay, Ticket, TicketDayStat
 from items.models import Item, ItemVersion
 from portal.errors import Forbidden
 from portal.models import Department, Hall, Role, User
@@ -81,8 +81,54 @@ def scope_for(*, user: User, date_from: date, date_to: date, department: Departm
     raise Forbidden("只有监察人员和部门负责人可以查看统计")
 
 
-def _in(field: str, scope: Scope) -> Q:
-    return Q(**{f"{field}__gte": scope.start, f"{field}__lt": scope.end})
+# --- which days come from the rollup, which from the records -------------------------------------------------
+
+Span = tuple[date, date]  # both days included
+
+
+def _spans(days: Iterable[date]) -> list[Span]:
+    """Sorted days as runs of consecutive days."""
+    spans: list[list[date]] = []
+    for day in sorted(days):
+        if spans and day == spans[-1][1] + timedelta(days=1):
+            spans[-1][1] = day
+        else:
+            spans.append([day, day])
+    return [(first, last) for first, last in spans]
+
+
+def _split(scope: Scope, *, today: date) -> tuple[list[Span], list[Span]]:
+    """(rolled-up spans, spans to count from the records) covering the scope's period.
+
+    Only days before today are ever rolled up; an item scope always counts from the records (the rollup
+    has no item dimension, and one item's cases are few)."""
+    period = [scope.date_from + timedelta(days=n) for n in range((scope.date_to - scope.date_from).days + 1)]
+    rolled = set()
+    if scope.item is None:
+        rolled = set(StatDay.objects.filter(day__gte=scope.date_from, day__lte=min(scope.date_to, today - timedelta(days=1)))
+                     .values_list("day", flat=True))
+    return _spans(rolled), _spans(day for day in period if day not in rolled)
+
+
+def _moment(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _in(field: str, spans: list[Span]) -> Q:
+    condition = Q()
+    for first, last in spans:
+        condition |= Q(**{f"{field}__gte": _moment(first), f"{field}__lt": _moment(last + timedelta(days=1))})
+    return condition
+
+
+def _days_in(spans: list[Span]) -> Q:
+    condition = Q()
+    for first, last in spans:
+        condition |= Q(day__gte=first, day__lte=last)
+    return condition
+
+
+# --- counting from the records: the rollup's rows, for any spans ---------------------------------------------
 
 
 def _cases(scope: Scope) -> QuerySet[Application]:
@@ -97,8 +143,22 @@ def _cases(scope: Scope) -> QuerySet[Application]:
     return cases
 
 
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+def _ratings(scope: Scope) -> QuerySet[Rating]:
+    ratings = Rating.objects.filter(invalid=False)
+    if scope.department is not None:
+        ratings = ratings.filter(department_id=scope.department.pk)
+    if scope.hall is not None:
+        ratings = ratings.filter(hall_id=scope.hall.pk)
+    if scope.item is not None:
+        ratings = ratings.filter(application__item_version__item_id=scope.item.pk)
+    return ratings
+
+
+def _tickets(scope: Scope) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.all()
+    if scope.hall is not None:
+        tickets = tickets.filter(hall_id=scope.hall.pk)
+    return tickets
 
 
 def _cumulative_working_days(calendar: WorkCalendar, first: date, last: date) -> dict[date, int]:
@@ -111,104 +171,161 @@ def _cumulative_working_days(calendar: WorkCalendar, first: date, last: date) ->
     return counted
 
 
-def _decided(scope: Scope, calendar: WorkCalendar | None) -> dict:
-    rows = list(
-        _cases(scope).filter(_in("decided_at", scope))
-        .values(accepted_day=TruncDate("accepted_at"), decided_day=TruncDate("decided_at"))
-        .annotate(cases=Count("pk"), on_time=Count("pk", filter=Q(decided_at__date__lte=F("due_date"))))
-        .order_by()
-    )
-    decided = sum(row["cases"] for row in rows)
-    on_time = sum(row["on_time"] for row in rows)
-    timed = [row for row in rows if row["accepted_day"] is not None]
-    avg_days = None
+def _by_day(queryset: QuerySet, timestamp: str, spans: list[Span], *keys: str, **measures) -> list[dict]:
+    return list(queryset.filter(_in(timestamp, spans)).values(*keys, on_day=TruncDate(timestamp)).annotate(**measures).order_by())
+
+
+def day_rows(scope: Scope, spans: list[Span], *, calendar: WorkCalendar | None = None) -> dict[tuple, dict]:
+    """The scope's case and rating counts per (day, department, hall) over the spans, from the records:
+    what DayStat holds for a rolled-up day. One grouped query per timestamp."""
+    rows: dict[tuple, dict] = {}
+
+    def add(found: list[dict], **rename):
+        for row in found:
+            key = (row["on_day"], row["department_id"], row["hall_id"])
+            target = rows.setdefault(key, dict.fromkeys(DAY_MEASURES, 0))
+            for measure in rename:
+                target[measure] += row[measure]
+
+    if not spans:
+        return rows
+    cases, keys = _cases(scope), ("department_id", "hall_id")
+    add(_by_day(cases, "submitted_at", spans, *keys, received=Count("pk"),
+                online=Count("pk", filter=Q(channel=Channel.ONLINE))), received=1, online=1)
+    add(_by_day(cases, "accepted_at", spans, *keys, accepted=Count("pk")), accepted=1)
+    add(_by_day(cases, "issued_at", spans, *keys, closed=Count("pk"), one_visit=Count("pk", filter=Q(visits__lte=1)),
+                zero_visit=Count("pk", filter=Q(visits=0))), closed=1, one_visit=1, zero_visit=1)
+    add(_by_day(_ratings(scope), "rated_at", spans, *keys, ratings=Count("pk"),
+                satisfied=Count("pk", filter=Q(score__lte=3))), ratings=1, satisfied=1)
+    decided = _by_day(cases, "decided_at", spans, *keys, accepted_day=TruncDate("accepted_at"), decided=Count("pk"),
+                      on_time=Count("pk", filter=Q(decided_at__date__lte=F("due_date"))))
+    timed = [row for row in decided if row["accepted_day"] is not None]
+    cumulative = {}
     if timed:
         calendar = calendar or WorkCalendar.load()
-        first = min(row["accepted_day"] for row in timed)
-        last = max(row["decided_day"] for row in timed)
-        cumulative = _cumulative_working_days(calendar, first, last)
-        total = sum((cumulative[row["decided_day"]] - cumulative[row["accepted_day"]]) * row["cases"] for row in timed)
-        avg_days = round(total / sum(row["cases"] for row in timed), 2)
-    return {"decided": decided, "on_time": on_time, "avg_working_days": avg_days}
+        cumulative = _cumulative_working_days(calendar, min(row["accepted_day"] for row in timed),
+                                              max(row["on_day"] for row in timed))
+    for row in decided:
+        row["timed"] = row["decided"] if row["accepted_day"] is not None else 0
+        row["working_days"] = (cumulative[row["on_day"]] - cumulative[row["accepted_day"]]) * row["decided"] if row["timed"] else 0
+    add(decided, decided=1, on_time=1, timed=1, working_days=1)
+    return rows
 
 
-def _ratings(scope: Scope) -> QuerySet[Rating]:
-    ratings = Rating.objects.filter(_in("rated_at", scope), invalid=False)
+def ticket_rows(scope: Scope, spans: list[Span]) -> dict[tuple, dict]:
+    """Called tickets and their summed wait per (day, hall) over the spans, from the records."""
+    if not spans:
+        return {}
+    found = _by_day(_tickets(scope), "called_at", spans, "hall_id", called=Count("pk"), wait_seconds=Sum("wait_seconds"))
+    return {(row["on_day"], row["hall_id"]): {"called": row["called"], "wait_seconds": row["wait_seconds"] or 0} for row in found}
+
+
+# --- the figures: rolled-up days summed in SQL, the other days counted from the records ---------------------
+
+DAY_MEASURES = ["received", "online", "accepted", "decided", "on_time", "timed", "working_days", "closed",
+                "one_visit", "zero_visit", "ratings", "satisfied"]
+
+
+def _rolled(scope: Scope, spans: list[Span]) -> QuerySet[DayStat]:
+    rolled = DayStat.objects.filter(_days_in(spans)) if spans else DayStat.objects.none()
     if scope.department is not None:
-        ratings = ratings.filter(department_id=scope.department.pk)
+        rolled = rolled.filter(department_id=scope.department.pk)
     if scope.hall is not None:
-        ratings = ratings.filter(hall_id=scope.hall.pk)
-    if scope.item is not None:
-        ratings = ratings.filter(application__item_version__item_id=scope.item.pk)
-    return ratings
+        rolled = rolled.filter(hall_id=scope.hall.pk)
+    return rolled
 
 
-def _tickets(scope: Scope) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.filter(_in("called_at", scope))
-    if scope.hall is not None:
-        tickets = tickets.filter(hall_id=scope.hall.pk)
-    return tickets
+def _sum(rows: Iterable[dict], measures: list[str]) -> dict[str, int]:
+    total = dict.fromkeys(measures, 0)
+    for row in rows:
+        for measure in measures:
+            total[measure] += row[measure] or 0
+    return total
 
 
-def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar | None = None) -> dict:
-    """The eleven figures of DESIGN §10 for the scope, plus the counts behind each rate."""
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A scope's period split once: the rolled-up spans, and the other days' rows counted from the records."""
+
+    today: date
+    rolled_spans: list[Span]
+    live_spans: list[Span]
+    live_rows: dict[tuple, dict]
+
+
+def parts_for(scope: Scope, *, today: date | None = None, calendar: WorkCalendar | None = None) -> Parts:
     today = today or timezone.localdate()
-    cases = _cases(scope)
-    counts = cases.filter(
-        _in("submitted_at", scope) | _in("accepted_at", scope) | _in("issued_at", scope)
-    ).aggregate(
-        received=Count("pk", filter=_in("submitted_at", scope)),
-        online=Count("pk", filter=_in("submitted_at", scope) & Q(channel=Channel.ONLINE)),
-        accepted=Count("pk", filter=_in("accepted_at", scope)),
-        closed=Count("pk", filter=_in("issued_at", scope)),
-        one_visit=Count("pk", filter=_in("issued_at", scope) & Q(visits__lte=1)),
-        zero_visit=Count("pk", filter=_in("issued_at", scope) & Q(visits=0)),
-    )
-    decided = _decided(scope, calendar)
-    overdue_open = cases.filter(state__in=RUNNING, due_date__lt=today).count()
-    ratings = _ratings(scope).aggregate(ratings=Count("pk"), satisfied=Count("pk", filter=Q(score__lte=3)))
-    tickets = _tickets(scope).aggregate(called=Count("pk"), wait=Avg("wait_seconds"))
+    rolled_spans, live_spans = _split(scope, today=today)
+    return Parts(today, rolled_spans, live_spans, day_rows(scope, live_spans, calendar=calendar))
+
+
+def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar | None = None,
+            parts: Parts | None = None) -> dict:
+    """The eleven figures of DESIGN §10 for the scope, plus the counts behind each rate."""
+    parts = parts or parts_for(scope, today=today, calendar=calendar)
+    today, rolled_spans, live_spans = parts.today, parts.rolled_spans, parts.live_spans
+    rolled = _rolled(scope, rolled_spans).aggregate(**{measure: Sum(measure) for measure in DAY_MEASURES})
+    totals = _sum([rolled, *parts.live_rows.values()], DAY_MEASURES)
+    rolled_tickets = [{"called": 0, "wait_seconds": 0}]
+    if rolled_spans:
+        tickets = TicketDayStat.objects.filter(_days_in(rolled_spans))
+        if scope.hall is not None:
+            tickets = tickets.filter(hall_id=scope.hall.pk)
+        rolled_tickets = [tickets.aggregate(called=Sum("called"), wait_seconds=Sum("wait_seconds"))]
+    tickets = _sum([*rolled_tickets, *ticket_rows(scope, live_spans).values()], ["called", "wait_seconds"])
+    overdue_open = _cases(scope).filter(state__in=RUNNING, due_date__lt=today).count()
     return {
-        "received": counts["received"],
-        "accepted": counts["accepted"],
-        "decided": decided["decided"],
-        "on_time_rate": _ratio(decided["on_time"], decided["decided"]),
-        "avg_working_days": decided["avg_working_days"],
+        "received": totals["received"],
+        "accepted": totals["accepted"],
+        "decided": totals["decided"],
+        "on_time_rate": _ratio(totals["on_time"], totals["decided"]),
+        "avg_working_days": round(totals["working_days"] / totals["timed"], 2) if totals["timed"] else None,
         "overdue_open": overdue_open,
-        "satisfaction_rate": _ratio(ratings["satisfied"], ratings["ratings"]),
-        "one_visit_share": _ratio(counts["one_visit"], counts["closed"]),
-        "zero_visit_share": _ratio(counts["zero_visit"], counts["closed"]),
-        "online_share": _ratio(counts["online"], counts["received"]),
-        "avg_wait_minutes": round(tickets["wait"] / 60, 2) if tickets["wait"] is not None else None,
+        "satisfaction_rate": _ratio(totals["satisfied"], totals["ratings"]),
+        "one_visit_share": _ratio(totals["one_visit"], totals["closed"]),
+        "zero_visit_share": _ratio(totals["zero_visit"], totals["closed"]),
+        "online_share": _ratio(totals["online"], totals["received"]),
+        "avg_wait_minutes": round(tickets["wait_seconds"] / tickets["called"] / 60, 2) if tickets["called"] else None,
         # the counts behind the rates
-        "on_time": decided["on_time"],
-        "closed": counts["closed"],
-        "online": counts["online"],
-        "ratings": ratings["ratings"],
-        "satisfied_ratings": ratings["satisfied"],
+        "on_time": totals["on_time"],
+        "closed": totals["closed"],
+        "online": totals["online"],
+        "ratings": totals["ratings"],
+        "satisfied_ratings": totals["satisfied"],
         "tickets_called": tickets["called"],
     }
 
 
 # --- breakdowns for the page's charts ----------------------------------------------------------------------
 
+BREAKDOWN = ["received", "decided", "on_time"]
 
-def by_department(scope: Scope) -> list[dict]:
-    """Received, decided and on time per department over the period: one grouped pass, plus the names."""
-    rows = list(
-        _cases(scope).filter(_in("submitted_at", scope) | _in("decided_at", scope))
-        .values("department_id")
-        .annotate(
-            received=Count("pk", filter=_in("submitted_at", scope)),
-            decided=Count("pk", filter=_in("decided_at", scope)),
-            on_time=Count("pk", filter=_in("decided_at", scope) & Q(decided_at__date__lte=F("due_date"))),
-        )
-        .order_by()
-    )
-    names = Department.objects.in_bulk([row["department_id"] for row in rows])
+
+def _breakdown(scope: Scope, key: str, rolled_key, live_key, *, parts: Parts) -> dict:
+    grouped: dict = {}
+    rolled = (_rolled(scope, parts.rolled_spans).values(**{key: rolled_key}) if not isinstance(rolled_key, str)
+              else _rolled(scope, parts.rolled_spans).values(key))
+    if parts.rolled_spans:
+        for row in rolled.annotate(**{measure: Sum(measure) for measure in BREAKDOWN}).order_by():
+            grouped[row[key]] = _sum([grouped.get(row[key], dict.fromkeys(BREAKDOWN, 0)), row], BREAKDOWN)
+    for (day, department_id, _hall), row in parts.live_rows.items():
+        group = live_key(day, department_id)
+        grouped[group] = _sum([grouped.get(group, dict.fromkeys(BREAKDOWN, 0)), row], BREAKDOWN)
+    return grouped
+
+
+def by_department(scope: Scope, *, today: date | None = None, parts: Parts | None = None) -> list[dict]:
+    """Received, decided and on time per department over the period, with the names."""
+    parts = parts or parts_for(scope, today=today)
+    grouped = _breakdown(scope, "department_id", "department_id", lambda day, department_id: department_id, parts=parts)
+    names = Department.objects.in_bulk(list(grouped))
     result = [
-        {**row, "department": names[row["department_id"]], "on_time_rate": _ratio(row["on_time"], row["decided"])}
-        for row in rows
+        {"department_id": pk, **row, "department": names[pk], "on_time_rate": _ratio(row["on_time"], row["decided"])}
+        for pk, row in grouped.items() if row["received"] or row["decided"]
     ]
     return sorted(result, key=lambda row: (-row["received"], row["department"].code))
 
@@ -221,27 +338,14 @@ def months_between(first: date, last: date) -> list[date]:
     return months
 
 
-def _per_month(rows: Iterable[dict]) -> dict[date, int]:
-    counted = {}
-    for row in rows:
-        month = row["month"]
-        month = month.date() if isinstance(month, datetime) else month
-        counted[month] = row["cases"]
-    return counted
-
-
-def by_month(scope: Scope) -> list[dict]:
+def by_month(scope: Scope, *, today: date | None = None, parts: Parts | None = None) -> list[dict]:
     """Received (by submission month) and decided (by decision month), every month of the period shown."""
-    cases = _cases(scope)
-    received = _per_month(
-        cases.filter(_in("submitted_at", scope)).values(month=TruncMonth("submitted_at"))
-        .annotate(cases=Count("pk")).order_by()
-    )
-    decided = _per_month(
-        cases.filter(_in("decided_at", scope)).values(month=TruncMonth("decided_at")).annotate(cases=Count("pk")).order_by()
-    )
+    parts = parts or parts_for(scope, today=today)
+    grouped = _breakdown(scope, "month", TruncMonth("day"), lambda day, department_id: day.replace(day=1), parts=parts)
+    grouped = {(month.date() if isinstance(month, datetime) else month): row for month, row in grouped.items()}
+    empty = dict.fromkeys(BREAKDOWN, 0)
     return [
-        {"month": month, "received": received.get(month, 0), "decided": decided.get(month, 0)}
+        {"month": month, "received": grouped.get(month, empty)["received"], "decided": grouped.get(month, empty)["decided"]}
         for month in months_between(scope.date_from, scope.date_to)
     ]
 

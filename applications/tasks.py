@@ -21,3 +21,11 @@ from applications.services import rectification_overdue_sweep
 @shared_task(name="applications.rectification_overdue_task")
 def rectification_overdue_task() -> int:
     return rectification_overdue_sweep()
+
+
+from applications.services import statistics_rollup_sweep
+
+
+@shared_task(name="applications.statistics_rollup_task")
+def statistics_rollup_task() -> int:
+    return statistics_rollup_sweep()

@@ -1014,9 +1014,10 @@ def stats(request):
             scope = form.scope(user=request.user)
         except Forbidden as error:
             raise PermissionDenied(error.detail) from error
-        figures = statistics.compute(scope)
-        departments = statistics.by_department(scope)
-        months = statistics.by_month(scope)
+        parts = statistics.parts_for(scope)  # the period split once, the unrolled days counted once
+        figures = statistics.compute(scope, parts=parts)
+        departments = statistics.by_department(scope, parts=parts)
+        months = statistics.by_month(scope, parts=parts)
         context.update({
             "scope": scope,
             "figures": [{"key": key, "label": label, "text": _figure_text(figures[key], kind)}

@@ -24,7 +24,34 @@ catalogue and work list cases), for the default period (this month), the last tw
 twelve months of the biggest department, and the last three years (the longest period the form
 accepts); `GET {API}` for the last twelve months is measured beside them. {ROUNDS} rounds after a warm-up;
 p50/p95 per request and over all page requests. Each request's queries are listed with their times.
+
+Finished days are read from the daily rollup (`DayStat`, docs/decisions/030-statistics-rollup.md); today is
+counted from the records. Before the requests the benchmark runs `statistics_rollup_sweep` once over the
+whole generated history (what the first night after an import or upgrade does) and then rebuilds yesterday
+alone (what every night does); both are timed and shown as rows.
 """
+
+
+def _rollup(ctx: Context, data) -> list[Row]:
+    from applications.models import DayStat, StatDay
+    from applications.services import statistics_rollup_day, statistics_rollup_sweep
+
+    started = time.perf_counter()
+    days = statistics_rollup_sweep(today=data.today)
+    history = time.perf_counter() - started
+    nights = []
+    for _ in range(3):
+        started = time.perf_counter()
+        statistics_rollup_day(day=data.today - timedelta(days=1))
+        nights.append(time.perf_counter() - started)
+    stored = DayStat.objects.count()
+    ctx.log(f"rollup: {StatDay.objects.count():,} days, {stored:,} rows in {history:.1f} s; yesterday in "
+            f"{min(nights) * 1000:.0f} ms")
+    return [
+        Row(what=f"· rollup of the whole history once ({days:,} days → {stored:,} department × hall × day rows)",
+            figure=f"{history:.1f} s ({history / max(days, 1) * 1000:.0f} ms per day)", target="–"),
+        Row(what="· nightly rollup of yesterday", figure=f"{sorted(nights)[1] * 1000:.0f} ms (median of 3)", target="–"),
+    ]
 
 
 def run(ctx: Context) -> list[Row]:
@@ -38,6 +65,7 @@ def run(ctx: Context) -> list[Row]:
         return [Row(what="statistics page over 2 M cases", figure=f"not measured: no {PAGE} in this tree",
                     target=f"< {TARGET_MS:.0f} ms")]
     records = bench_service_records(ctx)
+    rollup_rows = _rollup(ctx, data)
     client = WsgiClient()
     login(client, data.supervisor, BENCH_PASSWORD)
     today = data.today
@@ -65,6 +93,7 @@ def run(ctx: Context) -> list[Row]:
         figure=f"{page.p95_ms:.0f} ms (p50 {page.p50_ms:.0f} ms, n={page.count})",
         target=f"< {TARGET_MS:.0f} ms", passed=page.p95_ms < TARGET_MS, value=page.p95_ms, unit="ms",
     )]
+    rows.extend(rollup_rows)
     for name in ("page", "api"):
         for kind, timings in results[name].items():
             if kind == "all":

@@ -195,6 +195,8 @@ CELERY_BEAT_SCHEDULE = {
     "issuance-retry": {"task": "seals.seal_issue_retry_task", "schedule": crontab(minute="*/5")},
     "certificate-expiry": {"task": "certificates.certificate_expiry_task", "schedule": crontab(hour=1, minute=30)},
     "rectification-overdue": {"task": "applications.rectification_overdue_task", "schedule": crontab(hour=8, minute=0)},
+    # Yesterday's statistics, stored once (and any past day a late change invalidated).
+    "statistics-rollup": {"task": "applications.statistics_rollup_task", "schedule": crontab(hour=0, minute=20)},
 }
 # Publishing must not hang a request when the broker is down: fail fast, the outbox sweep sends later.
 CELERY_TASK_PUBLISH_RETRY = False

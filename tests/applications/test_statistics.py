@@ -21,11 +21,12 @@ from datetime import date
 import pytest
 import time_machine
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from applications import services, statistics
-from applications.models import Application, Rectification, Ticket
+from applications.models import Application, DayStat, Rectification, StatDay, Ticket
 from tests.applications.conftest import pdf_file
 from tests.factories import (
     DepartmentFactory,
@@ -132,9 +133,11 @@ class World:
                 assert self.api(clerk).post(f"/api/v1/halls/{hall.code}/call-next/", {"window": window}, format="json").status_code == 200
 
 
-@pytest.fixture
-def world(login_api):
+@pytest.fixture(params=["records", "rollup"])
+def world(request, login_api):
+    """Every figure test runs twice: counted from the records, and with the finished days rolled up."""
     w = World(login_api)
+    w.rollup = request.param
     w.c1 = w.case(w.i1, submit="2026-11-02", accept="2026-11-02", decide="2026-11-06", issue="2026-11-09",
                   deliver=("2026-11-10", "pickup"), rate=("2026-11-10", 1))
     w.c2 = w.case(w.i1, online=False, accept="2026-11-03", decide="2026-11-12", issue="2026-11-13",
@@ -151,6 +154,10 @@ def world(login_api):
     w.ticket(w.h1, "2026-11-16 09:05", "2026-11-16 09:25")
     w.ticket(w.h2, "2026-11-16 09:00", "2026-11-16 09:30")
     w.ticket(w.h2, "2026-11-17 16:50", None)
+    if request.param == "rollup":
+        with time_machine.travel(TODAY, tick=False):
+            assert services.statistics_rollup_sweep() == 33  # 10-28 (the first record) … 11-29; today is counted live
+        assert StatDay.objects.filter(day__gte=date(2026, 11, 30)).count() == 0
     return w
 
 
@@ -287,8 +294,23 @@ def test_a_handful_of_queries_whatever_the_data(world):
     scope = statistics.Scope(date(2026, 11, 1), date(2026, 11, 30))
     with CaptureQueriesContext(connection) as queries:
         statistics.compute(scope, today=date(2026, 11, 30))
-    # cases, decided pairs, overdue, ratings, tickets + the calendar's two tables
-    assert len(queries) == 7
+    # the rolled-up days; from the records: submitted, accepted, issued, rated, decided, tickets, overdue;
+    # the calendar's two tables where decisions are counted from the records
+    expected = {"records": 1 + 7 + 2, "rollup": 1 + 2 + 7}[world.rollup]
+    assert len(queries) == expected, [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_rolled_up_period_reads_no_case_but_the_open_ones(world):
+    with time_machine.travel(TODAY, tick=False):
+        services.statistics_rollup_sweep()
+    # From the first record (C5, 10-28) to yesterday: every day rolled up.
+    scope = statistics.Scope(date(2026, 10, 28), date(2026, 11, 29))
+    with CaptureQueriesContext(connection) as queries:
+        figures = statistics.compute(scope, today=date(2026, 11, 30))
+    case_reads = [q["sql"] for q in queries.captured_queries if '"applications_application"' in q["sql"]]
+    # The day list, the two rollup sums, and the snapshot of open cases past their due date.
+    assert len(queries) == 4 and len(case_reads) == 1 and "due_date" in case_reads[0]
+    assert (figures["received"], figures["decided"], figures["tickets_called"]) == (6, 4, 4)
 
 
 def test_breakdowns_by_department_and_month(world):
@@ -338,3 +360,54 @@ def test_stats_page_queries_are_bounded(world):
     with time_machine.travel(TODAY, tick=False), CaptureQueriesContext(connection) as queries:
         assert client.get("/supervision/stats/", NOV).status_code == 200
     assert len(queries) <= 20, [q["sql"] for q in queries.captured_queries]
+
+
+# --- the rollup (docs/decisions/030-statistics-rollup.md) ---------------------------------------------------
+
+
+def _rolled_rows():
+    return sorted(DayStat.objects.values_list("day", "department__code", "hall__code", *statistics.DAY_MEASURES))
+
+
+def test_the_rollup_is_idempotent_and_sums_to_the_records(world):
+    with time_machine.travel(TODAY, tick=False):
+        services.statistics_rollup_sweep()
+        before = _rolled_rows()
+        assert services.statistics_rollup_sweep() == 0  # nothing left to roll up
+        assert services.statistics_rollup_day(day=date(2026, 11, 16)) > 0  # rebuilding a day replaces its rows
+        with pytest.raises(ValueError):
+            services.statistics_rollup_day(day=date(2026, 11, 30))  # today is not finished
+    assert _rolled_rows() == before
+    totals = DayStat.objects.aggregate(**{m: Sum(m) for m in ("received", "accepted", "decided", "closed", "ratings")})
+    # C5 C1 C2 C3 C4 C6 submitted and accepted before today; C1 C2 C3 C5 decided; C1 C2 C3 issued and rated.
+    assert totals == {"received": 6, "accepted": 6, "decided": 4, "closed": 3, "ratings": 3}
+    day = DayStat.objects.get(day=date(2026, 11, 12))  # C2 decided late: 7 working days after 11-03
+    assert (day.decided, day.on_time, day.timed, day.working_days, day.hall.code) == (1, 0, 1, 7, "H1")
+
+
+def test_a_deemed_acceptance_recounts_its_submission_day(world):
+    number = world.case(world.i1, submit="2026-11-18")
+    one_day = statistics.Scope(date(2026, 11, 18), date(2026, 11, 18))
+    with time_machine.travel("2026-11-26 10:00 +0800", tick=False):
+        services.statistics_rollup_sweep()
+        assert StatDay.objects.filter(day=date(2026, 11, 18)).exists()
+        assert statistics.compute(one_day)["accepted"] == 0
+        # 行政许可法 第三十二条: accepted from its submission day, a day already rolled up.
+        assert services.application_deem_accept_sweep() == 1
+        assert not StatDay.objects.filter(day=date(2026, 11, 18)).exists()
+        assert (statistics.compute(one_day)["received"], statistics.compute(one_day)["accepted"]) == (1, 1)
+        assert services.statistics_rollup_sweep() == 1
+        assert (statistics.compute(one_day)["received"], statistics.compute(one_day)["accepted"]) == (1, 1)
+    assert Application.objects.get(number=number).deemed_accepted
+
+
+def test_the_timers_roll_up_yesterday(db, login_api, capsys):
+    from django.core.management import call_command
+
+    world = World(login_api)
+    world.case(world.i1, submit="2026-11-24", accept="2026-11-24")
+    with time_machine.travel("2026-11-25 01:00 +0800", tick=False):
+        call_command("run_timers")
+    assert "statistics-rollup: 1" in capsys.readouterr().out
+    assert list(StatDay.objects.values_list("day", flat=True)) == [date(2026, 11, 24)]
+    assert DayStat.objects.get().received == 1
