@@ -33,7 +33,7 @@ def visible_applications(*, user: User) -> QuerySet[Application]:
 def access_application(*, user: User, number: str, for_update: bool = False) -> Application:
     cases = visible_applications(user=user)
     if for_update:
-        cases = cases.select_for_update()
+        cases = cases.select_for_update(of=("self",))  # not the shared item version and department rows
     case = cases.select_related("item_version", "item_version__item", "department").filter(number=number).first()
     if case is None:
         raise Http404("办件不存在")

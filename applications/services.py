@@ -74,8 +74,9 @@ def _require_role(actor: User, *roles: str) -> None:
 
 def _lock(application: Application) -> Application:
     """Re-read the case under a row lock: two clerks on one case queue here, and the second sees the
-    first one's result."""
-    return Application.objects.select_for_update().select_related("item_version", "department").get(pk=application.pk)
+    first one's result. Only the case's own row is locked (`of`): the joined item version and department
+    are shared by thousands of cases, and locking them would queue every transition of a department."""
+    return Application.objects.select_for_update(of=("self",)).select_related("item_version", "department").get(pk=application.pk)
 
 
 def _transition(case: Application, method: str, *, actor, fields: Iterable[str] = (), payload=None) -> Application:
@@ -546,7 +547,7 @@ def application_deem_accept_sweep(*, today: date | None = None, batch: int = 500
     for pk in candidates.order_by("submitted_at").values_list("pk", flat=True)[:batch]:
         with transaction.atomic():
             case = (
-                Application.objects.select_for_update(skip_locked=True)
+                Application.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("item_version", "department").filter(pk=pk, state=State.SUBMITTED).first()
             )
             if case is None:
@@ -1296,7 +1297,7 @@ def access_appointment(*, user: User, pk) -> Appointment:
 def _lock_appointment(appointment: Appointment) -> tuple[Appointment, AppointmentSlot]:
     # The slot first, then the booking: the same order as booking, so the two never deadlock.
     slot = AppointmentSlot.objects.select_for_update().get(pk=appointment.slot_id)
-    appointment = Appointment.objects.select_for_update().select_related("item").get(pk=appointment.pk)
+    appointment = Appointment.objects.select_for_update(of=("self",)).select_related("item").get(pk=appointment.pk)
     return appointment, slot
 
 

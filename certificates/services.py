@@ -138,7 +138,7 @@ def certificate_issue(
     if previous is None:
         serial, version = _allocate_serial(certificate_type=certificate_type, issuer=issuer), 1
     else:
-        previous = Certificate.objects.select_for_update().select_related("type").get(pk=previous.pk)
+        previous = Certificate.objects.select_for_update(of=("self",)).select_related("type").get(pk=previous.pk)
         _check_reissue(previous=previous, certificate_type=certificate_type, issuer=issuer,
                        holder_id_type=holder_id_type, holder_id_number=holder_id_number)
         serial, version = previous.serial, previous.version + 1
@@ -222,7 +222,7 @@ def _check_reissue(
 @transaction.atomic
 def certificate_revoke(*, actor: User, certificate: Certificate, reason: str) -> Certificate:
     """注销: only the head of the issuing department, with a reason, and only a valid certificate."""
-    certificate = Certificate.objects.select_for_update().select_related("type").get(pk=certificate.pk)
+    certificate = Certificate.objects.select_for_update(of=("self",)).select_related("type").get(pk=certificate.pk)
     if not can_revoke(user=actor, certificate=certificate):
         raise Forbidden("只有发证部门的负责人可以注销证照")
     reason = (reason or "").strip()

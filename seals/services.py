@@ -133,7 +133,7 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
         )
         if issuance is None:
             return False
-        seal = Seal.objects.select_for_update().select_related("department").get(pk=issuance.seal_id)
+        seal = Seal.objects.select_for_update(of=("self",)).select_related("department").get(pk=issuance.seal_id)
         case = Application.objects.select_for_update(of=("self",)).select_related(
             "item_version__certificate_type", "item_version__item", "department", "applicant", "decided_by", "hall"
         ).get(pk=issuance.application_id)
