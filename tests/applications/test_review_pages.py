@@ -496,3 +496,17 @@ def test_review_posts_need_csrf_and_post(reviewer, clerk, item):
     assert client.post(review_url(case, "claim")).status_code == 403
     assert login(reviewer).get(review_url(case, "claim")).status_code == 405
     assert refreshed(case).state == State.ACCEPTED
+
+
+def test_worklist_count_stops_at_the_cap(reviewer_client, clerk, item, monkeypatch):
+    from applications import selectors
+
+    for day in ("2026-11-16", "2026-11-17", "2026-11-18"):
+        accepted_case(clerk, item, day)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)  # the real cap is 10,000 cases
+    body = text(get(reviewer_client, "2026-11-19", "/review/"))
+    assert "共 2+ 件" in body and "按到期日显示最早的 2 件" in body
+    assert len(numbers(body)) == 2
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    body = text(get(reviewer_client, "2026-11-19", "/review/"))
+    assert "共 3 件" in body and "按到期日显示最早" not in body and len(numbers(body)) == 3
