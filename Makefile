@@ -22,4 +22,5 @@ test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
+	bin/system-deps --bench
 	$(PY) bench/run.py

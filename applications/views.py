@@ -193,10 +193,20 @@ def _upload(request, number, *, page, back):
     return redirect(back, number=case.number)
 
 
+# Intake and delivery of a bundle's child are for the whole bundle, on the parent (DESIGN §4): the API
+# routes them there (applications.apis.bundle_action); a child's own page refuses them the same way.
+BUNDLE_WIDE_SERVICES = {
+    services.application_submit, services.application_resubmit, services.application_withdraw,
+    services.application_accept, services.application_deliver,
+}
+
+
 def _act(request, number, service, *, success: str, **arguments):
     """Run a transition without input: a refusal becomes a message and the case stays as it was."""
     case = access_application(user=request.user, number=number)
     try:
+        if case.parent_id and service in BUNDLE_WIDE_SERVICES:
+            raise Refused("该办件属于一件事，请对一件事主办件 " + case.parent.number + " 操作", code="bundle_child")
         service(actor=request.user, application=case, **arguments)
     except (Refused, Forbidden) as error:
         _refused(request, error)

@@ -6,6 +6,7 @@ Cases import Django models lazily (inside functions): this module is imported be
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import itertools
@@ -615,3 +616,44 @@ def machine_info() -> dict[str, str]:
         "commit": commit,
         "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %z"),
     }
+
+
+# ---------------------------------------------------------------------------------------------- servers
+
+
+@contextlib.contextmanager
+def gunicorn_server(*, workers: int = 2, log_path, environment: dict | None = None) -> Iterator[tuple[int, int]]:
+    """`gunicorn portal.wsgi:application --workers N` with bench.settings on a free loopback port, as
+    production runs it; yields (port, master pid) once it accepts connections, and stops it after."""
+    import signal
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(REPO), **(environment or {})}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(workers), "--timeout", "60"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start; see {log_path}") from None
+                time.sleep(0.3)
+        yield port, process.pid
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)

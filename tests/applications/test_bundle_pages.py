@@ -220,3 +220,15 @@ def test_others_cannot_see_the_parent(bundle, submitted):
     assert login(UserFactory(identified=True)).get(f"/my/cases/{submitted.number}/").status_code == 404
     draft_parent_clerk = login(UserFactory(clerk=True))
     assert draft_parent_clerk.get("/window/cases/NET-NOPE/").status_code == 404
+
+
+def test_a_child_page_refuses_single_case_intake(citizen, bundle, submitted):
+    """A child is accepted, withdrawn or delivered only with its bundle: the child's own page refuses it,
+    as the API does (code bundle_child), and nothing changes."""
+    child = submitted.children.order_by("pk").first()
+    response = login(citizen).post(f"/my/cases/{child.number}/withdraw/", follow=True)
+    assert "该办件属于一件事" in text(response) and submitted.number in text(response)
+    clerk = UserFactory(clerk=True)
+    response = login(clerk).post(f"/window/cases/{child.number}/accept/", follow=True)
+    assert "该办件属于一件事" in text(response)
+    assert set(Application.objects.filter(parent=submitted).values_list("state", flat=True)) == {State.SUBMITTED}

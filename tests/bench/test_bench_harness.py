@@ -140,7 +140,7 @@ def test_copy_loads_model_rows_with_reserved_ids_and_django_defaults(db):
 
 
 CASES_DATABASE = f"portal_bench_test_cases_{os.getpid()}"
-NEW_CASES = ("sweep", "intake", "worklist", "certificate", "statistics", "memory")
+NEW_CASES = ("sweep", "intake", "worklist", "certificate", "statistics", "memory", "load")
 
 
 def _rows(report: str) -> dict[str, list[str]]:
@@ -198,7 +198,13 @@ def test_every_design_12_case_runs_at_tiny_scale(tmp_path, bench_database):
     assert re.fullmatch(r"WeasyPrint alone, minimal page: \d+ ms median", certificate[2]), certificate
 
     statistics = _row(rows, "statistics page")
-    assert re.fullmatch(r"\d+ ms \(p50 \d+ ms, n=\d+\)", statistics[0]) or "not measured" in statistics[0], statistics
+    assert re.fullmatch(r"\d+ ms \(p50 \d+ ms, n=\d+\)", statistics[0]), statistics
+    assert re.fullmatch(r"\d+\.\d s \(\d+ ms per day\)", _row(rows, "· rollup of the whole history once")[0])
+
+    for what in ("load: catalogue API mix", "load: case list"):
+        load = _row(rows, what)
+        assert re.fullmatch(rf"{number} req/s = \d+% of bare \(p50 \d+\.\d ms, p99 \d+\.\d ms, n={number}\)", load[0]), load
+        assert re.fullmatch(rf"bare view {number} req/s \(p50 \d+\.\d ms, p99 \d+\.\d ms\)", load[2]), load
 
     web = _row(rows, "memory: gunicorn web worker RSS")
     worker = _row(rows, "memory: Celery worker child RSS")
