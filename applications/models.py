@@ -67,17 +67,23 @@ class ApplicationQuerySet(models.QuerySet):
 
 
 class Application(ConcurrentTransitionMixin, models.Model):
-    number = models.CharField("办件编号", max_length=40, unique=True)
+    # Unique by a constraint, not `unique=True`: that would add a second (LIKE pattern) index on PostgreSQL,
+    # which nothing searches by and every insert would maintain.
+    number = models.CharField("办件编号", max_length=40)
     # Indexed by app_version_worklist_idx (item_version, state, due_date), which also serves item_version alone.
     item_version = models.ForeignKey(ItemVersion, verbose_name="事项版本", on_delete=models.PROTECT, related_name="+",
                                      db_index=False)
     # Denormalised from the pinned version for the lists that filter by them.
-    department = models.ForeignKey(Department, verbose_name="实施部门", on_delete=models.PROTECT, related_name="+")
+    # Indexed by app_dept_worklist_idx (department, state, due_date), which also serves department alone.
+    department = models.ForeignKey(Department, verbose_name="实施部门", on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
     hall = models.ForeignKey(Hall, verbose_name="受理大厅", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField("申请渠道", max_length=10, choices=Channel.choices)
     state = FSMField("状态", default=State.DRAFT, choices=State.choices, protected=True)
 
-    applicant = models.ForeignKey(User, verbose_name="申请人账号", on_delete=models.PROTECT, related_name="applications")
+    # Indexed by app_applicant_idx (applicant, -created_at), which also serves applicant alone.
+    applicant = models.ForeignKey(User, verbose_name="申请人账号", on_delete=models.PROTECT, related_name="applications",
+                                  db_index=False)
     # A snapshot as declared on the application: the account's name may change later.
     applicant_name = models.CharField("申请人", max_length=100)
     applicant_id_type = models.CharField("证件类型", max_length=3)
@@ -87,16 +93,19 @@ class Application(ConcurrentTransitionMixin, models.Model):
     contact_address = models.CharField("联系地址", max_length=200, blank=True)
     form_data = models.JSONField("申请表内容", default=dict, blank=True)
 
-    created_by = models.ForeignKey(User, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    # Not indexed (nor accepted_by, decided_by): nothing lists cases by them, and every write of this
+    # 2-million-row table would maintain the index; deleting a user (PROTECT) scans instead, once.
+    created_by = models.ForeignKey(User, verbose_name="登记人", on_delete=models.PROTECT, related_name="+", db_index=False)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
     accepted_at = models.DateTimeField("受理时间", null=True, blank=True)
-    accepted_by = models.ForeignKey(User, verbose_name="受理人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    accepted_by = models.ForeignKey(User, verbose_name="受理人", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    db_index=False)
     deemed_accepted = models.BooleanField("视为受理", default=False)
     due_date = models.DateField("承诺办结日期", null=True, blank=True)
     due_date_provisional = models.BooleanField("办结日期为预计", default=False)
     alert_level = models.CharField("预警级别", max_length=10, choices=AlertLevel.choices, blank=True)
-    # Indexed by app_reviewer_worklist_idx (reviewer, state, due_date), which also serves reviewer alone.
+    # Indexed by app_reviewer_worklist_idx (reviewer, state, department, due_date), which also serves reviewer alone.
     reviewer = models.ForeignKey(User, verbose_name="审查人", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                  db_index=False)
     decided_at = models.DateTimeField("决定时间", null=True, blank=True)
@@ -110,7 +119,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
     decision_legal_basis = models.TextField("决定依据", blank=True)
     # approved / rejected: kept after the case moves on to issued and delivered.
     outcome = models.CharField("办理结果", max_length=20, blank=True)
-    decided_by = models.ForeignKey(User, verbose_name="决定人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(User, verbose_name="决定人", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
     # 照面信息 the reviewer confirmed at approval: what the e-certificate will say.
     face_data = models.JSONField("照面信息", default=dict, blank=True)
     # Issuance runs in a task: the case shows 制证中 until the sealed PDF exists.
@@ -123,7 +133,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
     # 一件事一次办 (applications/bundles.py, docs/decisions/020-bundles.md): a bundle's parent case has
     # `bundle_code` and no parent; each member item's case points at it.
     parent = models.ForeignKey(
-        "self", verbose_name="一件事主办件", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self", verbose_name="一件事主办件", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        db_index=False,  # app_parent_idx covers only the few cases that have a parent
     )
     bundle_code = models.CharField("一件事编码", max_length=36, blank=True)
 
@@ -133,13 +144,16 @@ class Application(ConcurrentTransitionMixin, models.Model):
         verbose_name = "办件"
         verbose_name_plural = "办件"
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["number"], name="application_number_unique")]
         indexes = [
             models.Index(fields=["applicant", "-created_at"], name="app_applicant_idx"),
             # The work list (applications.selectors.ByDueDate): each arm is one range of one of these.
             models.Index(fields=["department", "state", "due_date"], name="app_dept_worklist_idx"),
             models.Index(fields=["department", "state", "alert_level", "due_date"], name="app_dept_alert_idx"),
-            models.Index(fields=["reviewer", "state", "due_date"], name="app_reviewer_worklist_idx"),
+            # department too: the work list filters by it, and a count then reads the index alone.
+            models.Index(fields=["reviewer", "state", "department", "due_date"], name="app_reviewer_worklist_idx"),
             models.Index(fields=["item_version", "state", "due_date"], name="app_version_worklist_idx"),
+            models.Index(fields=["parent"], name="app_parent_idx", condition=models.Q(parent__isnull=False)),
             models.Index(fields=["state", "submitted_at"], name="app_state_submitted_idx"),
             models.Index(
                 fields=["next_alert_on"], name="app_alert_due_idx",

@@ -78,7 +78,12 @@ class ByDueDate:
         nobody pages through (the list is by due date; deeper down one filters). `more` tells it was cut."""
         if not self.arms:
             return 0
-        counted = self._any_arm().values("pk")[:COUNT_CAP + 1].count()
+        if len(self.arms) == 1 or not connections[self.cases.db].features.supports_slicing_ordering_in_compound:
+            counted = self._any_arm().order_by().values("pk")[:COUNT_CAP + 1].count()
+        else:
+            # One index range per arm, each cut at the cap: never a bitmap over the whole department.
+            arms = [self.cases.filter(**arm).order_by().values("pk")[:COUNT_CAP + 1] for arm in self.arms]
+            counted = arms[0].union(*arms[1:], all=True).count()
         self.more = counted > COUNT_CAP
         return min(counted, COUNT_CAP)
 

@@ -69,7 +69,8 @@ class World:
 
     def person(self):
         self.people += 1
-        return UserFactory(identified=True, id_number=resident_id(500 + self.people))
+        # Their own district code: the factory numbers its IDs under 220102 from the same sequence.
+        return UserFactory(identified=True, id_number=resident_id(500 + self.people, region="220104"))
 
     def _upload_all(self, client, number, item):
         for requirement in item.current_version.materials.filter(required=True, deferrable=False):
