@@ -37,7 +37,7 @@ through the real path — a fresh case accepted, claimed and approved by the ser
 WeasyPrint and signs it in a worker child — and waits for it to finish; then it puts the cases that change
 level today back (one batch of them) and sends `applications.application_alert_task` (the deadline sweep over the full data:
 2,000 changing cases — one full batch of the sweep, whose size bounds what a worker holds — with their
-notifications and one publish per notification) and waits for its result. RSS of
+notifications and one publish per 200 notifications) and waits for its result. RSS of
 each child (and the master) is read right after; the queue (the sweep's notification sends) is purged and
 the worker stopped.
 """
