@@ -591,11 +591,15 @@ class Appointment(models.Model):
 
 
 class StatDay(models.Model):
-    """A day whose figures are rolled up: its DayStat/TicketDayStat rows are complete. A day without this row
-    (today, a day not yet rolled up, a past day a later change touched) is counted from the records."""
+    """A day whose figures are rolled up: its DayStat/TicketDayStat rows are complete (or complete up to
+    `until`). A day without this row (a day not yet rolled up, a past day a later change touched) is
+    counted from the records."""
 
     day = models.DateField("日期", unique=True)
     built_at = models.DateTimeField("汇总时间")
+    # Empty: the whole day is rolled up. Else only what happened before this moment (today, rolled up every
+    # ten minutes; the rest of the day is counted from the records until the nightly rollup completes it).
+    until = models.DateTimeField("汇总截至", null=True, blank=True)
 
     class Meta:
         verbose_name = "已汇总统计日"

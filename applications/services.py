@@ -1386,33 +1386,58 @@ def statistics_day_invalidate(*, day: date) -> None:
     StatDay.objects.filter(day=day).delete()
 
 
-def statistics_rollup_day(*, day: date, calendar: WorkCalendar | None = None) -> int:
-    """Store one finished day's counts per department and hall; returns the rows written. Rebuilding a day
-    replaces its rows; two rollups of the same day take turns on its StatDay row."""
-    if day >= _local_today():
+def statistics_rollup_day(*, day: date, until: datetime | None = None, calendar: WorkCalendar | None = None) -> int:
+    """Store one day's counts per department and hall — the whole finished day, or (today) what happened
+    before `until`; returns the rows written. Rebuilding a day replaces its rows; two rollups of the same
+    day take turns on its StatDay row."""
+    if until is None and day >= _local_today():
         raise ValueError("只能汇总已经结束的日期")
+    if until is not None and (until > timezone.now() or timezone.localdate(until) != day):
+        raise ValueError("当日汇总只能截至已经过去的时刻")
     everything = statistics.Scope(day, day)
+    moments = [statistics.day_moments(day, until=until)]
     with transaction.atomic():
         marker, _ = StatDay.objects.select_for_update().get_or_create(day=day, defaults={"built_at": timezone.now()})
         DayStat.objects.filter(day=day).delete()
         TicketDayStat.objects.filter(day=day).delete()
-        rows = statistics.day_rows(everything, [(day, day)], calendar=calendar)
+        rows = statistics.day_rows(everything, moments, calendar=calendar)
         DayStat.objects.bulk_create(
             DayStat(day=row_day, department_id=department_id, hall_id=hall_id, **measures)
             for (row_day, department_id, hall_id), measures in rows.items()
         )
-        tickets = statistics.ticket_rows(everything, [(day, day)])
+        tickets = statistics.ticket_rows(everything, moments)
         TicketDayStat.objects.bulk_create(
             TicketDayStat(day=row_day, hall_id=hall_id, **measures) for (row_day, hall_id), measures in tickets.items()
         )
-        marker.built_at = timezone.now()
-        marker.save(update_fields=["built_at"])
+        marker.built_at, marker.until = timezone.now(), until
+        marker.save(update_fields=["built_at", "until"])
     return len(rows) + len(tickets)
 
 
+# Today is rolled up to a ten-minute mark at least a minute old: a transaction that stamped a moment before
+# the mark has committed by then (and the nightly rollup recounts the whole day anyway).
+TODAY_STEP = timedelta(minutes=10)
+TODAY_SETTLE = timedelta(minutes=1)
+
+
+def statistics_rollup_today(*, now: datetime | None = None) -> int:
+    """Roll up today so far (to the last settled ten-minute mark): a period ending today then counts only
+    the minutes since from the records."""
+    now = timezone.localtime(now or timezone.now())
+    settled = now - TODAY_SETTLE
+    midnight = settled.replace(hour=0, minute=0, second=0, microsecond=0)
+    until = midnight + (settled - midnight) // TODAY_STEP * TODAY_STEP
+    if until <= midnight:
+        return 0
+    if StatDay.objects.filter(day=until.date(), until__gte=until).exists():
+        return 0
+    return statistics_rollup_day(day=until.date(), until=until)
+
+
 def statistics_rollup_sweep(*, today: date | None = None) -> int:
-    """Roll up every finished day not rolled up yet, from the first record on: at night that is yesterday
-    (and any day a later change invalidated); on a new or imported database, its whole history once."""
+    """Roll up every finished day not (completely) rolled up yet, from the first record on: at night that
+    is yesterday (and any day a later change invalidated); on a new or imported database, its whole
+    history once."""
     today = today or _local_today()
     firsts = [
         Application.objects.aggregate(first=Min("submitted_at"))["first"],
@@ -1421,7 +1446,7 @@ def statistics_rollup_sweep(*, today: date | None = None) -> int:
     firsts = [timezone.localdate(moment) for moment in firsts if moment is not None]
     if not firsts:
         return 0
-    built = set(StatDay.objects.filter(day__lt=today).values_list("day", flat=True))
+    built = set(StatDay.objects.filter(day__lt=today, until__isnull=True).values_list("day", flat=True))
     calendar = WorkCalendar.load()
     day, rolled = min(firsts), 0
     while day < today:

@@ -84,6 +84,7 @@ def scope_for(*, user: User, date_from: date, date_to: date, department: Departm
 # --- which days come from the rollup, which from the records -------------------------------------------------
 
 Span = tuple[date, date]  # both days included
+Moments = tuple[datetime, datetime]  # [start, end)
 
 
 def _spans(days: Iterable[date]) -> list[Span]:
@@ -97,27 +98,37 @@ def _spans(days: Iterable[date]) -> list[Span]:
     return [(first, last) for first, last in spans]
 
 
-def _split(scope: Scope, *, today: date) -> tuple[list[Span], list[Span]]:
-    """(rolled-up spans, spans to count from the records) covering the scope's period.
-
-    Only days before today are ever rolled up; an item scope always counts from the records (the rollup
-    has no item dimension, and one item's cases are few)."""
-    period = [scope.date_from + timedelta(days=n) for n in range((scope.date_to - scope.date_from).days + 1)]
-    rolled = set()
-    if scope.item is None:
-        rolled = set(StatDay.objects.filter(day__gte=scope.date_from, day__lte=min(scope.date_to, today - timedelta(days=1)))
-                     .values_list("day", flat=True))
-    return _spans(rolled), _spans(day for day in period if day not in rolled)
-
-
 def _moment(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _in(field: str, spans: list[Span]) -> Q:
+def day_moments(day: date, *, until: datetime | None = None) -> Moments:
+    """The day from midnight to the next midnight, or to `until`."""
+    return _moment(day), until or _moment(day + timedelta(days=1))
+
+
+def _split(scope: Scope, *, today: date) -> tuple[list[Span], list[Moments]]:
+    """(rolled-up days, time ranges to count from the records) covering the scope's period.
+
+    A day is rolled up whole, or (today, or a day the nightly rollup has not completed yet) up to its
+    `until`: the rest of that day is counted from the records. An item scope always counts from the
+    records (the rollup has no item dimension, and one item's cases are few)."""
+    period = [scope.date_from + timedelta(days=n) for n in range((scope.date_to - scope.date_from).days + 1)]
+    rolled: dict[date, datetime | None] = {}
+    if scope.item is None:
+        rolled = dict(StatDay.objects.filter(day__gte=scope.date_from, day__lte=min(scope.date_to, today))
+                      .values_list("day", "until"))
+    live: list[Moments] = []
+    for first, last in _spans(day for day in period if day not in rolled):
+        live.append((_moment(first), _moment(last + timedelta(days=1))))
+    live.extend((until, _moment(day + timedelta(days=1))) for day, until in sorted(rolled.items()) if until is not None)
+    return _spans(rolled), live
+
+
+def _in(field: str, moments: list[Moments]) -> Q:
     condition = Q()
-    for first, last in spans:
-        condition |= Q(**{f"{field}__gte": _moment(first), f"{field}__lt": _moment(last + timedelta(days=1))})
+    for start, end in moments:
+        condition |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
     return condition
 
 
@@ -171,12 +182,12 @@ def _cumulative_working_days(calendar: WorkCalendar, first: date, last: date) ->
     return counted
 
 
-def _by_day(queryset: QuerySet, timestamp: str, spans: list[Span], *keys: str, **measures) -> list[dict]:
+def _by_day(queryset: QuerySet, timestamp: str, spans: list[Moments], *keys: str, **measures) -> list[dict]:
     return list(queryset.filter(_in(timestamp, spans)).values(*keys, on_day=TruncDate(timestamp)).annotate(**measures).order_by())
 
 
-def day_rows(scope: Scope, spans: list[Span], *, calendar: WorkCalendar | None = None) -> dict[tuple, dict]:
-    """The scope's case and rating counts per (day, department, hall) over the spans, from the records:
+def day_rows(scope: Scope, spans: list[Moments], *, calendar: WorkCalendar | None = None) -> dict[tuple, dict]:
+    """The scope's case and rating counts per (day, department, hall) over the time ranges, from the records:
     what DayStat holds for a rolled-up day. One grouped query per timestamp."""
     rows: dict[tuple, dict] = {}
 
@@ -212,8 +223,8 @@ def day_rows(scope: Scope, spans: list[Span], *, calendar: WorkCalendar | None =
     return rows
 
 
-def ticket_rows(scope: Scope, spans: list[Span]) -> dict[tuple, dict]:
-    """Called tickets and their summed wait per (day, hall) over the spans, from the records."""
+def ticket_rows(scope: Scope, spans: list[Moments]) -> dict[tuple, dict]:
+    """Called tickets and their summed wait per (day, hall) over the time ranges, from the records."""
     if not spans:
         return {}
     found = _by_day(_tickets(scope), "called_at", spans, "hall_id", called=Count("pk"), wait_seconds=Sum("wait_seconds"))
@@ -253,7 +264,7 @@ class Parts:
 
     today: date
     rolled_spans: list[Span]
-    live_spans: list[Span]
+    live_spans: list[Moments]
     live_rows: dict[tuple, dict]
 
 

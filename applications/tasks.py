@@ -23,9 +23,14 @@ def rectification_overdue_task() -> int:
     return rectification_overdue_sweep()
 
 
-from applications.services import statistics_rollup_sweep
+from applications.services import statistics_rollup_sweep, statistics_rollup_today
 
 
 @shared_task(name="applications.statistics_rollup_task")
 def statistics_rollup_task() -> int:
     return statistics_rollup_sweep()
+
+
+@shared_task(name="applications.statistics_rollup_today_task")
+def statistics_rollup_today_task() -> int:
+    return statistics_rollup_today()

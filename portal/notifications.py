@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.models import Notification, User
@@ -19,22 +19,45 @@ MAX_ATTEMPTS = 8
 
 def notify(*, users: Iterable[User], kind: str, message: str, application: str = "") -> list[Notification]:
     """Create one notification per distinct user; sending is queued for after the commit."""
-    return notify_many(messages=[([user.pk for user in users if user is not None], kind, message, application)])
-
-
-def notify_many(*, messages: Iterable[tuple[Iterable[int], str, str, str]]) -> list[Notification]:
-    """Many notifications in one INSERT: each (user ids, kind, message, case number) becomes a row per
-    distinct user. The sweeps use this so their cost per changed case is a few rows, not a round trip."""
     now = timezone.now()
+    recipients = dict.fromkeys(user.pk for user in users if user is not None)
     rows = Notification.objects.bulk_create(
         Notification(user_id=pk, kind=kind, application=application, message=message, next_attempt_at=now)
-        for user_ids, kind, message, application in messages
-        for pk in dict.fromkeys(user_ids)
+        for pk in recipients
     )
     ids = [row.pk for row in rows]
     if ids:
         transaction.on_commit(lambda: enqueue_sending(ids))
     return rows
+
+
+def notify_many(*, messages: Iterable[tuple[Iterable[int], str, str, str]]) -> list[int]:
+    """Many notifications in one INSERT: each (user ids, kind, message, case number) becomes a row per
+    distinct user; returns their ids. The sweeps use this so their cost per changed case is a row, not a
+    round trip. On PostgreSQL the rows go as arrays through `unnest` (no model instance per row)."""
+    rows = [(pk, kind, message, application)
+            for user_ids, kind, message, application in messages for pk in dict.fromkeys(user_ids)]
+    if not rows:
+        return []
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        user_ids, kinds, texts, applications = (list(column) for column in zip(*rows))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO portal_notification (user_id, kind, message, application, created_at, next_attempt_at,"
+                " attempts, last_error) SELECT user_id, kind, message, application, %s, %s, 0, ''"
+                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[])"
+                " AS row (user_id, kind, message, application) RETURNING id",
+                [now, now, user_ids, kinds, texts, applications],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+    else:
+        ids = [row.pk for row in Notification.objects.bulk_create(
+            Notification(user_id=pk, kind=kind, application=application, message=message, next_attempt_at=now)
+            for pk, kind, message, application in rows
+        )]
+    transaction.on_commit(lambda: enqueue_sending(ids))
+    return ids
 
 
 SEND_CHUNK = 200  # notifications per queued task: one publish per chunk, and chunks spread over workers

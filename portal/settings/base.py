@@ -197,6 +197,8 @@ CELERY_BEAT_SCHEDULE = {
     "rectification-overdue": {"task": "applications.rectification_overdue_task", "schedule": crontab(hour=8, minute=0)},
     # Yesterday's statistics, stored once (and any past day a late change invalidated).
     "statistics-rollup": {"task": "applications.statistics_rollup_task", "schedule": crontab(hour=0, minute=20)},
+    # Today so far, every ten minutes: the statistics count only the minutes since from the records.
+    "statistics-rollup-today": {"task": "applications.statistics_rollup_today_task", "schedule": crontab(minute="*/10")},
 }
 # Publishing must not hang a request when the broker is down: fail fast, the outbox sweep sends later.
 CELERY_TASK_PUBLISH_RETRY = False

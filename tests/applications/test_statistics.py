@@ -23,10 +23,11 @@ import time_machine
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.test import Client
+from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 
 from applications import services, statistics
-from applications.models import Application, DayStat, Rectification, StatDay, Ticket
+from applications.models import Application, DayStat, Rectification, StatDay, Ticket, TicketDayStat
 from tests.applications.conftest import pdf_file
 from tests.factories import (
     DepartmentFactory,
@@ -403,12 +404,42 @@ def test_a_deemed_acceptance_recounts_its_submission_day(world):
 
 
 def test_the_timers_roll_up_yesterday(db, login_api, capsys):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from django.core.management import call_command
+
+    mark = datetime(2026, 11, 25, 0, 50, tzinfo=ZoneInfo("Asia/Shanghai"))  # 00:59 floored to ten minutes
 
     world = World(login_api)
     world.case(world.i1, submit="2026-11-24", accept="2026-11-24")
     with time_machine.travel("2026-11-25 01:00 +0800", tick=False):
         call_command("run_timers")
-    assert "statistics-rollup: 1" in capsys.readouterr().out
-    assert list(StatDay.objects.values_list("day", flat=True)) == [date(2026, 11, 24)]
+    output = capsys.readouterr().out
+    assert "statistics-rollup: 1" in output and "statistics-rollup-today: 0" in output  # nothing yet today
+    assert list(StatDay.objects.values_list("day", "until")) == [(date(2026, 11, 24), None), (date(2026, 11, 25), mark)]
     assert DayStat.objects.get().received == 1
+
+
+def test_today_is_rolled_up_to_the_last_settled_ten_minutes(world):
+    world.ticket(world.h1, "2026-11-30 09:00", "2026-11-30 09:40")
+    world.ticket(world.h1, "2026-11-30 17:58", "2026-11-30 18:02")
+    today = statistics.Scope(date(2026, 11, 30), date(2026, 11, 30))
+    with time_machine.travel("2026-11-30 18:05 +0800", tick=False):
+        from_records = statistics.compute(today)
+        assert services.statistics_rollup_today() == 1  # the H1 row of TicketDayStat
+        marker = StatDay.objects.get(day=date(2026, 11, 30))
+        assert timezone.localtime(marker.until).strftime("%H:%M") == "18:00"  # 18:04 floored to ten minutes
+        assert services.statistics_rollup_today() == 0  # nothing settled since
+        with CaptureQueriesContext(connection) as queries:
+            rolled = statistics.compute(today)
+    assert rolled == from_records and (rolled["tickets_called"], rolled["avg_wait_minutes"]) == (2, 22.0)
+    # 09:40 came from the rollup, 18:02 (after the mark) from the records.
+    assert TicketDayStat.objects.get(day=date(2026, 11, 30)).called == 1
+    # Counted from the records: only from the mark on (18:00 in Beijing is 10:00 UTC).
+    assert any('"applications_ticket"' in q["sql"] and "2026-11-30 10:00:00" in q["sql"] for q in queries.captured_queries)
+    # The nightly rollup completes the day.
+    with time_machine.travel("2026-12-01 00:20 +0800", tick=False):
+        services.statistics_rollup_sweep()
+    marker.refresh_from_db()
+    assert marker.until is None and TicketDayStat.objects.get(day=date(2026, 11, 30)).called == 2
