@@ -70,7 +70,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
     # Unique by a constraint, not `unique=True`: that would add a second (LIKE pattern) index on PostgreSQL,
     # which nothing searches by and every insert would maintain.
     number = models.CharField("办件编号", max_length=40)
-    # Indexed by app_version_worklist_idx (item_version, state, due_date), which also serves item_version alone.
+    # Indexed by app_version_worklist_idx (item_version, state, department, due_date), which also serves
+    # item_version alone.
     item_version = models.ForeignKey(ItemVersion, verbose_name="事项版本", on_delete=models.PROTECT, related_name="+",
                                      db_index=False)
     # Denormalised from the pinned version for the lists that filter by them.
@@ -152,7 +153,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["department", "state", "alert_level", "due_date"], name="app_dept_alert_idx"),
             # department too: the work list filters by it, and a count then reads the index alone.
             models.Index(fields=["reviewer", "state", "department", "due_date"], name="app_reviewer_worklist_idx"),
-            models.Index(fields=["item_version", "state", "due_date"], name="app_version_worklist_idx"),
+            models.Index(fields=["item_version", "state", "department", "due_date"], name="app_version_worklist_idx"),
             models.Index(fields=["parent"], name="app_parent_idx", condition=models.Q(parent__isnull=False)),
             models.Index(fields=["state", "submitted_at"], name="app_state_submitted_idx"),
             models.Index(
