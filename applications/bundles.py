@@ -140,8 +140,10 @@ def _form_for(bundle: Bundle, item_code: str, form_data: dict) -> dict:
 
 @transaction.atomic
 def bundle_application_create(*, actor: User, bundle_code: str, form_data: dict | None = None,
-                              applicant: dict | None = None) -> Application:
-    """One parent and one child per member item: one form, routed to every member's department."""
+                              applicant: dict | None = None, contact_phone: str = "",
+                              contact_address: str = "") -> Application:
+    """One parent and one child per member item: one form, routed to every member's department. The
+    contact (empty: the applicant's profile) is the same on the parent and every child."""
     from items.bundles import bundle_get_published
 
     try:
@@ -154,7 +156,8 @@ def bundle_application_create(*, actor: User, bundle_code: str, form_data: dict 
         raise ValidationError({"form_data": [f"请填写：{'、'.join(missing)}"]})
     members = [member.item for member in bundle.members.all()]
     # The parent pins the lead (first) item's version: a case row needs one; nothing is reviewed on it.
-    parent = services.application_create(actor=actor, item_code=members[0].code, form_data=form_data, applicant=applicant)
+    parent = services.application_create(actor=actor, item_code=members[0].code, form_data=form_data, applicant=applicant,
+                                         contact_phone=contact_phone, contact_address=contact_address)
     Application.objects.filter(pk=parent.pk).update(bundle_code=bundle.code)
     for item in members:
         child = services.application_create(

@@ -1229,15 +1229,14 @@ def bundle_apply(request, code):
                            initial={"contact_phone": user.phone, "contact_address": user.address})
     if request.method == "POST" and form.is_valid():
         try:
-            parent = bundles.bundle_application_create(actor=user, bundle_code=bundle.code, form_data=form.form_data())
+            parent = bundles.bundle_application_create(
+                actor=user, bundle_code=bundle.code, form_data=form.form_data(),
+                contact_phone=form.cleaned_data["contact_phone"].strip(),
+                contact_address=form.cleaned_data["contact_address"].strip(),
+            )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            # The service takes the contact from the profile; what the applicant typed here is kept as well.
-            phone, address = form.cleaned_data["contact_phone"].strip(), form.cleaned_data["contact_address"].strip()
-            if phone or address:
-                cases = Application.objects.filter(pk=parent.pk) | Application.objects.filter(parent=parent)
-                cases.update(**{k: v for k, v in (("contact_phone", phone), ("contact_address", address)) if v})
             messages.success(request, f"一件事申请已创建（编号 {parent.number}），请上传材料后一并提交。")
             return redirect("applications:case", number=parent.number)
     members = [member.item for member in bundle.members.select_related("item", "item__current_version",

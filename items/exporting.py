@@ -47,6 +47,11 @@ def catalogue_to_xlsx(data: dict) -> bytes:
         {"item": item["code"], **material} for item in data.get("items", []) for material in item.get("materials", [])
     ]
     write_sheet("materials", material_columns, materials)
+    if data.get("bundles"):
+        from items.bundles import xlsx_bundle_records
+
+        for name, (columns, records) in xlsx_bundle_records(data["bundles"]).items():
+            write_sheet(name, columns, records)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

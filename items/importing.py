@@ -200,6 +200,14 @@ def _cell(value):
     return value
 
 
+# The bundles section as sheets (items.bundles.xlsx_bundle_records writes the same columns).
+BUNDLE_SHEETS = {
+    "bundles": ("code", "name", "theme", "description", "status", "items"),
+    "bundle_fields": ("bundle", "name", "label", "required", "items"),
+    "bundle_materials": ("bundle", "name", "item", "requirement"),
+}
+
+
 def read_xlsx(path_or_file) -> dict:
     """Sheets departments/halls/certificate_types/items/materials, header row 1, one record per row.
 
@@ -217,10 +225,12 @@ def read_xlsx(path_or_file) -> dict:
     data: dict[str, list] = {}
     material_rows: list[dict] = []
     allowed = {**SECTION_SPECS, "materials": {**MATERIAL_SPEC, "item": Spec("str", required=True)}}
+    # 一件事一次办: three sheets, checked by items.bundles once reassembled (their columns there).
+    bundle_sheets: dict[str, list[dict]] = {name: [] for name in BUNDLE_SHEETS}
     for sheet in workbook.worksheets:
         name = sheet.title.strip()
-        if name not in allowed:
-            errors.append(f"未知的工作表：{name}（可用：{'、'.join(allowed)}）")
+        if name not in allowed and name not in BUNDLE_SHEETS:
+            errors.append(f"未知的工作表：{name}（可用：{'、'.join([*allowed, *BUNDLE_SHEETS])}）")
             continue
         rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
@@ -228,7 +238,7 @@ def read_xlsx(path_or_file) -> dict:
             continue  # an empty sheet: nothing of that section
         columns = [(_cell(title) if title is not None else None) for title in header]
         columns = [str(title) if title is not None else None for title in columns]
-        known = allowed[name]
+        known = allowed.get(name) or BUNDLE_SHEETS[name]
         for title in columns:
             if title is not None and (title not in known or title == "materials"):
                 errors.append(f"工作表 {name} 第 1 行：未知的列 {title}")
@@ -243,6 +253,8 @@ def read_xlsx(path_or_file) -> dict:
             record["_row"] = row_number
             if name == "materials":
                 material_rows.append(record)
+            elif name in BUNDLE_SHEETS:
+                bundle_sheets[name].append(record)
             else:
                 data.setdefault(name, []).append(record)
     workbook.close()
@@ -259,6 +271,10 @@ def read_xlsx(path_or_file) -> dict:
         else:
             record["_item"] = code
             items_by_code[code]["materials"].append(record)
+    if any(bundle_sheets.values()):
+        from items.bundles import bundles_from_xlsx_sheets
+
+        data["bundles"] = bundles_from_xlsx_sheets(bundle_sheets, errors)
     if errors:
         raise CatalogueError(errors)
     data["_xlsx"] = True

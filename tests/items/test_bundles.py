@@ -112,3 +112,42 @@ def test_demo_catalogue_has_three_bundles():
     load()
     assert set(Bundle.objects.values_list("code", flat=True)) >= {"YJS-KBCYD", "YJS-XSECS", "YJS-YGLY"}
     assert all(bundle.members.count() >= 3 for bundle in Bundle.objects.all())
+
+
+def test_xlsx_export_and_import_carry_the_bundles(catalogue, tmp_path):
+    """The three bundle sheets (bundles, bundle_fields, bundle_materials) round-trip through the commands."""
+    from django.core.management import call_command
+    from openpyxl import load_workbook
+
+    catalogue_import(data=with_bundle(catalogue), actor=None)
+    path = tmp_path / "catalogue.xlsx"
+    call_command("export_catalogue", str(path))
+    sheets = load_workbook(path).sheetnames
+    assert {"bundles", "bundle_fields", "bundle_materials"} <= set(sheets)
+    call_command("import_catalogue", str(path))  # the same file again: nothing new
+    assert Bundle.objects.count() == 1 and BundleField.objects.count() == 2
+    assert BundleMaterial.objects.get().maps == {FOOD: "营业执照", FUND: "居民身份证"}
+
+    Bundle.objects.all().delete()
+    call_command("import_catalogue", str(path))  # and it recreates the bundle
+    bundle = Bundle.objects.get(code="YJS-TEST")
+    assert [m.item.code for m in bundle.members.all()] == [FOOD, FUND]
+    assert list(bundle.fields.values_list("name", "items")) == [("shop_name", []), ("food_items", [FOOD])]
+
+
+def test_xlsx_bundle_rows_with_errors_are_named(catalogue, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from openpyxl import load_workbook
+
+    catalogue_import(data=with_bundle(catalogue), actor=None)
+    path = tmp_path / "catalogue.xlsx"
+    call_command("export_catalogue", str(path))
+    workbook = load_workbook(path)
+    workbook["bundle_materials"].append(["NO-SUCH-BUNDLE", "户口簿", FOOD, "营业执照"])  # row 4, after two mappings
+    workbook.save(path)
+    Bundle.objects.all().delete()
+    with pytest.raises(CommandError) as error:
+        call_command("import_catalogue", str(path))
+    assert "工作表 bundle_materials 第 4 行 字段 bundle：一件事 NO-SUCH-BUNDLE 不在 bundles 工作表中" in str(error.value)
+    assert not Bundle.objects.exists()

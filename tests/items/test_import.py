@@ -282,11 +282,11 @@ def test_unsupported_file_type_and_missing_file(tmp_path):
 
 def test_xlsx_unknown_sheet_and_column_are_rejected(catalogue, tmp_path):
     sheets = xlsx_sheets(catalogue)
-    sheets["bundles"] = [["code"], ["B1"]]
+    sheets["bundle"] = [["code"], ["B1"]]  # a typo of the bundles sheet
     sheets["halls"][0].append("colour")
     with pytest.raises(CommandError) as error:
         import_file(write_xlsx(tmp_path / "bad.xlsx", sheets))
-    assert "未知的工作表：bundles" in str(error.value)
+    assert "未知的工作表：bundle（" in str(error.value)
     assert "工作表 halls 第 1 行：未知的列 colour" in str(error.value)
     assert Item.objects.count() == 0
 
