@@ -194,3 +194,12 @@ class ExtendForm(forms.Form):
                               widget=forms.NumberInput(attrs={"min": 1, "max": MAX_EXTENSION_WORKING_DAYS, "inputmode": "numeric"}),
                               error_messages={"invalid": "请填写整数"})
     reason = forms.CharField(label="延长理由", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DeliverForm(forms.Form):
+    """送达 at the window: pickup checks the holder's ID; mail records the tracking number."""
+
+    method = forms.ChoiceField(label="送达方式", choices=[("pickup", "窗口领取（核验领取人证件）"), ("mail", "邮寄送达")],
+                               initial="pickup", widget=forms.RadioSelect)
+    id_number = forms.CharField(label="领取人证件号码", max_length=18, required=False)
+    tracking_number = forms.CharField(label="快递单号", max_length=40, required=False)

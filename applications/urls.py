@@ -24,6 +24,7 @@ urlpatterns = [
     path("window/cases/<str:number>/notice/", views.window_case_notice, name="window-notice"),
     path("window/cases/<str:number>/refer/", views.window_case_refer, name="window-refer"),
     path("window/cases/<str:number>/resubmit/", views.window_case_resubmit, name="window-resubmit"),
+    path("window/pickup/", views.pickup, name="pickup"),
     # department head
     path("dept/referrals/", views.referrals, name="head"),
     path("dept/referrals/<str:number>/return/", views.referral_return, name="referral-return"),
@@ -69,5 +70,6 @@ urlpatterns[:0] = [
     path("window/cases/<str:number>/accept/", views.bundle_window_accept, name="window-accept"),
     path("window/cases/<str:number>/notice/", views.bundle_window_notice, name="window-notice"),
     path("window/cases/<str:number>/resubmit/", views.bundle_window_resubmit, name="window-resubmit"),
+    path("window/cases/<str:number>/deliver/", views.window_case_deliver, name="window-deliver"),
 ]
 # === end of bundle pages ===========================================================================

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +27,7 @@ from applications.forms import (
     ApplyForm,
     ApproveForm,
     DeclineForm,
+    DeliverForm,
     ExtendForm,
     IntakeForm,
     MaterialUploadForm,
@@ -350,7 +351,7 @@ def intake(request):
     })
 
 
-def _window_case_page(request, case, *, upload_errors=None, notice_form=None, refer_form=None):
+def _window_case_page(request, case, *, upload_errors=None, notice_form=None, refer_form=None, deliver_form=None):
     context = _case_context(request, case, upload_errors=upload_errors)
     case = context["case"]
     requirements = list(case.item_version.materials.all())
@@ -366,8 +367,59 @@ def _window_case_page(request, case, *, upload_errors=None, notice_form=None, re
         "can_notice": case.state == State.SUBMITTED,
         "can_refer": case.state == State.SUBMITTED,
         "can_resubmit": case.state == State.PENDING_MATERIALS,
+        # A bundle's child is delivered with its bundle, on the parent's page.
+        "can_deliver": case.state == State.ISSUED and not case.parent_id,
+        "deliver_form": deliver_form or DeliverForm(prefix="deliver"),
     })
     return render(request, "applications/pages/window_case.html", context)
+
+
+@clerk_required
+def pickup(request):
+    """领取送达: issued results waiting to be picked up or mailed, newest first; `q` finds a case by its
+    number or the applicant's ID number (as the person at the window shows it)."""
+    cases = selectors.application_list(user=request.user, state=State.ISSUED).filter(parent__isnull=True)
+    query = (request.GET.get("q") or "").strip().upper()
+    if query:
+        cases = cases.filter(Q(number=query) | Q(applicant_id_number=query))
+    page = Paginator(cases.order_by("-issued_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    issued_parents = (selectors.application_list(user=request.user).filter(bundle_code__gt="", parent__isnull=True,
+                                                                           children__state=State.ISSUED).distinct())
+    if query:
+        issued_parents = issued_parents.filter(Q(number=query) | Q(applicant_id_number=query))
+    return render(request, "applications/pages/pickup.html", {
+        "page": page, "query": query, "bundles": list(issued_parents.order_by("-pk")[:PAGE_SIZE]),
+    })
+
+
+@clerk_required
+@require_POST
+def window_case_deliver(request, number):
+    """送达 at the window: pickup (the holder's ID checked, a visit) or mail (tracking number); a bundle's
+    results all together (一并送达)."""
+    parent = _bundle_parent(request, number)
+    case = parent or access_application(user=request.user, number=number)
+    form = DeliverForm(request.POST, prefix="deliver")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if case.parent_id:
+                raise Refused("该办件属于一件事，请对一件事主办件 " + case.parent.number + " 操作", code="bundle_child")
+            deliver = bundles.bundle_deliver if parent is not None else services.application_deliver
+            deliver(actor=request.user, application=case, method=data["method"],
+                    tracking_number=data["tracking_number"], id_number=data["id_number"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except (Refused, Forbidden) as error:
+            _refused(request, error)
+            return redirect("applications:window-case", number=case.number)
+        else:
+            done = "已核验证件，当面交付" if data["method"] == "pickup" else f"已邮寄（单号 {data['tracking_number'].strip()}）"
+            messages.success(request, f"{done}，办件已送达。")
+            return redirect("applications:window-case", number=case.number)
+    if parent is not None:
+        return _bundle_window_page(request, parent, deliver_form=form)
+    return _window_case_page(request, case, deliver_form=form)
 
 
 @clerk_required
@@ -1351,7 +1403,7 @@ def bundle_my_case_withdraw(request, number):
     return render(request, "applications/pages/withdraw.html", {"case": parent})
 
 
-def _bundle_window_page(request, parent, *, notice_form=None):
+def _bundle_window_page(request, parent, *, notice_form=None, deliver_form=None):
     context = _bundle_context(request, parent)
     children = [row["case"] for row in context["children"]]
     live = [child for child in children if child.state != State.WITHDRAWN]
@@ -1362,6 +1414,10 @@ def _bundle_window_page(request, parent, *, notice_form=None):
         "notice_form": notice_form or BundleNoticeForm(children=children, prefix="notice"),
         "can_accept": bool(live) and all(child.state in (State.DRAFT, State.SUBMITTED) for child in live),
         "can_notice": any(child.state == State.SUBMITTED for child in children),
+        # 一并送达: once every child is decided and issued (or finished otherwise), all results at once.
+        "can_deliver": any(child.state == State.ISSUED for child in children)
+        and all(child.state in (State.ISSUED, *bundles.FINISHED) for child in children),
+        "deliver_form": deliver_form or DeliverForm(prefix="deliver"),
     })
     return render(request, "applications/pages/bundle_window_case.html", context)
 

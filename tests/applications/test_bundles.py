@@ -265,3 +265,34 @@ def test_combined_state_rules():
     assert bundles.combined_state(cases(State.ISSUED, State.DELIVERED)) == "issued"
     assert bundles.combined_state(cases(State.IN_REVIEW, State.REJECTED)) == "in_progress"
     assert bundles.combined_state(cases(State.WITHDRAWN, State.WITHDRAWN)) == "withdrawn"
+
+
+def test_the_window_delivers_a_bundle_together(login_api, clerk, submitted_parent, food_dept, tax_dept):
+    """一并送达 on the parent's window page: offered only once every child is issued; one mail delivers all."""
+    from django.db import transaction
+    from django.test import Client
+
+    bundles.bundle_accept(actor=clerk, application=submitted_parent)
+    food_case, tax_case = bundles.bundle_children(submitted_parent)
+    for case, department, action, data in ((food_case, food_dept, "approve", {"opinion": "符合条件"}),
+                                           (tax_case, tax_dept, "reject", {"opinion": "不符合", "legal_basis": "第十条"})):
+        reviewer = login_api(UserFactory(reviewer=True, department=department))
+        assert reviewer.post(f"/api/v1/applications/{case.number}/claim/").status_code == 200
+        assert reviewer.post(f"/api/v1/applications/{case.number}/{action}/", data, format="json").status_code == 200
+    page = Client()
+    page.force_login(clerk)
+    custodian = UserFactory(custodian=True)
+    with transaction.atomic():
+        services.application_issue(actor=custodian, application=food_case)
+    assert "一并送达" not in page.get(f"/window/cases/{submitted_parent.number}/").content.decode()
+    with transaction.atomic():
+        services.application_issue(actor=custodian, application=tax_case)
+    assert "一并送达" in page.get(f"/window/cases/{submitted_parent.number}/").content.decode()
+
+    response = page.post(f"/window/cases/{submitted_parent.number}/deliver/",
+                         {"deliver-method": "mail", "deliver-tracking_number": "EMS0001"}, follow=True)
+    assert "已邮寄（单号 EMS0001）" in response.content.decode()
+    children = bundles.bundle_children(submitted_parent)
+    assert {(c.state, c.tracking_number) for c in children} == {(State.DELIVERED, "EMS0001")}
+    # A child's own page offers no delivery: it goes with its bundle.
+    assert "确认送达" not in page.get(f"/window/cases/{food_case.number}/").content.decode()
