@@ -46,3 +46,17 @@ def item(db):
     department = DepartmentFactory(name="长春市市场监督管理局")
     certificate_type = CertificateType.objects.create(code="FOOD-BIZ", name="食品经营许可证", department=department, validity_years=5)
     return published_item(department=department, certificate_type=certificate_type)
+
+
+@pytest.fixture
+def issued(as_user, custodian, seal, decided):
+    """A case approved and issued through the real path (custodian's 202, the issuance task); its number."""
+    from applications.models import Application
+    from seals.models import Issuance
+    from seals.tasks import seal_issue_task
+
+    number = decided("approve")
+    assert as_user(custodian).post(f"/api/v1/applications/{number}/issue/").status_code == 202
+    seal_issue_task.apply(args=[Issuance.objects.get(application__number=number).pk]).get()
+    assert Application.objects.get(number=number).state == "issued"
+    return number

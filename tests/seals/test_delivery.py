@@ -4,19 +4,8 @@ the applicant's download is delivery with zero visits."""
 import pytest
 
 from applications.models import Application
-from seals.models import Issuance
-from seals.tasks import seal_issue_task
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def issued(as_user, custodian, seal, decided):
-    number = decided("approve")
-    assert as_user(custodian).post(f"/api/v1/applications/{number}/issue/").status_code == 202
-    seal_issue_task.apply(args=[Issuance.objects.get(application__number=number).pk]).get()
-    assert Application.objects.get(number=number).state == "issued"
-    return number
 
 
 def deliver(client, number, **data):

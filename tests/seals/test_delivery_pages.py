@@ -6,18 +6,8 @@ from django.test import Client
 
 from applications.models import Application
 from portal.models import AuditEvent
-from seals.models import Issuance
-from seals.tasks import seal_issue_task
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def issued(as_user, custodian, seal, decided):
-    number = decided("approve")
-    assert as_user(custodian).post(f"/api/v1/applications/{number}/issue/").status_code == 202
-    seal_issue_task.apply(args=[Issuance.objects.get(application__number=number).pk]).get()
-    return number
 
 
 def page_client(user) -> Client:
