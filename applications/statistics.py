@@ -122,6 +122,9 @@ def _split(scope: Scope, *, today: date) -> tuple[list[Span], list[Moments]]:
     for first, last in _spans(day for day in period if day not in rolled):
         live.append((_moment(first), _moment(last + timedelta(days=1))))
     live.extend((until, _moment(day + timedelta(days=1))) for day, until in sorted(rolled.items()) if until is not None)
+    # Nothing has happened after now: a range into the future ends here (so an index range ends here too).
+    horizon = timezone.now() + timedelta(seconds=1)
+    live = [(start, min(end, horizon)) for start, end in live if start < horizon]
     return _spans(rolled), live
 
 
@@ -266,12 +269,22 @@ class Parts:
     rolled_spans: list[Span]
     live_spans: list[Moments]
     live_rows: dict[tuple, dict]
+    rolled_rows: list[dict]  # DayStat summed per (department, month): every figure and chart derives from it
 
 
 def parts_for(scope: Scope, *, today: date | None = None, calendar: WorkCalendar | None = None) -> Parts:
     today = today or timezone.localdate()
     rolled_spans, live_spans = _split(scope, today=today)
-    return Parts(today, rolled_spans, live_spans, day_rows(scope, live_spans, calendar=calendar))
+    rolled_rows = []
+    if rolled_spans:
+        # One pass over the rolled-up days for the figures, the department chart and the month chart.
+        rolled_rows = list(
+            _rolled(scope, rolled_spans).values("department_id", month=TruncMonth("day"))
+            .annotate(**{measure: Sum(measure) for measure in DAY_MEASURES}).order_by()
+        )
+        for row in rolled_rows:
+            row["month"] = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
+    return Parts(today, rolled_spans, live_spans, day_rows(scope, live_spans, calendar=calendar), rolled_rows)
 
 
 def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar | None = None,
@@ -279,8 +292,7 @@ def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar |
     """The eleven figures of DESIGN §10 for the scope, plus the counts behind each rate."""
     parts = parts or parts_for(scope, today=today, calendar=calendar)
     today, rolled_spans, live_spans = parts.today, parts.rolled_spans, parts.live_spans
-    rolled = _rolled(scope, rolled_spans).aggregate(**{measure: Sum(measure) for measure in DAY_MEASURES})
-    totals = _sum([rolled, *parts.live_rows.values()], DAY_MEASURES)
+    totals = _sum([*parts.rolled_rows, *parts.live_rows.values()], DAY_MEASURES)
     rolled_tickets = [{"called": 0, "wait_seconds": 0}]
     if rolled_spans:
         tickets = TicketDayStat.objects.filter(_days_in(rolled_spans))
@@ -316,15 +328,11 @@ def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar |
 BREAKDOWN = ["received", "decided", "on_time"]
 
 
-def _breakdown(scope: Scope, key: str, rolled_key, live_key, *, parts: Parts) -> dict:
+def _breakdown(parts: Parts, rolled_key, live_key) -> dict:
     grouped: dict = {}
-    rolled = (_rolled(scope, parts.rolled_spans).values(**{key: rolled_key}) if not isinstance(rolled_key, str)
-              else _rolled(scope, parts.rolled_spans).values(key))
-    if parts.rolled_spans:
-        for row in rolled.annotate(**{measure: Sum(measure) for measure in BREAKDOWN}).order_by():
-            grouped[row[key]] = _sum([grouped.get(row[key], dict.fromkeys(BREAKDOWN, 0)), row], BREAKDOWN)
-    for (day, department_id, _hall), row in parts.live_rows.items():
-        group = live_key(day, department_id)
+    rows = [(rolled_key(row), row) for row in parts.rolled_rows]
+    rows += [(live_key(day, department_id), row) for (day, department_id, _hall), row in parts.live_rows.items()]
+    for group, row in rows:
         grouped[group] = _sum([grouped.get(group, dict.fromkeys(BREAKDOWN, 0)), row], BREAKDOWN)
     return grouped
 
@@ -332,7 +340,7 @@ def _breakdown(scope: Scope, key: str, rolled_key, live_key, *, parts: Parts) ->
 def by_department(scope: Scope, *, today: date | None = None, parts: Parts | None = None) -> list[dict]:
     """Received, decided and on time per department over the period, with the names."""
     parts = parts or parts_for(scope, today=today)
-    grouped = _breakdown(scope, "department_id", "department_id", lambda day, department_id: department_id, parts=parts)
+    grouped = _breakdown(parts, lambda row: row["department_id"], lambda day, department_id: department_id)
     names = Department.objects.in_bulk(list(grouped))
     result = [
         {"department_id": pk, **row, "department": names[pk], "on_time_rate": _ratio(row["on_time"], row["decided"])}
@@ -352,8 +360,7 @@ def months_between(first: date, last: date) -> list[date]:
 def by_month(scope: Scope, *, today: date | None = None, parts: Parts | None = None) -> list[dict]:
     """Received (by submission month) and decided (by decision month), every month of the period shown."""
     parts = parts or parts_for(scope, today=today)
-    grouped = _breakdown(scope, "month", TruncMonth("day"), lambda day, department_id: day.replace(day=1), parts=parts)
-    grouped = {(month.date() if isinstance(month, datetime) else month): row for month, row in grouped.items()}
+    grouped = _breakdown(parts, lambda row: row["month"], lambda day, department_id: day.replace(day=1))
     empty = dict.fromkeys(BREAKDOWN, 0)
     return [
         {"month": month, "received": grouped.get(month, empty)["received"], "decided": grouped.get(month, empty)["decided"]}
