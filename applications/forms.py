@@ -200,6 +200,6 @@ class DeliverForm(forms.Form):
     """送达 at the window: pickup checks the holder's ID; mail records the tracking number."""
 
     method = forms.ChoiceField(label="送达方式", choices=[("pickup", "窗口领取（核验领取人证件）"), ("mail", "邮寄送达")],
-                               initial="pickup", widget=forms.RadioSelect)
+                               initial="pickup")
     id_number = forms.CharField(label="领取人证件号码", max_length=18, required=False)
     tracking_number = forms.CharField(label="快递单号", max_length=40, required=False)
