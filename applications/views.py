@@ -153,7 +153,9 @@ def _case_context(request, case, *, upload_errors=None) -> dict:
             for d in documents
         ],
         "id_masked": mask_id_number(case.applicant_id_number),
-        "can_withdraw": case.state in WITHDRAWABLE,
+        # A bundle's child is submitted, withdrawn and resubmitted with its bundle, on the parent's page.
+        "bundle_parent": case.parent.number if case.parent_id else "",
+        "can_withdraw": case.state in WITHDRAWABLE and not case.parent_id,
         "missing": [row["name"] for row in materials if row["status"] == "missing"],
         "upload_action": reverse(
             "applications:window-upload" if request.user.role == Role.CLERK else "applications:upload", args=[case.number]

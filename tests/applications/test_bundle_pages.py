@@ -142,6 +142,11 @@ def test_submit_is_refused_until_every_child_is_complete_then_submits_all(citize
     response = client.post(f"/my/cases/{parent.number}/submit/", follow=True)
     assert "食品经营许可（新办）：" in text(response)
     assert set(parent.children.values_list("state", flat=True)) == {State.DRAFT}
+    child = parent.children.order_by("pk").first()
+    page = text(client.get(f"/my/cases/{child.number}/"))
+    # The child's page points to the bundle: no 提交 or 撤回 of its own.
+    assert f"一件事办件 {parent.number}" in page
+    assert f"/my/cases/{child.number}/submit/" not in page and f"/my/cases/{child.number}/withdraw/" not in page
 
     upload_all(client, parent)
     response = client.post(f"/my/cases/{parent.number}/submit/", follow=True)
@@ -226,6 +231,8 @@ def test_a_child_page_refuses_single_case_intake(citizen, bundle, submitted):
     """A child is accepted, withdrawn or delivered only with its bundle: the child's own page refuses it,
     as the API does (code bundle_child), and nothing changes."""
     child = submitted.children.order_by("pk").first()
+    page = text(login(citizen).get(f"/my/cases/{child.number}/"))
+    assert f"/my/cases/{child.number}/withdraw/" not in page and f"一件事办件 {submitted.number}" not in page  # submitted
     response = login(citizen).post(f"/my/cases/{child.number}/withdraw/", follow=True)
     assert "该办件属于一件事" in text(response) and submitted.number in text(response)
     clerk = UserFactory(clerk=True)
