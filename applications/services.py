@@ -5,6 +5,7 @@ whether the actor's role may *act*, and whether the case's state and the rules a
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -72,11 +73,19 @@ def _require_role(actor: User, *roles: str) -> None:
         raise Forbidden()
 
 
+# The item version's long texts (guide, search index) that no transition reads: not fetched with the case.
+LOCK_DEFERRED = [f"item_version__{name}" for name in (
+    "search_text", "conditions", "procedure", "special_procedures", "legal_basis", "fee_standard", "fee_basis",
+    "location", "faq",
+)]
+
+
 def _lock(application: Application) -> Application:
     """Re-read the case under a row lock: two clerks on one case queue here, and the second sees the
     first one's result. Only the case's own row is locked (`of`): the joined item version and department
     are shared by thousands of cases, and locking them would queue every transition of a department."""
-    return Application.objects.select_for_update(of=("self",)).select_related("item_version", "department").get(pk=application.pk)
+    return (Application.objects.select_for_update(of=("self",)).select_related("item_version__item", "department")
+            .defer(*LOCK_DEFERRED).get(pk=application.pk))
 
 
 def _transition(case: Application, method: str, *, actor, fields: Iterable[str] = (), payload=None) -> Application:
@@ -116,24 +125,48 @@ def current_materials(case: Application) -> dict[int, Material]:
     return latest
 
 
-def satisfied_by_certificates(case: Application) -> dict[int, str]:
+def satisfied_by_certificates(case: Application, *, requirements: list[MaterialRequirement] | None = None) -> dict[int, str]:
     """免交: requirements met by a valid e-certificate the applicant holds → that certificate type's code."""
+    if requirements is None:
+        requirements = list(case.item_version.materials.select_related("satisfied_by"))
+    if not any(requirement.satisfied_by_id for requirement in requirements):
+        return {}  # nothing on this item can be stood in for: no need to read the applicant's wallet
     held = held_valid_certificate_types(user=case.applicant)
     if not held:
         return {}
     return {
         requirement.pk: requirement.satisfied_by.code
-        for requirement in case.item_version.materials.all()
+        for requirement in requirements
         if requirement.satisfied_by_id and requirement.satisfied_by.code in held
     }
 
 
-def missing_requirements(case: Application, *, include_deferrable: bool = False) -> list[MaterialRequirement]:
+@dataclass(frozen=True)
+class MaterialStatus:
+    """The case's requirements with what stands for each: read once per service call (three queries at most)."""
+
+    requirements: list[MaterialRequirement]
+    present: dict[int, Material]  # the latest upload per requirement
+    satisfied: dict[int, str]  # 免交: requirement → the held certificate type's code
+
+
+REQUIREMENT_FIELDS = ["version_id", "order", "name", "form", "copies_original", "copies_copy", "required", "deferrable",
+                      "satisfied_by__code"]
+
+
+def material_status(case: Application) -> MaterialStatus:
+    requirements = list(case.item_version.materials.select_related("satisfied_by").only(*REQUIREMENT_FIELDS))
+    return MaterialStatus(requirements, current_materials(case), satisfied_by_certificates(case, requirements=requirements))
+
+
+def missing_requirements(case: Application, *, include_deferrable: bool = False,
+                         status: MaterialStatus | None = None) -> list[MaterialRequirement]:
     """Required materials with nothing uploaded and no held e-certificate standing in for them;
     容缺 (deferrable) ones may follow after acceptance."""
-    present = set(case.materials.values_list("requirement_id", flat=True)) | set(satisfied_by_certificates(case))
+    status = status or material_status(case)
+    present = set(status.present) | set(status.satisfied)
     missing = []
-    for requirement in case.item_version.materials.all():
+    for requirement in status.requirements:
         if not requirement.required or requirement.pk in present:
             continue
         if requirement.deferrable and not include_deferrable:
@@ -142,8 +175,8 @@ def missing_requirements(case: Application, *, include_deferrable: bool = False)
     return missing
 
 
-def _refuse_incomplete(case: Application, action: str) -> None:
-    missing = missing_requirements(case)
+def _refuse_incomplete(case: Application, action: str, *, status: MaterialStatus | None = None) -> None:
+    missing = missing_requirements(case, status=status)
     if missing:
         names = "、".join(requirement.name for requirement in missing)
         raise Refused(f"材料不齐全，不能{action}：缺少{names}", code="materials_incomplete")
@@ -171,18 +204,18 @@ def _document(case: Application, *, kind: str, context: dict) -> Document:
 
 
 def _tell_applicant(case: Application, kind: str, message: str) -> None:
-    notify(users=[case.applicant], kind=kind, message=message, application=case.number)
+    notify_many(messages=[([case.applicant_id], kind, message, case.number)])
 
 
 def _department_staff(case: Application, *roles: str) -> list[User]:
     return list(User.objects.filter(department_id=case.department_id, role__in=roles, is_active=True))
 
 
-def _materials_snapshot(case: Application) -> list[dict]:
-    present = current_materials(case)
-    satisfied = satisfied_by_certificates(case)
+def _materials_snapshot(case: Application, *, status: MaterialStatus | None = None) -> list[dict]:
+    status = status or material_status(case)
+    present, satisfied = status.present, status.satisfied
     rows = []
-    for requirement in case.item_version.materials.all():
+    for requirement in status.requirements:
         if requirement.pk in present:
             status = "已提交"
         elif requirement.pk in satisfied:
@@ -428,7 +461,8 @@ def application_accept(*, actor: User, application: Application) -> Application:
     case = _lock(application)
     if not can_proceed(case.accept):
         raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能受理")
-    _refuse_incomplete(case, "受理")
+    materials = material_status(case)  # read once: for the check and for the notice's material list
+    _refuse_incomplete(case, "受理", status=materials)
     _start_clock(case, accepted_at=timezone.now(), calendar=WorkCalendar.load())
     case.accepted_by = actor
     fields = ["accepted_at", "accepted_by", *CLOCK_FIELDS]
@@ -445,12 +479,12 @@ def application_accept(*, actor: User, application: Application) -> Application:
     _transition(case, "accept", actor=actor, fields=fields, payload={
         "due_date": case.due_date.isoformat(), "provisional": case.due_date_provisional,
     })
-    _document(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=_acceptance_context(case, clerk=actor))
+    _document(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=_acceptance_context(case, clerk=actor, status=materials))
     _tell_applicant(case, "accepted", f"您的申请「{case.item_version.name}」已受理（办件编号 {case.number}），承诺办结日期 {case.due_date:%Y年%m月%d日}。")
     return case
 
 
-def _acceptance_context(case: Application, *, clerk: User | None) -> dict:
+def _acceptance_context(case: Application, *, clerk: User | None, status: MaterialStatus | None = None) -> dict:
     return {
         "clerk_name": clerk.display_name if clerk else "",
         "submitted_on": timezone.localdate(case.submitted_at).isoformat(),
@@ -458,7 +492,7 @@ def _acceptance_context(case: Application, *, clerk: User | None) -> dict:
         "promised_days": case.item_version.promised_days,
         "due_date": case.due_date.isoformat(),
         "due_date_provisional": case.due_date_provisional,
-        "materials": _materials_snapshot(case),
+        "materials": _materials_snapshot(case, status=status),
         "visits_note": "本事项承诺最多跑动 {} 次；办理结果可选择邮寄送达或网上下载电子证照。".format(case.item_version.max_visits),
     }
 
