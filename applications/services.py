@@ -469,6 +469,8 @@ def application_accept(*, actor: User, application: Application) -> Application:
     if case.hall_id is None:
         case.hall = actor.hall
         fields.append("hall")
+        if case.submitted_at:  # its submission is counted under this hall now, on the day it was made
+            statistics_day_invalidate(day=timezone.localdate(case.submitted_at))
     if case.channel == Channel.WINDOW:
         # The applicant stood at the window: that is one visit (一次跑动).
         case.visits += 1
@@ -938,6 +940,8 @@ def application_deliver(*, actor: User, application: Application, method: str, t
     if method == DeliveryMethod.PICKUP:
         case.visits += 1
         fields.append("visits")
+        if case.issued_at:  # one- and zero-visit shares count by the day of issue
+            statistics_day_invalidate(day=timezone.localdate(case.issued_at))
     return _transition(case, "deliver", actor=actor, fields=fields, payload={"method": method, "tracking_number": case.tracking_number})
 
 
@@ -1408,16 +1412,24 @@ def appointment_slots_create(*, hall: Hall, day: date, start: time = DEFAULT_SLO
 # counts are stored once, so a period's figures are a sum over days, not a scan of every case.
 # =====================================================================================================
 
-from django.db.models import Min
+from django.db.models import Min, Q
 
 from applications import statistics
 from applications.models import DayStat, StatDay, TicketDayStat
 
 
 def statistics_day_invalidate(*, day: date) -> None:
-    """A change dated on a past day (a deemed acceptance, a rating judged invalid): that day is counted from
-    the records again until the next rollup rebuilds it."""
-    StatDay.objects.filter(day=day).delete()
+    """A change that lands on a past day's figures (a deemed acceptance, a rating judged invalid, a pickup
+    adding a visit to a case issued earlier, a hall given to a case submitted earlier): that day is counted
+    from the records again until the next rollup rebuilds it.
+
+    Through the day's StatDay row lock, as the rollup takes it: a rollup running now finishes first and its
+    row is then deleted; one starting later waits for this transaction and counts the change."""
+    if day >= _local_today():
+        return  # today is counted from the records past its last mark, and rolled up again in ten minutes
+    with transaction.atomic():
+        marker, _ = StatDay.objects.select_for_update().get_or_create(day=day, defaults={"built_at": timezone.now()})
+        marker.delete()
 
 
 def statistics_rollup_day(*, day: date, until: datetime | None = None, calendar: WorkCalendar | None = None) -> int:
@@ -1463,8 +1475,8 @@ def statistics_rollup_today(*, now: datetime | None = None) -> int:
     until = midnight + (settled - midnight) // TODAY_STEP * TODAY_STEP
     if until <= midnight:
         return 0
-    if StatDay.objects.filter(day=until.date(), until__gte=until).exists():
-        return 0
+    if StatDay.objects.filter(Q(until__isnull=True) | Q(until__gte=until), day=until.date()).exists():
+        return 0  # already rolled up this far (or the whole day, by a sweep run by hand)
     return statistics_rollup_day(day=until.date(), until=until)
 
 

@@ -385,8 +385,11 @@ def pickup(request):
     if query:
         cases = cases.filter(Q(number=query) | Q(applicant_id_number=query))
     page = Paginator(cases.order_by("-issued_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    issued_parents = (selectors.application_list(user=request.user).filter(bundle_code__gt="", parent__isnull=True,
-                                                                           children__state=State.ISSUED).distinct())
+    # A bundle is listed once all its results can go together (一并送达): some issued, none still running.
+    unfinished = [state for state in State.values if state not in (State.ISSUED, *bundles.FINISHED)]
+    issued_parents = (selectors.application_list(user=request.user)
+                      .filter(bundle_code__gt="", parent__isnull=True, children__state=State.ISSUED)
+                      .exclude(children__state__in=unfinished).distinct())
     if query:
         issued_parents = issued_parents.filter(Q(number=query) | Q(applicant_id_number=query))
     return render(request, "applications/pages/pickup.html", {

@@ -443,3 +443,27 @@ def test_today_is_rolled_up_to_the_last_settled_ten_minutes(world):
         services.statistics_rollup_sweep()
     marker.refresh_from_db()
     assert marker.until is None and TicketDayStat.objects.get(day=date(2026, 11, 30)).called == 2
+
+
+
+def test_a_pickup_recounts_the_day_the_result_was_issued(world, login_api):
+    """C3 was issued on 11-09 with no visit; picked up at the window on 11-30 it is no longer zero-visit."""
+    case = Application.objects.get(number=world.c3)
+    with time_machine.travel("2026-11-30 11:00 +0800", tick=False):
+        response = login_api(world.clerk2).post(f"/api/v1/applications/{world.c3}/deliver/",
+                                                {"method": "pickup", "id_number": case.applicant_id_number}, format="json")
+    assert response.status_code == 200, response.content
+    body = stats(login_api(world.supervisor))
+    assert (body["zero_visit_share"], body["one_visit_share"]) == (0.0, 0.6667)
+
+
+def test_a_hall_given_at_acceptance_recounts_the_submission_day(world, login_api):
+    """An online case is submitted (no hall yet) on 11-23, a day then rolled up; a clerk of H1 accepts it on
+    11-30: H1's received count includes it."""
+    world.case(world.i1, submit="2026-11-23")
+    with time_machine.travel(TODAY, tick=False):
+        services.statistics_rollup_day(day=date(2026, 11, 23))  # the night after the submission
+    number = Application.objects.filter(state="submitted").get().number
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        assert login_api(world.clerk1).post(f"/api/v1/applications/{number}/accept/").status_code == 200
+    assert stats(login_api(world.supervisor), hall="H1")["received"] == 3  # C1 C2 and this one
