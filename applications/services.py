@@ -1424,9 +1424,12 @@ def statistics_day_invalidate(*, day: date) -> None:
     from the records again until the next rollup rebuilds it.
 
     Through the day's StatDay row lock, as the rollup takes it: a rollup running now finishes first and its
-    row is then deleted; one starting later waits for this transaction and counts the change."""
+    row is then deleted. A day that is not rolled up needs nothing (one indexed read, no lock: the clerks
+    accepting yesterday's online cases do not queue on it)."""
     if day >= _local_today():
         return  # today is counted from the records past its last mark, and rolled up again in ten minutes
+    if not StatDay.objects.filter(day=day).exists():
+        return
     with transaction.atomic():
         marker, _ = StatDay.objects.select_for_update().get_or_create(day=day, defaults={"built_at": timezone.now()})
         marker.delete()
