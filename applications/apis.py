@@ -435,7 +435,7 @@ BUNDLE_ACTIONS = {
 def bundle_action(request, case: Application, action: str) -> Response:
     if case.parent_id:
         # Intake and delivery of a bundle are for all its cases together (DESIGN §4).
-        raise Refused("该办件属于一件事，请对一件事主办件 " + case.parent.number + " 操作", code="bundle_child")
+        raise bundles.child_refusal(case)
     if action not in BUNDLE_ACTIONS:
         raise Refused("一件事主办件不能执行该操作，审查在各子办件上进行", code="invalid_transition")
     service, input_serializer = BUNDLE_ACTIONS[action]

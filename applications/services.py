@@ -30,7 +30,7 @@ from applications.models import (
     SuspensionKind,
 )
 from certificates.services import held_valid_certificate_types
-from items.models import Item, MaterialRequirement
+from items.models import Item, ItemVersion, MaterialRequirement
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import mask_id_number
@@ -852,8 +852,7 @@ def application_alert_sweep(*, today: date | None = None, batch: int = 2000) -> 
             groups: dict[tuple, list[int]] = {}
             messages = []
             for pk, number, due_date, old_level, reviewer_id, department_id, item_name, warning_days, promised_days in cases:
-                if warning_days is None:  # ItemVersion.effective_warning_days: 20 % of the promised days, ≥ 1
-                    warning_days = max(1, promised_days * 20 // 100)
+                warning_days = ItemVersion.warning_days_for(warning_days=warning_days, promised_days=promised_days)
                 key = (due_date, warning_days)
                 if key not in states:
                     states[key] = alert_state(calendar=calendar, today=today, due_date=due_date, warning_days=warning_days)

@@ -209,7 +209,7 @@ def _act(request, number, service, *, success: str, **arguments):
     case = access_application(user=request.user, number=number)
     try:
         if case.parent_id and service in BUNDLE_WIDE_SERVICES:
-            raise Refused("该办件属于一件事，请对一件事主办件 " + case.parent.number + " 操作", code="bundle_child")
+            raise bundles.child_refusal(case)
         service(actor=request.user, application=case, **arguments)
     except (Refused, Forbidden) as error:
         _refused(request, error)
@@ -409,7 +409,7 @@ def window_case_deliver(request, number):
         data = form.cleaned_data
         try:
             if case.parent_id:
-                raise Refused("该办件属于一件事，请对一件事主办件 " + case.parent.number + " 操作", code="bundle_child")
+                raise bundles.child_refusal(case)
             deliver = bundles.bundle_deliver if parent is not None else services.application_deliver
             deliver(actor=request.user, application=case, method=data["method"],
                     tracking_number=data["tracking_number"], id_number=data["id_number"])

@@ -277,12 +277,16 @@ class ItemVersion(models.Model):
             raise PublishedVersionError("已发布的事项版本不能删除")
         return super().delete(*args, **kwargs)
 
+    @staticmethod
+    def warning_days_for(*, warning_days: int | None, promised_days: int) -> int:
+        """DESIGN §5: yellow when remaining days ≤ this; default 20 % of the promised days, at least 1."""
+        if warning_days is not None:
+            return warning_days
+        return max(1, promised_days * 20 // 100)
+
     @property
     def effective_warning_days(self) -> int:
-        """DESIGN §5: yellow when remaining days ≤ this; default 20 % of the promised days, at least 1."""
-        if self.warning_days is not None:
-            return self.warning_days
-        return max(1, self.promised_days * 20 // 100)
+        return self.warning_days_for(warning_days=self.warning_days, promised_days=self.promised_days)
 
     @property
     def fee_display(self) -> str:

@@ -6,13 +6,12 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 from bench.data.cases import BENCH_PASSWORD, bench_cases
-from bench.lib import REPO, Context, Row, WsgiClient, children_pids, login, rss_mib
+from bench.lib import REPO, Context, Row, WsgiClient, children_pids, gunicorn_server, login, rss_mib
 
 NAME = "memory"
 ORDER = 70
@@ -43,12 +42,6 @@ the worker stopped.
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _environment() -> dict:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(REPO)}
     return env
@@ -73,22 +66,7 @@ def _web(ctx: Context, data, log_path) -> tuple[list, float, int]:
     client = WsgiClient()
     login(client, data.reviewers[department][0], BENCH_PASSWORD)
     cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-    port = _free_port()
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--timeout", "60"], cwd=REPO, env=_environment(), stdout=log, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start; see {log_path}") from None
-                time.sleep(0.3)
+    with gunicorn_server(workers=2, log_path=log_path) as (port, master_pid):
         paths = ["/api/v1/items/", "/review/", "/api/v1/items/?search=%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7",
                  "/review/?page=2", "/api/v1/items/?search=%E9%A3%9F%E5%93%81", "/review/?alert=overdue",
                  "/api/v1/items/?page=2", "/review/?state=in_review", "/api/v1/items/?search=%E5%85%AC%E7%A7%AF%E9%87%91",
@@ -106,14 +84,12 @@ def _web(ctx: Context, data, log_path) -> tuple[list, float, int]:
             if response.status != 200:
                 raise RuntimeError(f"gunicorn: {path} → HTTP {response.status}")
         seconds = time.perf_counter() - started
-        workers = children_pids(process.pid)
+        workers = children_pids(master_pid)
         readings = _rss(workers)
         ctx.log(f"gunicorn: {requests} requests in {seconds:.1f} s; workers " +
                 ", ".join(f"{pid}: {rss:.0f} MiB (peak {peak:.0f})" for pid, rss, peak in readings))
-        master = rss_mib(process.pid)
+        master = rss_mib(master_pid)
         return readings, master, requests
-    finally:
-        _stop(process)
 
 
 def _issuance_case(ctx: Context, data):
