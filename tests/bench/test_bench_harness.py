@@ -125,7 +125,8 @@ def test_copy_loads_model_rows_with_reserved_ids_and_django_defaults(db):
     from bench.lib import copy_instances, reserve_ids
     from portal.models import Department
 
-    assert connection.vendor == "postgresql", "COPY is PostgreSQL's: run the suite with DATABASE_URL=postgres://…"
+    if connection.vendor != "postgresql":  # as tests/items/test_search_index.py: CI runs it on PostgreSQL
+        pytest.skip("COPY is PostgreSQL's: run the suite with DATABASE_URL=postgres://…")
     ids = reserve_ids(Department, 3)
 
     copied = copy_instances(
