@@ -117,7 +117,8 @@ class NotificationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Notification
-        fields = ["id", "kind", "application", "message", "created_at", "read_at"]
+        # sent_at: when email/SMS went out (null while it waits in the outbox).
+        fields = ["id", "kind", "application", "message", "created_at", "read_at", "sent_at"]
 
     def get_application(self, notification) -> str | None:
         return notification.application or None
