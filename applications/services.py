@@ -34,6 +34,7 @@ from items.models import Item, ItemVersion, MaterialRequirement
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import mask_id_number
+from portal.metrics import transition_counted
 from portal.models import Role, User
 from portal.notifications import notify, notify_many
 from portal.services import user_for_identity
@@ -88,15 +89,22 @@ def _lock(application: Application) -> Application:
             .defer(*LOCK_DEFERRED).get(pk=application.pk))
 
 
+def _state_refusal(case: Application, method: str, label: str = "") -> InvalidTransition:
+    """The refusal of a transition the case's state does not allow, counted in the metrics by its action."""
+    transition_counted(action=f"application_{method}", outcome="refused")
+    return InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能{label or ACTION_LABELS[method]}")
+
+
 def _transition(case: Application, method: str, *, actor, fields: Iterable[str] = (), payload=None) -> Application:
     transition = getattr(case, method)
     if not can_proceed(transition):
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能{ACTION_LABELS[method]}")
+        raise _state_refusal(case, method)
     from_state = case.state
     transition()
     try:
         case.save(update_fields=["state", *fields])
     except ConcurrentTransition as error:
+        transition_counted(action=f"application_{method}", outcome="conflict")
         raise Refused("该办件刚被他人处理，请刷新后重试", code="conflict") from error
     audit_record(
         actor=actor,
@@ -402,7 +410,7 @@ def application_request_materials(*, actor: User, application: Application, defi
     _require_role(actor, Role.CLERK)
     case = _lock(application)
     if not can_proceed(case.request_materials):
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能一次性告知补正")
+        raise _state_refusal(case, "request_materials", "一次性告知补正")
     rows = _validated_deficiencies(case, deficiencies)
     notice = Notice.objects.create(application=case, sequence=case.notices.count() + 1, issued_by=actor)
     Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=reason) for r, reason in rows)
@@ -460,7 +468,7 @@ def application_accept(*, actor: User, application: Application) -> Application:
     _require_role(actor, Role.CLERK)
     case = _lock(application)
     if not can_proceed(case.accept):
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能受理")
+        raise _state_refusal(case, "accept", "受理")
     materials = material_status(case)  # read once: for the check and for the notice's material list
     _refuse_incomplete(case, "受理", status=materials)
     _start_clock(case, accepted_at=timezone.now(), calendar=WorkCalendar.load())
@@ -644,7 +652,7 @@ def application_suspend(*, actor: User, application: Application, kind: str, rea
     if errors:
         raise ValidationError(errors)
     if not can_proceed(case.suspend):
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能中止计时")
+        raise _state_refusal(case, "suspend", "中止计时")
     rows = _validated_deficiencies(case, deficiencies or []) if kind == SuspensionKind.SUPPLEMENT else []
     suspension = Suspension.objects.create(
         application=case, kind=kind, reason=reason.strip(), started_on=_local_today(), started_by=actor
@@ -668,7 +676,7 @@ def application_resume(*, actor: User, application: Application) -> Application:
     case = _lock(application)
     _require_case_reviewer(actor, case)
     if not can_proceed(case.resume):
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能恢复计时")
+        raise _state_refusal(case, "resume", "恢复计时")
     suspension = case.suspensions.filter(ended_on__isnull=True).order_by("-started_on").first()
     calendar = WorkCalendar.load()
     today = _local_today()
@@ -691,7 +699,7 @@ def application_extend(*, actor: User, application: Application, days: int, reas
     if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
         raise Forbidden("只有本部门负责人可以批准延长办理期限")
     if case.state not in (State.ACCEPTED, State.IN_REVIEW):
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能延长办理期限")
+        raise _state_refusal(case, "extend", "延长办理期限")
     if case.extended_days:
         raise Refused("办理期限只能延长一次", code="already_extended")
     errors = {}
@@ -876,7 +884,7 @@ def application_issuing_start(*, application: Application) -> Application:
     """Mark a decided case 制证中; the caller (seals) holds the transaction and has checked the custodian."""
     case = _lock(application)
     if case.state not in (State.APPROVED, State.REJECTED):
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能签发")
+        raise _state_refusal(case, "issue", "签发")
     if case.issuing:
         raise Refused("该办件正在制证，请勿重复签发", code="issuing")
     case.issuing = True

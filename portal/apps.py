@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "平台基础"
+
+    def ready(self):
+        # Connects the Celery signal receivers (request id on tasks, timer runs) in every process.
+        from portal import observability  # noqa: F401

@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from portal.metrics import transition_counted
 from portal.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -75,6 +76,8 @@ def audit_record(
     event.save(force_insert=True)
     head.last_seq, head.last_hash = event.seq, event.hash
     head.save(update_fields=["last_seq", "last_hash"])
+    if from_state or to_state:  # a state change: counted once it is committed
+        transaction.on_commit(lambda: transition_counted(action=action, outcome="done"))
     return event
 
 

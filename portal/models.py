@@ -211,6 +211,25 @@ class AuditChainHead(models.Model):
         verbose_name_plural = "审计链头"
 
 
+class TimerRun(models.Model):
+    """A timer's last run, one row per beat entry (written by the worker, read by the metrics endpoint)."""
+
+    name = models.CharField("定时任务", max_length=60, unique=True)
+    runs = models.PositiveIntegerField("运行次数", default=0)
+    last_finished_at = models.DateTimeField("最近结束时间")
+    last_duration_seconds = models.FloatField("最近耗时（秒）")
+    last_succeeded = models.BooleanField("最近一轮成功")
+    last_success_at = models.DateTimeField("最近成功时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "定时任务运行"
+        verbose_name_plural = "定时任务运行"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
 class Notification(models.Model):
     """A message to one user: a row first (the inbox), then sent by email/SMS from a task after commit.
 

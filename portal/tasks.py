@@ -2,11 +2,14 @@ import socket
 
 from celery import shared_task
 
+from portal.logcontext import request_id_var
+
 
 @shared_task(name="portal.worker_echo_task")
 def worker_echo_task(value: str) -> dict:
-    """Round-trip probe: proves a real worker took the message from the broker and answered."""
-    return {"value": value, "worker": socket.gethostname()}
+    """Round-trip probe: proves a real worker took the message from the broker and answered, under the
+    request id it was queued with."""
+    return {"value": value, "worker": socket.gethostname(), "request_id": request_id_var.get()}
 
 
 @shared_task(name="portal.notification_send_task")

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import apis, views
+from portal.metrics import MetricsView
 
 api_v1 = [
     path("auth/token/", apis.TokenObtainApi.as_view(), name="token"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("inbox/", views.inbox, name="inbox"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,12 +1,19 @@
+import logging
+import uuid
+
 from django.contrib.auth.decorators import login_required
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
-from django.shortcuts import redirect
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from portal.broker import broker_ping
 from portal.models import Notification
-from django.http import JsonResponse
-from django.shortcuts import render
+
+logger = logging.getLogger(__name__)
 
 
 def home(request):
@@ -24,7 +31,42 @@ def inbox(request):
 
 
 def healthz(request):
-    """Liveness for the load balancer: the process answers and the database does."""
+    """Liveness for the load balancer: the process answers and the database does (one `SELECT 1`).
+
+    `?full=1` also checks the broker and the file storage, each bounded by a short timeout, and answers 503
+    naming what failed; the reasons go to the log (with the request id), not to the public answer."""
+    if request.GET.get("full") != "1":
+        _database_check()
+        return JsonResponse({"status": "ok"})
+    checks = {name: _run_check(name, check) for name, check in HEALTH_CHECKS.items()}
+    healthy = all(result == "ok" for result in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503)
+
+
+def _database_check() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+
+
+def _storage_check() -> None:
+    """Write, read back and delete a small file where uploads and PDFs go."""
+    content = uuid.uuid4().hex.encode()
+    name = default_storage.save(f"healthz/{uuid.uuid4().hex}.txt", ContentFile(content))
+    try:
+        with default_storage.open(name) as stored:
+            if stored.read() != content:
+                raise OSError("read back differs from what was written")
+    finally:
+        default_storage.delete(name)
+
+
+HEALTH_CHECKS = {"database": _database_check, "broker": broker_ping, "storage": _storage_check}
+
+
+def _run_check(name: str, check) -> str:
+    try:
+        check()
+    except Exception as error:  # reporting the failure is the point of the check
+        logger.error("健康检查 %s 失败：%s: %s", name, type(error).__name__, error)
+        return "fail"
+    return "ok"

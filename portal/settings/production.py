@@ -4,7 +4,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import DATABASES, env
+from portal.settings.base import DATABASES, env, logging_config
 
 SECRET_KEY = env("SECRET_KEY", default="")
 SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")
@@ -21,7 +21,7 @@ DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # The load balancer probes over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
@@ -47,3 +47,7 @@ if env("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["portal.db.ReplicaRouter"]
+
+# Logs as JSON lines for the collector; the Celery worker keeps Django's logging instead of its own format.
+LOGGING = logging_config(env("LOG_FORMAT", default="json"))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

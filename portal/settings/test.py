@@ -7,6 +7,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# The scrape endpoint as in production: closed but for its token.
+METRICS_ALLOWED_NETWORKS = []
+METRICS_TOKEN = "test-metrics-token"
 
 # SQLite (no DATABASE_URL): a file, not memory, so threads in concurrency tests wait for the lock
 # (WAL + timeout) instead of failing with "table is locked".

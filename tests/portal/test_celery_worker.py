@@ -46,6 +46,21 @@ def test_task_round_trips_through_a_real_worker(worker_queue):
     assert result.successful()
 
 
+@pytest.mark.worker
+def test_the_request_id_travels_with_the_task(worker_queue):
+    """A task queued while serving a request runs (and logs) under that request's id in the worker."""
+    from portal.logcontext import request_id_var
+
+    token = request_id_var.set("req-4f2c9a")
+    try:
+        result = worker_echo_task.apply_async(args=["送达"], queue=worker_queue)
+    finally:
+        request_id_var.reset(token)
+    assert result.get(timeout=90)["request_id"] == "req-4f2c9a"
+    # Queued outside any request: no id is invented for it.
+    assert worker_echo_task.apply_async(args=["定时"], queue=worker_queue).get(timeout=90)["request_id"] == ""
+
+
 def test_broker_is_redis_when_redis_url_is_set():
     if os.environ.get("REDIS_URL"):
         assert settings.CELERY_BROKER_URL == os.environ["REDIS_URL"]

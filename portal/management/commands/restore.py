@@ -1,0 +1,29 @@
+from pathlib import Path
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.backups import MASTER_KEY_NOTE, database_empty_check, database_restore, manifest_check, media_empty_check, media_unpack
+
+
+class Command(BaseCommand):
+    help = "把 backup 生成的备份恢复到空数据库与空媒体文件夹，先核对清单中的 SHA-256，最后校验审计链"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--from", required=True, type=Path, metavar="DIR", dest="folder", help="backup --to 生成的目录")
+
+    def handle(self, *args, **options):
+        folder = options["folder"].resolve()
+        database = database_empty_check()
+        media_root = media_empty_check()
+        manifest = manifest_check(folder)
+        self.stdout.write(f"备份 {manifest['created_at']}（数据库 {manifest['database']['name']}）：清单核对无误")
+        database_restore(folder)
+        self.stdout.write(f"数据库已恢复到 {database}")
+        self.stdout.write(f"媒体文件 {media_unpack(folder, media_root)} 个已恢复到 {media_root}")
+        try:
+            call_command("verify_audit", stdout=self.stdout)
+        except CommandError as error:
+            raise CommandError(f"数据已恢复，但审计链校验未通过：{error}") from error
+        self.stdout.write(MASTER_KEY_NOTE)
+        self.stdout.write(self.style.SUCCESS("恢复完成"))
