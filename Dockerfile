@@ -1,15 +1,17 @@
 FROM python:3.11-slim-bookworm
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=portal.settings.production
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=portal.settings.production \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 RUN apt-get update \
  && apt-get install -y --no-install-recommends fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils curl \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# Exactly what `make smoke` installs and proves: requirements.txt, nothing else.
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+RUN pip install --no-cache-dir -r requirements.txt && pip check
 COPY . .
 RUN SECRET_KEY=build SEAL_MASTER_KEY=ZGV2LW9ubHktc2VhbC1tYXN0ZXIta2V5LTMyYnl0ZXM= ALLOWED_HOSTS=build \
     python manage.py collectstatic --noinput
 RUN useradd --system --home /app portal && mkdir -p /app/var && chown portal /app/var
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "60"]
+CMD ["gunicorn", "-c", "python:portal.gunicorn_conf", "portal.wsgi:application"]

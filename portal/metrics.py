@@ -15,12 +15,14 @@ import hmac
 import ipaddress
 import logging
 import os
+import shutil
+from pathlib import Path
 from importlib import import_module
 
 from django.apps import apps
 from django.conf import settings
 from django.http import HttpResponseForbidden
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.django import PrometheusDjangoView
 
@@ -126,10 +128,30 @@ _state_collector = StateCollector()
 _registered_globally = False
 
 
+def _process_registry() -> CollectorRegistry | None:
+    """What this host's processes observed, added up from the multiprocess folder (None: single process)."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return None
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def multiprocess_folder_reset() -> None:
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def serve_process_metrics(*, address: str, port: int) -> None:
+    """A scrape endpoint in a thread of this process (the Celery worker's), with no record gauges."""
+    start_http_server(port, addr=address, registry=_process_registry() or REGISTRY)
+
+
 def scrape_registry() -> CollectorRegistry:
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+    registry = _process_registry()
+    if registry is not None:
         registry.register(_state_collector)
         return registry
     global _registered_globally

@@ -12,9 +12,11 @@ import re
 import time
 import uuid
 
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init, worker_ready
 from django.conf import settings
+from django.core.signals import request_finished
 from django.db.models import F
+from django.dispatch import receiver
 from django.utils import timezone
 
 from portal import metrics
@@ -42,15 +44,14 @@ class RequestLogMiddleware:
 
     def __call__(self, request):
         request_id = _incoming_request_id(request)
-        id_token = request_id_var.set(request_id)
+        # Cleared when the response is finished (below), not here: Django logs a 404 or a 500 after the
+        # middleware has returned, and that line must carry the id too.
+        request_id_var.set(request_id)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = request_id
-            self._record(request, request_id, response.status_code, time.perf_counter() - started)
-            return response
-        finally:
-            request_id_var.reset(id_token)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        self._record(request, request_id, response.status_code, time.perf_counter() - started)
+        return response
 
     @staticmethod
     def _record(request, request_id: str, status: int, seconds: float) -> None:
@@ -67,6 +68,11 @@ class RequestLogMiddleware:
         if case_number:
             fields["case"] = case_number
         request_logger.info("%s %s %s", request.method, request.path, status, extra=fields)
+
+
+@receiver(request_finished, dispatch_uid="portal.request_id_cleared")
+def _clear_request_id(**kwargs):
+    request_id_var.set("")
 
 
 # --- Celery: the request id travels with the task ---------------------------------------------------
@@ -112,3 +118,20 @@ def timer_run_record(*, name: str, seconds: float, succeeded: bool) -> None:
     if not created:
         TimerRun.objects.filter(name=name).update(runs=F("runs") + 1, **updated)
     metrics.timer_observed(timer=name, seconds=seconds, succeeded=succeeded)
+
+
+# --- the Celery worker's own scrape endpoint ---------------------------------------------------------
+
+
+@worker_init.connect(dispatch_uid="portal.worker_metrics_folder")
+def _empty_metrics_folder(**kwargs):
+    """Before the pool forks: last run's per-process files would be added to this run's figures."""
+    metrics.multiprocess_folder_reset()
+
+
+@worker_ready.connect(dispatch_uid="portal.worker_metrics_server")
+def _serve_worker_metrics(**kwargs):
+    """What only the worker observes (issuances it completes, timer durations) on its own port, bound to an
+    internal address (`WORKER_METRICS_ADDRESS`); the records' gauges are on the web hosts' `/metrics`."""
+    if settings.WORKER_METRICS_PORT:
+        metrics.serve_process_metrics(address=settings.WORKER_METRICS_ADDRESS, port=settings.WORKER_METRICS_PORT)

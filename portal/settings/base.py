@@ -223,6 +223,9 @@ SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")
 # networks (the monitoring network, reaching the hosts directly); with neither, it is closed.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# The Celery worker's own scrape endpoint (issuances completed, timer durations); off unless a port is set.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDRESS = env("WORKER_METRICS_ADDRESS", default="127.0.0.1")
 
 LOG_FORMAT = env("LOG_FORMAT", default="text")  # "json": one JSON object per line (production's default)
 
@@ -233,8 +236,10 @@ def logging_config(log_format: str) -> dict:
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601 in UTC
+            "json_ensure_ascii": False,
         },
     }
     return {

@@ -1,5 +1,6 @@
 """Production settings fail fast without secrets and pass `check --deploy`; the PDF stack is complete."""
 
+import json
 import os
 import subprocess
 import sys
@@ -76,3 +77,22 @@ def test_production_with_a_read_replica_routes_catalogue_reads_there():
     assert result.stdout.split() == ["replica", "default", "default", "replica"]
     without = manage("shell", "-v", "0", "-c", script, **PRODUCTION_ENV)
     assert without.stdout.split() == ["default", "default", "default", "default"]
+
+
+def test_production_logs_one_json_line_per_request():
+    """What a log collector reads: one JSON object per line, with the request id the proxy sent."""
+    script = (
+        "from django.test import Client; "
+        "Client().get('/no-such-page/', HTTP_HOST='zwfw.example.cn', HTTP_X_FORWARDED_PROTO='https', "
+        "HTTP_X_REQUEST_ID='nginx-5e1d')"
+    )
+    result = manage("shell", "-c", script, **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    [request] = [line for line in lines if line["logger"] == "portal.request"]
+    assert request["request_id"] == "nginx-5e1d" and request["status"] == 404 and request["path"] == "/no-such-page/"
+    assert request["view"] == "<unresolved>" and request["user_id"] is None and request["level"] == "INFO"
+    assert request["time"].endswith("+00:00")
+    # Every other line is JSON too (Django's 404 warning among them), carrying the same id.
+    assert all(line.startswith("{") for line in result.stderr.splitlines() if line.strip())
+    assert {line["request_id"] for line in lines} == {"nginx-5e1d"}
