@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from portal.models import AuditEvent, CalendarDay, CalendarYear, Department, Hall, User
+from portal.models import AuditEvent, CalendarDay, CalendarYear, Department, Hall, TimerRun, User
 
 
 @admin.register(User)
@@ -44,15 +44,8 @@ class CalendarYearAdmin(admin.ModelAdmin):
     list_display = ["year", "note"]
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the chain is appended by services, never edited by hand."""
-
-    list_display = ["seq", "at", "actor_name", "role", "action", "object_type", "object_id", "from_state", "to_state"]
-    list_filter = ["action", "object_type", "role"]
-    search_fields = ["object_id", "actor_name"]
-    list_select_related = ["actor"]
-    show_full_result_count = False
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the system writes and people only read."""
 
     def has_add_permission(self, request):
         return False
@@ -62,3 +55,23 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Read-only: the chain is appended by services, never edited by hand."""
+
+    list_display = ["seq", "at", "actor_name", "role", "action", "object_type", "object_id", "from_state", "to_state"]
+    list_filter = ["action", "object_type", "role"]
+    search_fields = ["object_id", "actor_name"]
+    list_select_related = ["actor"]
+    show_full_result_count = False
+
+
+@admin.register(TimerRun)
+class TimerRunAdmin(ReadOnlyAdmin):
+    """Read-only: the worker writes each timer's last run (docs/operations.md)."""
+
+    list_display = ["name", "last_finished_at", "last_duration_seconds", "last_succeeded", "last_success_at", "runs"]
+    list_filter = ["last_succeeded"]
+    search_fields = ["name"]

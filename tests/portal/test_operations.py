@@ -1,15 +1,18 @@
 """What operators rely on (issue 13): a cheap and a full health check, a protected scrape endpoint with the
 outbox, queue and timer gauges, and the timers' last runs."""
 
+import io
 import time
 import uuid
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from portal.broker import broker_queue_depths
+from portal.celery import app
 from portal.models import Notification, TimerRun
 from portal.notifications import MAX_ATTEMPTS
 from portal.tasks import worker_echo_task
@@ -98,22 +101,28 @@ def test_queue_depth_counts_messages_waiting_on_a_queue():
     try:
         assert broker_queue_depths(queues=[queue]) == {queue: 3}
     finally:
-        from portal.celery import app
-
         with app.connection_for_write() as connection:
             connection.default_channel.queue_purge(queue)
 
 
 def test_timer_runs_are_recorded_and_scraped(client):
-    call_command("run_timers", stdout=open("/dev/null", "w"))
+    call_command("run_timers", stdout=io.StringIO())
     runs = {run.name: run for run in TimerRun.objects.all()}
-    from django.conf import settings
-
     assert set(runs) == set(settings.CELERY_BEAT_SCHEDULE)
     assert all(run.runs == 1 and run.last_succeeded and run.last_duration_seconds >= 0 for run in runs.values())
-    call_command("run_timers", stdout=open("/dev/null", "w"))
+    call_command("run_timers", stdout=io.StringIO())
     assert TimerRun.objects.get(name="deadline-sweep").runs == 2
     found = samples(client.get("/metrics", **TOKEN))
     assert found[("portal_timer_last_succeeded", (("timer", "deadline-sweep"),))] == 1
     assert ("portal_timer_last_duration_seconds", (("timer", "notification-retry"),)) in found
     assert found[("portal_timer_duration_seconds_count", (("outcome", "ok"), ("timer", "statistics-rollup")))] >= 2
+
+
+def test_timer_runs_are_read_only_in_the_admin(client):
+    call_command("run_timers", stdout=io.StringIO())
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get("/admin/portal/timerrun/")
+    assert page.status_code == 200 and "deadline-sweep" in page.content.decode()
+    run = TimerRun.objects.get(name="deadline-sweep")
+    assert client.post(f"/admin/portal/timerrun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert TimerRun.objects.filter(pk=run.pk).exists()
