@@ -18,6 +18,7 @@ from django.core.signals import request_finished
 from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject, empty
 
 from portal import metrics
 from portal.logcontext import request_id_var
@@ -57,8 +58,7 @@ class RequestLogMiddleware:
     def _record(request, request_id: str, status: int, seconds: float) -> None:
         match = request.resolver_match
         view = match.view_name if match else "<unresolved>"
-        user = getattr(request, "user", None)
-        user_id = user.pk if user is not None and user.is_authenticated else None
+        user_id = _resolved_user_id(request)
         case_number = str(match.kwargs.get("number", "")) if match else ""
         metrics.request_observed(view=view, method=request.method, status=status, seconds=seconds)
         fields = {
@@ -73,6 +73,15 @@ class RequestLogMiddleware:
 @receiver(request_finished, dispatch_uid="portal.request_id_cleared")
 def _clear_request_id(**kwargs):
     request_id_var.set("")
+
+
+def _resolved_user_id(request) -> int | None:
+    """The user the request was served as, if the view looked it up: resolving it here would cost the
+    session and user queries on requests that never needed them (the public catalogue, the health check)."""
+    user = getattr(request, "user", None)
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return None
+    return user.pk if user is not None and user.is_authenticated else None
 
 
 # --- Celery: the request id travels with the task ---------------------------------------------------

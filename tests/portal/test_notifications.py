@@ -95,7 +95,7 @@ def test_inbox_api_is_own_only_and_marks_read(login_api):
     assert body["count"] == 1
     assert body["results"][0] == {
         "id": mine.pk, "kind": "accepted", "application": "NET-20261124-000001", "message": "您的申请已受理",
-        "created_at": body["results"][0]["created_at"], "read_at": None,
+        "created_at": body["results"][0]["created_at"], "read_at": None, "sent_at": None,
     }
     assert client.post(f"/api/v1/notifications/{theirs.pk}/read/").status_code == 404
     response = client.post(f"/api/v1/notifications/{mine.pk}/read/")
