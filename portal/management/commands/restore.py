@@ -9,6 +9,9 @@ from portal.backups import MASTER_KEY_NOTE, database_empty_check, database_resto
 class Command(BaseCommand):
     help = "把 backup 生成的备份恢复到空数据库与空媒体文件夹，先核对清单中的 SHA-256，最后校验审计链"
 
+    # Only the settings are needed: the database is empty until pg_restore has run.
+    requires_system_checks = []
+
     def add_arguments(self, parser):
         parser.add_argument("--from", required=True, type=Path, metavar="DIR", dest="folder", help="backup --to 生成的目录")
 
