@@ -2,7 +2,7 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=portal.settings.production \
     PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils curl \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils postgresql-client curl \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # Exactly what `make smoke` installs and proves: requirements.txt, nothing else.

@@ -28,5 +28,9 @@ class Command(BaseCommand):
             call_command("verify_audit", stdout=self.stdout)
         except CommandError as error:
             raise CommandError(f"数据已恢复，但审计链校验未通过：{error}") from error
+        try:  # every app's checks that read the database: the seals' keys open with this SEAL_MASTER_KEY
+            call_command("check", databases=["default"], stdout=self.stdout)
+        except CommandError as error:
+            raise CommandError(f"数据已恢复，但检查未通过（{MASTER_KEY_NOTE}）：{error}") from error
         self.stdout.write(MASTER_KEY_NOTE)
         self.stdout.write(self.style.SUCCESS("恢复完成"))
