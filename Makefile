@@ -1,9 +1,10 @@
-# `make run` starts everything on the embedded default; `make test` runs the whole suite.
+# `make run` starts everything on the embedded default; `make test` runs the whole suite; `make smoke` runs
+# production (a venv from requirements.txt alone, gunicorn, Celery worker and beat) through one whole case.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test bench install system-deps
+.PHONY: run test smoke bench install system-deps
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -20,6 +21,11 @@ run: install
 test: $(VENV)/.installed
 	bin/system-deps --test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Needs no dev venv: bin/smoke is stdlib-only and builds its own from requirements.txt under var/smoke/.
+smoke:
+	bin/system-deps --smoke
+	python3 bin/smoke
 
 bench: install
 	bin/system-deps --bench
