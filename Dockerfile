@@ -9,9 +9,11 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt && pip check
 COPY . .
-RUN SECRET_KEY=build SEAL_MASTER_KEY=ZGV2LW9ubHktc2VhbC1tYXN0ZXIta2V5LTMyYnl0ZXM= ALLOWED_HOSTS=build \
+RUN SECRET_KEY=build SEAL_MASTER_KEY=ZGV2LW9ubHktc2VhbC1tYXN0ZXIta2V5LTMyYnl0ZXM= \
+    AUDIT_ANCHOR_KEY=ZGV2LW9ubHktYXVkaXQtYW5jaG9yLWtleS0zMmJ5dGU= ALLOWED_HOSTS=build \
     python manage.py collectstatic --noinput
-RUN useradd --system --home /app portal && mkdir -p /app/var && chown portal /app/var
+# The volumes' mount points exist and belong to portal: Docker gives a new named volume the image's owner.
+RUN useradd --system --home /app portal && mkdir -p /app/var/media /app/var/anchors && chown -R portal /app/var
 USER portal
 EXPOSE 8000
 CMD ["gunicorn", "-c", "python:portal.gunicorn_conf", "portal.wsgi:application"]

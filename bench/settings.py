@@ -10,6 +10,7 @@ import warnings
 # Production refuses to start without these; the benchmark has nothing to protect.
 os.environ.setdefault("SECRET_KEY", "bench-only-insecure-secret-key-0123456789-abcdefghijklmnop")
 os.environ.setdefault("SEAL_MASTER_KEY", "ZGV2LW9ubHktc2VhbC1tYXN0ZXIta2V5LTMyYnl0ZXM=")
+os.environ.setdefault("AUDIT_ANCHOR_KEY", "ZGV2LW9ubHktYXVkaXQtYW5jaG9yLWtleS0zMmJ5dGU=")
 os.environ.setdefault("ALLOWED_HOSTS", "*")
 
 
@@ -29,6 +30,8 @@ os.environ["BENCH_REDIS_URL"] = os.environ["REDIS_URL"]  # so subprocesses (guni
 # Certificates and documents the cases write, and SMS the worker sends, stay out of the work tree.
 os.environ["MEDIA_ROOT"] = os.path.join(BENCH_TMP, "media")
 os.environ["SMS_FILE_PATH"] = os.path.join(BENCH_TMP, "sms.log")
+# Out of the work tree like the media (nothing in the benchmark anchors: no beat, no verify_audit).
+os.environ["AUDIT_ANCHOR_PATH"] = os.path.join(BENCH_TMP, "audit-anchors.jsonl")
 
 from portal.settings.production import *  # noqa: E402, F403
 from portal.settings.production import DATABASES, STORAGES  # noqa: E402

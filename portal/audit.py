@@ -2,12 +2,13 @@
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timezone as dt_timezone
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.metrics import transition_counted
@@ -15,9 +16,13 @@ from portal.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ROLE = "system"
+# Chains are named by their head. Today there is one, head row pk=1; when the chain is split per department
+# (issue 20) this row keeps the name, so anchors taken before the split still name it (decision 042).
+MAIN_CHAIN = "main"
 
 
-def _canonical(value) -> str:
+def canonical_json(value) -> str:
+    """Sorted keys, no spaces, UTF-8 as is: one text per value, so a hash or signature over it is stable."""
     return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -37,7 +42,7 @@ def event_hash(event: AuditEvent) -> str:
         "payload": event.payload,
         "prev_hash": event.prev_hash,
     }
-    return hashlib.sha256(_canonical(body).encode()).hexdigest()
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
 def audit_record(
@@ -69,7 +74,7 @@ def audit_record(
         from_state=from_state or "",
         to_state=to_state or "",
         # Round-trip through JSON so the stored payload is exactly what was hashed.
-        payload=json.loads(_canonical(payload or {})),
+        payload=json.loads(canonical_json(payload or {})),
         prev_hash=head.last_hash,
     )
     event.hash = event_hash(event)
@@ -94,6 +99,38 @@ class ChainBreak:
 
 def _events() -> Iterator[AuditEvent]:
     return AuditEvent.objects.order_by("seq").iterator(chunk_size=5000)
+
+
+@contextmanager
+def audit_snapshot():
+    """One consistent view of the events and the heads while verifying a live system: on PostgreSQL a
+    read-only REPEATABLE READ transaction, so an append committed half-way through is either wholly seen
+    (event and head) or not at all, instead of a head ahead of the events read before it. SQLite's
+    transactions here take the write lock up front (settings), so there it reads as it always did."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def audit_heads() -> dict[str, tuple[int, str]]:
+    """Every chain's head: {name: (last seq, last hash)}."""
+    head = AuditChainHead.objects.filter(pk=1).first()
+    return {MAIN_CHAIN: (head.last_seq, head.last_hash) if head is not None else (0, GENESIS_HASH)}
+
+
+def audit_stored_hashes(*, chain: str, seqs: Iterable[int]) -> dict[int, str]:
+    """The stored hash of each of these events of the chain that exists (seq 0 is the genesis)."""
+    if chain != MAIN_CHAIN:
+        return {}
+    wanted = sorted(set(seqs))
+    found = {0: GENESIS_HASH} if 0 in wanted else {}
+    for start in range(0, len(wanted), 5000):
+        found.update(AuditEvent.objects.filter(seq__in=wanted[start : start + 5000]).values_list("seq", "hash"))
+    return found
 
 
 def audit_verify() -> tuple[int, ChainBreak | None]:

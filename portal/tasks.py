@@ -32,3 +32,12 @@ def notification_retry_task() -> int:
     from portal.notifications import notification_retry_sweep
 
     return notification_retry_sweep()
+
+
+@shared_task(name="portal.audit_anchor_task")
+def audit_anchor_task() -> dict[str, int]:
+    """The `audit-anchor` timer: the chain heads signed and appended to AUDIT_ANCHOR_PATH (decision 042).
+    Fails, writing nothing, when the anchors already there disagree with the database."""
+    from portal.audit_anchor import audit_anchor_take
+
+    return audit_anchor_take()

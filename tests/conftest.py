@@ -33,6 +33,16 @@ def citizen(db):
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_anchors(settings, tmp_path_factory, monkeypatch):
+    """Audit anchors describe one database's chain (decision 042): each test's go to a file of its own, in
+    this process and in the commands it starts (restore, verify_audit, servers)."""
+    path = tmp_path_factory.mktemp("anchors") / "audit-anchors.jsonl"
+    settings.AUDIT_ANCHOR_PATH = str(path)
+    monkeypatch.setenv("AUDIT_ANCHOR_PATH", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters and cached bodies live in the cache: each test starts from an empty one."""
     cache.clear()

@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
     "statistics-rollup": {"task": "applications.statistics_rollup_task", "schedule": crontab(hour=0, minute=20)},
     # Today so far, every ten minutes: the statistics count only the minutes since from the records.
     "statistics-rollup-today": {"task": "applications.statistics_rollup_today_task", "schedule": crontab(minute="*/10")},
+    # The audit chain heads signed and appended to AUDIT_ANCHOR_PATH (decision 042).
+    "audit-anchor": {"task": "portal.audit_anchor_task", "schedule": crontab(minute=15)},
 }
 # Publishing must not hang a request when the broker is down: fail fast, the outbox sweep sends later.
 CELERY_TASK_PUBLISH_RETRY = False
@@ -218,6 +220,13 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # Fernet key protecting seal private keys (DESIGN §7). Development has a fixed key in dev.py only.
 SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")
+
+# Audit anchors (decision 042): the chain heads signed with this Ed25519 private key (32 random bytes,
+# URL-safe base64), kept apart from the database like the master key, and appended to this file, which is
+# shipped off the host. Development has a fixed key in dev.py only. Public keys of earlier keys still verify.
+AUDIT_ANCHOR_KEY = env("AUDIT_ANCHOR_KEY", default="")
+AUDIT_ANCHOR_PREVIOUS_PUBLIC_KEYS = env.list("AUDIT_ANCHOR_PREVIOUS_PUBLIC_KEYS", default=[])
+AUDIT_ANCHOR_PATH = env("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl"))
 
 # Prometheus scrape endpoint `/metrics` (portal/metrics.py): a bearer token, or client addresses in these
 # networks (the monitoring network, reaching the hosts directly); with neither, it is closed.

@@ -1,6 +1,9 @@
 """Production: secrets have no default, HTTPS only, passes `manage.py check --deploy`."""
 
+import base64
+
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.settings.base import *  # noqa: F403
@@ -8,13 +11,20 @@ from portal.settings.base import DATABASES, env, logging_config
 
 SECRET_KEY = env("SECRET_KEY", default="")
 SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")
-for name, value in (("SECRET_KEY", SECRET_KEY), ("SEAL_MASTER_KEY", SEAL_MASTER_KEY)):
+AUDIT_ANCHOR_KEY = env("AUDIT_ANCHOR_KEY", default="")
+for name, value in (
+    ("SECRET_KEY", SECRET_KEY), ("SEAL_MASTER_KEY", SEAL_MASTER_KEY), ("AUDIT_ANCHOR_KEY", AUDIT_ANCHOR_KEY),
+):
     if not value:
         raise ImproperlyConfigured(f"{name} must be set in the environment for production")
 try:
     Fernet(SEAL_MASTER_KEY)
 except ValueError as error:
     raise ImproperlyConfigured("SEAL_MASTER_KEY must be a Fernet key: 32 random bytes, URL-safe base64") from error
+try:  # decision 042: the audit anchors' signing key, held apart from the database
+    Ed25519PrivateKey.from_private_bytes(base64.urlsafe_b64decode(AUDIT_ANCHOR_KEY))
+except ValueError as error:
+    raise ImproperlyConfigured("AUDIT_ANCHOR_KEY must be an Ed25519 private key: 32 random bytes, URL-safe base64") from error
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 DEBUG = False

@@ -4,6 +4,7 @@ e-certificate (by identifier and by file) and an uploaded material came back, wi
 the backup. PostgreSQL only: the parts are pg_dump's."""
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -18,12 +19,14 @@ from urllib.parse import quote
 import psycopg
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 
 from applications.models import Material
 from bench.lib import gunicorn_server
 from certificates.models import Certificate
 from portal.models import AuditEvent
+from tests.portal.test_audit import append
 from tests.seals.conftest import *  # noqa: F403  (issued: a case approved and issued through the real path)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,3 +221,30 @@ def test_backup_refuses_a_folder_that_is_not_empty_and_a_database_that_is_not_po
     assert on_sqlite.returncode == 1
     assert "默认数据库不是 PostgreSQL（当前为 sqlite）" in on_sqlite.stderr
     assert not (tmp_path / "sqlite-backup").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restore_checks_the_anchors_taken_before_the_backup_and_records_the_events_after_it_as_lost(
+    media_root, empty_database, tmp_path,
+):
+    """Anchors live outside the database and the backup (decision 042): the restored chain must match those
+    taken before the backup; those taken after it name events the backup does not have, which the restore
+    records as lost instead of failing, and the restored system anchors on from there."""
+    before = append(3)
+    call_command("verify_audit", stdout=io.StringIO())
+    folder = tmp_path / "backup"
+    backup(folder, media_root)
+    after = append(2)  # committed after the backup: lost with it
+    call_command("verify_audit", stdout=io.StringIO())
+
+    restored = environment(empty_database, tmp_path / "restored-media")
+    restore = manage("restore", "--from", folder, env=restored)
+    assert restore.returncode == 0, restore.stderr
+    assert "审计链完整：共 3 条事件" in restore.stdout and "与审计锚点相符：核对 1 处" in restore.stdout
+    assert f"已记下恢复：链 main 回到 #3，锚点曾到 #{after[-1].seq}" in restore.stdout
+    assert "#4–#5 共 2 条事件随恢复丢失" in restore.stdout and "恢复完成" in restore.stdout
+
+    verify = manage("verify_audit", env=restored)
+    assert verify.returncode == 0, verify.stderr
+    assert "链 main 回到 #3，此前已锚定到 #5，#4–#5 共 2 条事件随恢复丢失" in verify.stdout
+    assert before[-1].hash in Path(settings.AUDIT_ANCHOR_PATH).read_text()

@@ -1,5 +1,6 @@
 """Production settings fail fast without secrets and pass `check --deploy`; the PDF stack is complete."""
 
+import base64
 import json
 import os
 import subprocess
@@ -8,10 +9,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the test process itself carries (settings, browser-test flags) must not leak into "production".
-ENV_SET_BY_TESTS = {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "SEAL_MASTER_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+ENV_SET_BY_TESTS = {
+    "DJANGO_SETTINGS_MODULE", "SECRET_KEY", "SEAL_MASTER_KEY", "AUDIT_ANCHOR_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
 
 
 def manage(*args, **env):
@@ -29,6 +33,7 @@ def manage(*args, **env):
 PRODUCTION_ENV = {
     "SECRET_KEY": "k" * 20 + "-Zq8#vN2@pL5!rT7^wX1&yB4*eH6(jM9)sD3",
     "SEAL_MASTER_KEY": Fernet.generate_key().decode(),
+    "AUDIT_ANCHOR_KEY": base64.urlsafe_b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode(),
     "ALLOWED_HOSTS": "zwfw.example.cn",
 }
 
@@ -39,7 +44,7 @@ def test_production_passes_check_deploy():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "SEAL_MASTER_KEY"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "SEAL_MASTER_KEY", "AUDIT_ANCHOR_KEY"])
 def test_production_refuses_to_start_without_a_secret(missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
     result = manage("check", **env)
@@ -51,6 +56,12 @@ def test_production_refuses_a_malformed_master_key():
     result = manage("check", **{**PRODUCTION_ENV, "SEAL_MASTER_KEY": "not-a-fernet-key"})
     assert result.returncode != 0
     assert "SEAL_MASTER_KEY must be a Fernet key" in result.stderr
+
+
+def test_production_refuses_a_malformed_audit_anchor_key():
+    result = manage("check", **{**PRODUCTION_ENV, "AUDIT_ANCHOR_KEY": base64.urlsafe_b64encode(b"too short").decode()})
+    assert result.returncode != 0
+    assert "AUDIT_ANCHOR_KEY must be an Ed25519 private key" in result.stderr
 
 
 def test_weasyprint_has_the_harfbuzz_subsetter():
