@@ -187,10 +187,6 @@ class AuditCheck:
     # information: what restores recorded as lost
     lost: list[str] = field(default_factory=list)
 
-    @property
-    def failed(self) -> bool:
-        return self.broken is not None or bool(self.mismatches or self.damaged)
-
     def beyond_messages(self) -> list[str]:
         return [
             f"{anchor}锚定了链 {chain} #{seq}，库中只到 #{self.heads[chain][0]}"
