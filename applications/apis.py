@@ -12,10 +12,19 @@ from rest_framework.views import APIView
 
 from applications import bundles, selectors, services
 from applications.documents import render_document_pdf
-from applications.models import Application, State
+from applications.models import Application, Deficiency, Rating, Referral, State, Suspension
 from applications.permissions import access_application, sees_contact_data
+from items.models import Item
 from portal.errors import Refused
 from portal.identity import IdType, mask_id_number
+from portal.inputs import FormDataField, bounded, phone_validator
+from portal.models import Hall, User
+from portal.throttles import AnonymousClientRateThrottle
+
+# Text columns without a length of their own (TextField) take what the page forms take.
+OPINION_MAX_LENGTH = 2000
+LEGAL_BASIS_MAX_LENGTH = 1000
+NOTE_MAX_LENGTH = 2000
 
 
 class MaterialFileSerializer(serializers.Serializer):
@@ -158,17 +167,19 @@ class ApplicationDetailSerializer(ApplicationSerializer):
 
 
 class ApplicantInputSerializer(serializers.Serializer):
-    name = serializers.CharField(label="申请人姓名")
+    # The walk-in's account keeps the name (portal.services.user_for_identity).
+    name = bounded(User, "real_name", label="申请人姓名")
     id_type = serializers.ChoiceField(label="证件类型", choices=IdType.choices, default=IdType.RESIDENT_ID)
-    id_number = serializers.CharField(label="证件号码")
+    id_number = bounded(Application, "applicant_id_number")
 
 
 class ApplicationCreateSerializer(serializers.Serializer):
-    item = serializers.CharField(label="事项实施编码")
-    form_data = serializers.JSONField(label="申请表内容", required=False, default=dict)
+    item = bounded(Item, "code", label="事项实施编码")
+    form_data = FormDataField(required=False, default=dict)
     applicant = ApplicantInputSerializer(required=False)
-    contact_phone = serializers.CharField(required=False, allow_blank=True, default="")
-    contact_address = serializers.CharField(required=False, allow_blank=True, default="")
+    contact_phone = bounded(Application, "contact_phone", required=False, allow_blank=True, default="",
+                            validators=[phone_validator])
+    contact_address = bounded(Application, "contact_address", required=False, allow_blank=True, default="")
 
 
 def detail_response(request, case, status_code=status.HTTP_200_OK) -> Response:
@@ -312,7 +323,7 @@ class ApplicationEventsApi(APIView):
 
 class DeficiencySerializer(serializers.Serializer):
     requirement = serializers.IntegerField()
-    reason = serializers.CharField(allow_blank=True)
+    reason = bounded(Deficiency, "reason", multiline=True, allow_blank=True)
 
 
 class RequestMaterialsSerializer(serializers.Serializer):
@@ -320,12 +331,13 @@ class RequestMaterialsSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, required=False, default="")
+    # refer: the referral's reason; return: the department's answer (both 500).
+    reason = bounded(Referral, "reason", multiline=True, allow_blank=True, required=False, default="")
 
 
 class DeclineSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True)
-    legal_basis = serializers.CharField(allow_blank=True)
+    reason = bounded(Referral, "answer", multiline=True, allow_blank=True, label="不予受理理由")
+    legal_basis = bounded(Referral, "legal_basis", multiline=True, allow_blank=True)
 
 
 class EmptySerializer(serializers.Serializer):
@@ -333,37 +345,40 @@ class EmptySerializer(serializers.Serializer):
 
 
 class SuspendSerializer(serializers.Serializer):
-    kind = serializers.CharField(allow_blank=True)
-    reason = serializers.CharField(allow_blank=True)
+    kind = bounded(Suspension, "kind", allow_blank=True)
+    reason = bounded(Suspension, "reason", multiline=True, allow_blank=True)
     deficiencies = DeficiencySerializer(many=True, required=False)
 
 
 class ExtendSerializer(serializers.Serializer):
     days = serializers.IntegerField()
-    reason = serializers.CharField(allow_blank=True)
+    reason = bounded(Application, "extension_reason", multiline=True, allow_blank=True)
 
 
 class OpinionSerializer(serializers.Serializer):
-    opinion = serializers.CharField(allow_blank=True)
-    face_data = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, label="照面信息")
+    opinion = bounded(Application, "decision_opinion", multiline=True, max_length=OPINION_MAX_LENGTH, allow_blank=True)
+    # 照面信息: as long as the approval page's face fields.
+    face_data = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=500), required=False,
+                                      label="照面信息")
 
 
 class DeliverSerializer(serializers.Serializer):
-    method = serializers.CharField()
-    tracking_number = serializers.CharField(required=False, allow_blank=True, default="")
-    id_number = serializers.CharField(required=False, allow_blank=True, default="")
+    method = bounded(Application, "delivery_method")
+    tracking_number = bounded(Application, "tracking_number", required=False, allow_blank=True, default="")
+    id_number = bounded(Application, "applicant_id_number", required=False, allow_blank=True, default="", label="领取人证件号码")
 
 
 class RejectSerializer(serializers.Serializer):
-    opinion = serializers.CharField(allow_blank=True)
-    legal_basis = serializers.CharField(allow_blank=True)
+    opinion = bounded(Application, "decision_opinion", multiline=True, max_length=OPINION_MAX_LENGTH, allow_blank=True)
+    legal_basis = bounded(Application, "decision_legal_basis", multiline=True, max_length=LEGAL_BASIS_MAX_LENGTH,
+                          allow_blank=True)
 
 
 class RateSerializer(serializers.Serializer):
-    # Shape only: the service checks the range, the comment rule for 4/5 and the channel.
+    # Shape only: the service checks the range, the comment rule for 4/5, its length and the channel.
     score = serializers.IntegerField(label="评价等级（1 非常满意 … 5 非常不满意）")
     comment = serializers.CharField(label="评价内容", allow_blank=True, required=False, default="")
-    channel = serializers.CharField(label="评价渠道", required=False, default="pc")
+    channel = bounded(Rating, "channel", required=False, default="pc")
 
 
 ACTIONS = {
@@ -413,9 +428,9 @@ class ApplicationActionApi(APIView):
 
 
 class BundleDeficiencySerializer(serializers.Serializer):
-    child = serializers.CharField(label="子办件编号")
+    child = bounded(Application, "number", label="子办件编号")
     requirement = serializers.IntegerField()
-    reason = serializers.CharField(allow_blank=True)
+    reason = bounded(Deficiency, "reason", multiline=True, allow_blank=True)
 
 
 class BundleRequestMaterialsSerializer(serializers.Serializer):
@@ -451,7 +466,7 @@ def bundle_action(request, case: Application, action: str) -> Response:
 
 
 class BundleCreateSerializer(serializers.Serializer):
-    form_data = serializers.JSONField(label="共享表单内容", required=False, default=dict)
+    form_data = FormDataField(label="共享表单内容", required=False, default=dict)
     applicant = ApplicantInputSerializer(required=False)
 
 
@@ -479,7 +494,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import AllowAny
-from rest_framework.throttling import AnonRateThrottle
 
 from applications.models import Appointment, AppointmentSlot, Rectification
 
@@ -521,11 +535,12 @@ class RectificationListApi(ListAPIView):
 
 
 class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(label="整改说明", allow_blank=True, required=False, default="")
+    note = bounded(Rectification, "note", multiline=True, max_length=NOTE_MAX_LENGTH, allow_blank=True, required=False,
+                   default="")
 
 
 class InvalidReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(label="无效理由", allow_blank=True)
+    reason = bounded(Rectification, "invalid_reason", multiline=True, allow_blank=True)
 
 
 RECTIFICATION_ACTIONS = {
@@ -571,21 +586,17 @@ class TicketSerializer(serializers.Serializer):
 
 
 class TicketRequestSerializer(serializers.Serializer):
-    item = serializers.CharField(label="办理事项实施编码（可不填）", required=False, allow_blank=True, default="")
-
-
-class KioskThrottle(AnonRateThrottle):
-    # The kiosk needs no account; this keeps one address from emptying the day's numbers.
-    scope = "kiosk"
-    rate = "60/min"
+    item = bounded(Item, "code", label="办理事项实施编码（可不填）", required=False, allow_blank=True, default="")
 
 
 class HallTicketApi(APIView):
     """取号: anyone, no account needed (the hall's kiosk is a public device; a signed-in citizen's ticket
-    is kept with their account). Anonymous callers are rate-limited per address."""
+    is kept with their account). Anonymous callers are rate-limited per address, so one address cannot
+    empty the day's numbers."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [KioskThrottle]
+    throttle_classes = [AnonymousClientRateThrottle]
+    throttle_scope = "kiosk"
 
     @extend_schema(request=TicketRequestSerializer, responses={201: TicketSerializer})
     def post(self, request, code):
@@ -664,9 +675,9 @@ class AppointmentSerializer(serializers.Serializer):
 
 
 class AppointmentRequestSerializer(serializers.Serializer):
-    hall = serializers.CharField(label="大厅编码")
+    hall = bounded(Hall, "code")
     slot = serializers.IntegerField(label="预约时段")
-    item = serializers.CharField(label="办理事项实施编码")
+    item = bounded(Item, "code", label="办理事项实施编码")
 
 
 class AppointmentListApi(ListAPIView):

@@ -2,13 +2,11 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 
 from applications.clock import MAX_EXTENSION_WORKING_DAYS
 from applications.models import SuspensionKind
 from portal.identity import IdType, normalize_id_number
-
-phone_validator = RegexValidator(r"^[0-9+\-\s()]{7,20}$", "请填写正确的电话号码（手机或带区号的固定电话）")
+from portal.inputs import phone_validator
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

@@ -271,6 +271,9 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
             raise ValidationError({"applicant": [
                 f"{labels.get(field, field)}：{message}" for field, messages in error.message_dict.items() for message in messages
             ]}) from error
+        if person.pk == actor.pk:
+            # A clerk never registers a case of their own: another window takes it (separation of duties).
+            raise ValidationError({"applicant": ["证件号码：不能以窗口人员本人的证件号码登记办件，请由其他窗口人员受理"]})
         channel, hall, prefix = Channel.WINDOW, actor.hall, actor.hall.code
     case = Application.objects.create(
         number=_next_number(prefix=prefix, day=_local_today()),
@@ -1118,10 +1121,12 @@ def _require_head_of(actor: User, rectification: Rectification) -> None:
         raise Forbidden("只有被评价部门的负责人可以办理整改")
 
 
-def _required_note(note: str, field: str = "note", message: str = "请填写整改说明") -> str:
+def _required_note(note: str, field: str = "note", message: str = "请填写整改说明", max_length: int | None = None) -> str:
     note = (note or "").strip()
     if not note:
         raise ValidationError({field: [message]})
+    if max_length is not None and len(note) > max_length:
+        raise ValidationError({field: [f"不能超过 {max_length} 个字符"]})
     return note
 
 
@@ -1167,7 +1172,8 @@ def rectification_invalidate(*, actor: User, rectification: Rectification, reaso
     if actor.role != Role.SUPERVISOR:
         raise Forbidden("只有监察人员可以判定无效评价")
     rectification = _lock_rectification(rectification)
-    reason = _required_note(reason, field="reason", message="请写明判定无效评价的理由")
+    reason = _required_note(reason, field="reason", message="请写明判定无效评价的理由",
+                            max_length=Rectification._meta.get_field("invalid_reason").max_length)
     rectification.invalid_reason, rectification.judged_by, rectification.closed_at = reason, actor, timezone.now()
     _rectification_transition(rectification, "invalidate", actor=actor,
                               fields=["invalid_reason", "judged_by", "closed_at"], payload={"reason": reason})

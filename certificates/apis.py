@@ -13,7 +13,6 @@ from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from certificates import selectors, services
@@ -25,6 +24,8 @@ from certificates.permissions import (
     visible_certificates,
 )
 from certificates.uploads import read_pdf_upload
+from portal.inputs import bounded
+from portal.throttles import ClientRateThrottle
 
 
 class TypeRefSerializer(serializers.Serializer):
@@ -145,7 +146,7 @@ class CertificatePdfApi(APIView):
 
 
 class RevokeSerializer(serializers.Serializer):
-    reason = serializers.CharField(label="注销原因", allow_blank=True, required=False, default="")
+    reason = bounded(Certificate, "revoke_reason", multiline=True, allow_blank=True, required=False, default="")
 
 
 class CertificateRevokeApi(APIView):
@@ -169,8 +170,8 @@ class VerifyIdentifierApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    # Rate-limited so the register cannot be walked by guessing identifiers.
-    throttle_classes = [ScopedRateThrottle]
+    # Rate-limited (with the verification page) so the register cannot be walked by guessing identifiers.
+    throttle_classes = [ClientRateThrottle]
     throttle_scope = "verify"
 
     @extend_schema(responses=VerificationSerializer)
@@ -193,18 +194,15 @@ class VerifyFileResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=CertificateStatus.choices, allow_null=True)
 
 
-class VerifyFileThrottle(AnonRateThrottle):
-    # Public, unauthenticated, and each request hashes up to 20 MB and validates a signature.
-    scope = "certificate_verify"  # rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-
-
 class VerifyFileApi(APIView):
     """Anyone: is this PDF byte for byte the certificate issued, and is its signature valid?"""
 
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = [MultiPartParser, FormParser]
-    throttle_classes = [VerifyFileThrottle]
+    # Public, and each request hashes up to 20 MB and validates a signature: shared with the page's count.
+    throttle_classes = [ClientRateThrottle]
+    throttle_scope = "verify_file"
 
     @extend_schema(request={"multipart/form-data": VerifyFileSerializer}, responses=VerifyFileResultSerializer)
     def post(self, request):

@@ -6,16 +6,22 @@
 over everything before it with the dots and hyphens removed, upper-cased. It catches any single changed
 character and any swap of two neighbours, so a mistyped identifier is refused before the database is asked.
 
+The serial of a new certificate is 12 random digits (`random_serial`), not a counter: the verification
+page is public and shows the holder's name, so knowing one identifier must not give away the next one
+(one in 10¹² guesses hits, against 120 look-ups a minute per client). Certificates issued before this
+keep their 8-digit sequential serials; both forms verify.
+
     >>> certificate_identifier(type_code="FOOD-BIZ", issuer_credit_code="11220100MB1234567K", serial="00000001", version=1)
     '1.2.156.3005.2.FOOD-BIZ.11220100MB1234567K.00000001.001.Q'
 """
 
 import re
+import secrets
 
 from stdnum.iso7064 import mod_37_36
 
 PREFIX = "1.2.156.3005.2"
-SERIAL_DIGITS = 8
+SERIAL_DIGITS = 12
 MAX_VERSION = 999
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -30,8 +36,9 @@ def _compact(text: str) -> str:
     return text.replace(".", "").replace("-", "").upper()
 
 
-def format_serial(number: int) -> str:
-    return f"{number:0{SERIAL_DIGITS}d}"
+def random_serial() -> str:
+    """12 digits from the operating system's CSPRNG."""
+    return f"{secrets.randbelow(10**SERIAL_DIGITS):0{SERIAL_DIGITS}d}"
 
 
 def certificate_identifier(*, type_code: str, issuer_credit_code: str, serial: str, version: int) -> str:

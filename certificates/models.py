@@ -174,19 +174,3 @@ class Certificate(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=[CertificateStatus.VALID, CertificateStatus.EXPIRED], target=CertificateStatus.SUPERSEDED)
     def supersede(self):
         pass
-
-
-class CertificateSerial(models.Model):
-    """Serial numbers per certificate type and issuer; the row lock hands out each number once."""
-
-    type = models.ForeignKey(CertificateType, on_delete=models.PROTECT, related_name="+")
-    issuer = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
-    last = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = "证照流水号"
-        verbose_name_plural = "证照流水号"
-        constraints = [models.UniqueConstraint(fields=["type", "issuer"], name="certificate_serial_unique")]
-
-    def __str__(self):
-        return f"{self.type_id}/{self.issuer_id}: {self.last}"

@@ -18,10 +18,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_fsm import ConcurrentTransition, can_proceed
 
-from certificates.identifiers import MAX_VERSION, certificate_identifier, format_serial
+from certificates.identifiers import MAX_VERSION, certificate_identifier, random_serial
 from certificates.models import (
     Certificate,
-    CertificateSerial,
     CertificateStatus,
     CertificateType,
 )
@@ -56,12 +55,17 @@ def valid_until_for(*, valid_from: date, years: int | None) -> date | None:
     return anniversary - timedelta(days=1)
 
 
-def _allocate_serial(*, certificate_type: CertificateType, issuer: Department) -> str:
-    # The row lock hands out each number once; a rolled-back issuance gives its number back with it.
-    sequence, _ = CertificateSerial.objects.select_for_update().get_or_create(type=certificate_type, issuer=issuer)
-    sequence.last += 1
-    sequence.save(update_fields=["last"])
-    return format_serial(sequence.last)
+SERIAL_ATTEMPTS = 5
+
+
+def _new_serial(*, certificate_type: CertificateType, issuer: Department) -> str:
+    """A random serial no certificate of this type and issuer has (certificates/identifiers.py). No lock:
+    two issuances drawing the same one of 10¹² at once would meet the unique constraint, not each other."""
+    for _attempt in range(SERIAL_ATTEMPTS):
+        serial = random_serial()
+        if not Certificate.objects.filter(type=certificate_type, issuer=issuer, serial=serial).exists():
+            return serial
+    raise RuntimeError("no free certificate serial after several random draws")
 
 
 def _holder_users(certificate: Certificate) -> list[User]:
@@ -136,7 +140,7 @@ def certificate_issue(
     issued_on = issued_on or _today()
 
     if previous is None:
-        serial, version = _allocate_serial(certificate_type=certificate_type, issuer=issuer), 1
+        serial, version = _new_serial(certificate_type=certificate_type, issuer=issuer), 1
     else:
         previous = Certificate.objects.select_for_update(of=("self",)).select_related("type").get(pk=previous.pk)
         _check_reissue(previous=previous, certificate_type=certificate_type, issuer=issuer,

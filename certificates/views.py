@@ -29,6 +29,7 @@ from certificates.models import CertificateStatus
 from certificates.permissions import access_certificate, visible_certificates
 from portal.errors import Forbidden, Refused
 from portal.models import Role
+from portal.throttles import throttle_page
 
 PAGE_SIZE = 20
 
@@ -60,6 +61,7 @@ def _rows(certificates) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
+@throttle_page("verify_file", methods=("POST",))
 def verify(request):
     """Enter an identifier (→ its verification page) or upload a PDF (→ the answer on this page)."""
     identifier_form = IdentifierForm(request.GET if "identifier" in request.GET else None)
@@ -82,6 +84,7 @@ def verify(request):
     })
 
 
+@throttle_page("verify")
 def verify_identifier(request, identifier):
     """The page the QR code opens: status first, then what the certificate is; the holder's ID masked."""
     well_formed = identifier_is_valid(identifier)

@@ -1,21 +1,22 @@
 """Infrastructure API: tokens, working days, and the project-wide error shape."""
 
 from django.contrib.auth import authenticate
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from django.http import Http404
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView, exception_handler as drf_exception_handler
 
 from portal.errors import Forbidden, Refused
 from portal.lockout import LOCKED_OUT_MESSAGE
-from portal.models import Notification
+from portal.models import Notification, User
 from portal.notifications import notification_mark_read
+from portal.services import api_token_issue, api_token_revoke
+from portal.throttles import ClientRateThrottle
 from portal.workdays import MAX_WORKING_DAYS, WorkCalendar
 
 
@@ -32,6 +33,10 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         data = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(data, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):  # a JSON or form body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+        return Response({"detail": f"请求内容超过 {limit} KB", "code": "too_large"},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         codes = exc.get_codes() if hasattr(exc, "get_codes") else None
@@ -41,17 +46,19 @@ def exception_handler(exc, context):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(label="用户名")
-    password = serializers.CharField(label="密码", style={"input_type": "password"}, trim_whitespace=False)
+    username = serializers.CharField(label="用户名", max_length=User._meta.get_field("username").max_length)
+    # Bounded so a megabyte "password" is not hashed; no stored password is near this long.
+    password = serializers.CharField(label="密码", style={"input_type": "password"}, trim_whitespace=False, max_length=256)
 
 
 class TokenObtainApi(APIView):
-    """Exchange a username and password for an API token; repeated failures lock the account out (429)."""
+    """Exchange a username and password for an API token, valid API_TOKEN_TTL_HOURS from now; repeated
+    failures lock the account out (429), and each client address is rate-limited with the login page."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "token"
+    throttle_classes = [ClientRateThrottle]
+    throttle_scope = "login"
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -72,8 +79,18 @@ class TokenObtainApi(APIView):
                 {"detail": "用户名或密码错误", "code": "authentication_failed"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": api_token_issue(user=user).key})
+
+
+class LogoutApi(APIView):
+    """Sign out of the API: the caller's token is deleted (so is it when they sign out on the pages)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        api_token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class WorkdaysQuerySerializer(serializers.Serializer):

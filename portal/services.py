@@ -1,8 +1,13 @@
 """Writes of the infrastructure: accounts. Every function is a use case, atomic and audited."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from portal.audit import audit_record
 from portal.models import Department, Hall, Role, User
@@ -105,3 +110,28 @@ def user_for_identity(*, name: str, id_type: str, id_number: str) -> User:
     except IntegrityError:  # registered by another window a moment ago
         user = User.objects.get(id_number=id_number)
     return user
+
+
+def api_token_expired(token: Token) -> bool:
+    """API_TOKEN_TTL_HOURS after the sign-in that last issued it, a token no longer works."""
+    return timezone.now() >= token.created + timedelta(hours=settings.API_TOKEN_TTL_HOURS)
+
+
+def api_token_issue(*, user: User) -> Token:
+    """The user's API token after a successful sign-in: the same key while it is valid (its lifetime starts
+    again now), a new one once it has expired (portal/authentication.py)."""
+    with transaction.atomic():
+        token, created = Token.objects.select_for_update().get_or_create(user=user)
+        if not created:
+            if api_token_expired(token):
+                token.delete()
+                token = Token.objects.create(user=user)
+            else:
+                token.created = timezone.now()
+                token.save(update_fields=["created"])
+    return token
+
+
+def api_token_revoke(*, user: User) -> None:
+    """Sign-out: the user's API token stops working at once."""
+    Token.objects.filter(user=user).delete()

@@ -5,9 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import apis, views
 from portal.metrics import MetricsView
+from portal.throttles import throttle_page
 
 api_v1 = [
     path("auth/token/", apis.TokenObtainApi.as_view(), name="token"),
+    path("auth/logout/", apis.LogoutApi.as_view(), name="logout"),
     path("workdays/", apis.WorkdaysApi.as_view(), name="workdays"),
     path("notifications/", apis.NotificationListApi.as_view(), name="notification-list"),
     path("notifications/<int:notification_id>/read/", apis.NotificationReadApi.as_view(), name="notification-read"),
@@ -25,7 +27,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", MetricsView.as_view(), name="metrics"),
     path("inbox/", views.inbox, name="inbox"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # Sign-in attempts count per client address with the token endpoint's (scope "login").
+    path("accounts/login/", throttle_page("login", methods=("POST",))(
+        auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("guide/", include("items.urls")),

@@ -41,6 +41,8 @@ MIDDLEWARE = [
     # First: the request id and the request's log line and latency cover everything below it.
     "portal.observability.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Control characters in query strings and url-encoded forms: a 400 before any view reads them.
+    "portal.inputs.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -107,6 +109,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # "aaaaaaaaa" passes the length rule: at least four distinct characters.
+    {"NAME": "portal.passwords.DistinctCharactersValidator", "OPTIONS": {"min_distinct": 4}},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -117,7 +121,11 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 # Username + client IP: a hall full of clerks shares one NAT address, so an IP alone must not lock them all.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
+# Who the client is (portal/throttles.py client_ip): X-Forwarded-For is believed only for this many proxies
+# in front of the application, each appending the address it saw; 0 = REMOTE_ADDR only. One setting for the
+# lock-out, the rate limits and DRF (NUM_PROXIES below). AXES_IPWARE_PROXY_COUNT is its former name.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("AXES_IPWARE_PROXY_COUNT", default=0))
+AXES_CLIENT_IP_CALLABLE = "portal.throttles.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
 AXES_VERBOSE = False
@@ -141,7 +149,13 @@ MEDIA_URL = "/media/"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.authentication.ExpiringTokenAuthentication",
+    ],
+    # JSON bounded in size and depth, no control characters (portal/inputs.py); forms and uploads as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.inputs.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -149,9 +163,20 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.apis.exception_handler",
-    # Public endpoints that invite guessing or heavy work are rate-limited per client address.
-    "DEFAULT_THROTTLE_RATES": {"token": "20/minute", "verify": "120/minute", "certificate_verify": "60/minute"},
+    # Public endpoints and pages that invite guessing or heavy work are rate-limited per client address
+    # (portal/throttles.py); a page and the API answering the same question share a scope.
+    "DEFAULT_THROTTLE_RATES": {
+        "login": "20/minute",  # POST auth/token/ and the login form
+        "verify": "120/minute",  # a certificate by identifier: /verify/<id>/ and GET verify/<id>/
+        "verify_file": "30/minute",  # a PDF checked by hash and signature: POST /verify/ and POST verify/
+        "kiosk": "60/minute",  # anonymous hall tickets
+    },
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
+# JSON bodies and url-encoded forms; uploaded files do not count (their own limit is 20 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# API tokens work this long after the sign-in that issued them; signing out deletes them.
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=12)
 SPECTACULAR_SETTINGS = {
     "TITLE": "一网通办 政务服务平台 API",
     "DESCRIPTION": "事项目录、办件、电子证照与核验接口",
@@ -208,6 +233,22 @@ CELERY_BEAT_SCHEDULE = {
 # Publishing must not hang a request when the broker is down: fail fast, the outbox sweep sends later.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# The shared cache (throttle counts): Redis when REDIS_URL is set (CACHE_REDIS_URL for another server or
+# database), under its own key prefix so it never touches the broker's keys; per-process memory only in
+# development. Fail fast: one attempt, 1 s timeouts (a throttle then lets the request through, logged).
+CACHE_REDIS_URL = env("CACHE_REDIS_URL", default=REDIS_URL)
+if CACHE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "portal.cache.PrefixedRedisCache",
+            "LOCATION": CACHE_REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="portal-cache"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 SMS_BACKEND = env("SMS_BACKEND", default="portal.sms.FileSmsBackend")

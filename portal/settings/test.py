@@ -1,5 +1,7 @@
 """Tests: the real database from DATABASE_URL (PostgreSQL in CI), a fast hasher, in-memory email."""
 
+import os
+
 from portal.settings.dev import *  # noqa: F403
 
 DEBUG = False
@@ -15,3 +17,7 @@ METRICS_TOKEN = "test-metrics-token"
 # (WAL + timeout) instead of failing with "table is locked".
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+
+# Test workers (pytest-xdist) share one Redis database: each counts and clears only under its own prefix.
+if CACHES["default"]["BACKEND"] == "portal.cache.PrefixedRedisCache":  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"  # noqa: F405

@@ -71,6 +71,24 @@ def test_clerk_registers_a_walk_in_and_accepts_at_once(as_user, clerk, item, req
     assert {m["name"]: m["status"] for m in document.context["materials"]}["食品安全管理制度"] == "容缺后补"
 
 
+def test_a_clerk_cannot_register_a_walk_in_with_their_own_id_number(as_user, hall, item):
+    """A clerk applying for themselves would accept their own case: another window must (issue 14)."""
+    clerk = UserFactory(clerk=True, hall=hall, real_name="李娜", id_type="111", id_number="220102199003071235")
+    events = AuditEvent.objects.count()
+    response = as_user(clerk).post("/api/v1/applications/", {
+        "item": item.code, "applicant": {"name": "李娜", "id_type": "111", "id_number": "220102199003071235"},
+    }, format="json")
+    assert response.status_code == 400
+    assert "证件号码" in str(response.json()["applicant"]) and "本人" in str(response.json()["applicant"])
+    assert not Application.objects.exists() and AuditEvent.objects.count() == events
+    # A colleague at the next window may register the same person.
+    colleague = UserFactory(clerk=True, hall=hall, real_name="周杰")
+    response = as_user(colleague).post("/api/v1/applications/", {
+        "item": item.code, "applicant": {"name": "李娜", "id_type": "111", "id_number": "220102199003071235"},
+    }, format="json")
+    assert response.status_code == 201 and Application.objects.get().applicant == clerk
+
+
 def test_walk_in_with_invalid_id_names_the_field(as_user, clerk, item):
     response = as_user(clerk).post("/api/v1/applications/", {
         "item": item.code, "applicant": {"name": "王小明", "id_type": "111", "id_number": "220102199003071234"},

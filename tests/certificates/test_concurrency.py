@@ -1,4 +1,4 @@
-"""Things done at the same moment (PostgreSQL row locks): serials are handed out once, one revocation or
+"""Things done at the same moment (PostgreSQL row locks): two issuances get two serials, one revocation or
 re-issue wins, two sweeps expire each certificate once."""
 
 import threading
@@ -44,7 +44,8 @@ def race(calls):
 
 def test_two_issuances_at_once_get_different_serials(food_type):
     results = race([lambda: issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA)] * 2)
-    assert sorted(c.serial for c in results) == ["00000001", "00000002"]
+    assert all(isinstance(c, Certificate) for c in results), results
+    assert results[0].serial != results[1].serial
     assert Certificate.objects.count() == 2
 
 

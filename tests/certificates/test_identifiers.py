@@ -4,7 +4,7 @@ import string
 
 import pytest
 
-from certificates.identifiers import certificate_identifier, identifier_is_valid
+from certificates.identifiers import certificate_identifier, identifier_is_valid, random_serial
 
 ALPHABET = string.digits + string.ascii_uppercase
 KNOWN = "1.2.156.3005.2.FOOD-BIZ.11220100MB1234567K.00000001.001.Q"
@@ -30,6 +30,24 @@ def test_a_known_identifier():
     # Over the identifier before the check, without dots and hyphens, upper-cased.
     assert reference_check_character("121563005" "2" "FOODBIZ" "11220100MB1234567K" "00000001" "001") == "Q"
     assert identifier_is_valid(identifier)
+
+
+def test_random_serials_fit_the_identifier_and_are_not_a_sequence():
+    serials = [random_serial() for _ in range(2000)]
+    assert all(len(serial) == 12 and serial.isdigit() for serial in serials)
+    assert len(set(serials)) == 2000
+    # Spread over the whole range, not clustered the way a counter is.
+    numbers = sorted(int(serial) for serial in serials)
+    assert numbers[0] < 10**11 and numbers[-1] > 9 * 10**11
+    assert sum(1 for low, high in zip(numbers, numbers[1:]) if high - low == 1) == 0
+    for serial in serials[:50]:
+        identifier = certificate_identifier(
+            type_code="FOOD-BIZ", issuer_credit_code="11220100MB1234567K", serial=serial, version=1
+        )
+        body, check = identifier.rsplit(".", 1)
+        assert body == f"1.2.156.3005.2.FOOD-BIZ.11220100MB1234567K.{serial}.001"
+        assert check == reference_check_character(body.replace(".", "").replace("-", ""))
+        assert identifier_is_valid(identifier)
 
 
 def test_the_reference_agrees_with_the_standards_example():

@@ -1,6 +1,7 @@
 """Issuing and re-issuing e-certificates through the service, as seals calls it."""
 
 import hashlib
+import re
 from datetime import date
 
 import pytest
@@ -8,7 +9,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from certificates.identifiers import identifier_is_valid
+from certificates.identifiers import certificate_identifier, identifier_is_valid
 from certificates.models import Certificate, CertificateStatus
 from certificates.services import (
     certificate_revoke,
@@ -42,9 +43,10 @@ def test_issue_stores_the_signed_pdf_its_hash_and_the_facts(food_type, holder):
         certificate = issue_certificate(certificate_type=food_type, holder=holder, face_data=FOOD_FACE_DATA, sign=sign,
                                         application_number="CC-CITY-20261124-000001")
     certificate.refresh_from_db()
-    assert certificate.identifier == "1.2.156.3005.2.FOOD-BIZ.11220100MB1234567K.00000001.001.Q"
+    assert re.fullmatch(r"1\.2\.156\.3005\.2\.FOOD-BIZ\.11220100MB1234567K\.[0-9]{12}\.001\.[0-9A-Z]", certificate.identifier)
     assert identifier_is_valid(certificate.identifier)
-    assert (certificate.serial, certificate.version, certificate.status) == ("00000001", 1, CertificateStatus.VALID)
+    assert certificate.identifier.split(".")[-3] == certificate.serial
+    assert (len(certificate.serial), certificate.version, certificate.status) == (12, 1, CertificateStatus.VALID)
     assert certificate.issuer == food_type.department and certificate.type == food_type
     assert (certificate.holder, certificate.holder_name, certificate.holder_id_type, certificate.holder_id_number) == (
         holder, "张伟", "111", PERSON_ID)
@@ -80,15 +82,41 @@ def test_a_holder_without_account_link_is_told_through_their_verified_id_number(
     assert Notification.objects.filter(user=holder, kind="certificate_issued").count() == 1
 
 
-def test_serials_count_per_type_and_issuer(food_type, licence_type, ccsj):
+def test_serials_are_random_and_unique(food_type, licence_type, ccsj):
+    """The verification page shows the holder: one identifier must not give away the next (issue 14)."""
     district = DepartmentFactory(name="长春市南关区市场监督管理局")
-    first = issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA)
-    second = issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA)
+    certificates = [issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA) for _ in range(6)]
     other_type = issue_certificate(certificate_type=licence_type)
     other_issuer = issue_certificate(certificate_type=food_type, issuer=district, face_data=FOOD_FACE_DATA)
-    assert [c.serial for c in (first, second, other_type, other_issuer)] == ["00000001", "00000002", "00000001", "00000001"]
-    assert len({c.identifier for c in (first, second, other_type, other_issuer)}) == 4
+    serials = [int(c.serial) for c in certificates]
+    assert len(set(serials)) == 6
+    # Not a counter: consecutive issues are not neighbours (a chance of about 10⁻¹¹ that this fails).
+    assert all(abs(later - earlier) > 1 for earlier, later in zip(serials, serials[1:]))
+    assert all(re.fullmatch(r"[0-9]{12}", c.serial) for c in [*certificates, other_type, other_issuer])
+    assert all(identifier_is_valid(c.identifier) for c in [*certificates, other_type, other_issuer])
+    assert len({c.identifier for c in [*certificates, other_type, other_issuer]}) == 8
     assert district.credit_code in other_issuer.identifier
+
+
+def test_a_serial_already_taken_is_drawn_again(food_type, monkeypatch):
+    """Uniqueness does not rest on chance: a drawn serial the type and issuer already have is not used."""
+    from certificates import identifiers
+
+    first = issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA)
+    draws = iter([first.serial, first.serial, "000000000042"])
+    monkeypatch.setattr(identifiers.secrets, "randbelow", lambda _bound: int(next(draws)))
+    second = issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA)
+    assert second.serial == "000000000042" and second.identifier != first.identifier
+
+
+def test_certificates_issued_with_sequential_serials_still_verify(api, food_type):
+    """Certificates issued before serials were random keep their 8-digit serial, and verify."""
+    old = issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA)
+    identifier = certificate_identifier(type_code=food_type.code, issuer_credit_code=food_type.department.credit_code,
+                                        serial="00000001", version=1)
+    Certificate.objects.filter(pk=old.pk).update(serial="00000001", identifier=identifier)
+    response = api.get(f"/api/v1/verify/{identifier}/")
+    assert response.status_code == 200 and response.json()["identifier"] == identifier
 
 
 def test_a_failure_inside_the_callers_transaction_leaves_nothing(food_type, holder):
@@ -102,8 +130,6 @@ def test_a_failure_inside_the_callers_transaction_leaves_nothing(food_type, hold
     assert not Certificate.objects.exists()
     assert not AuditEvent.objects.filter(action="certificate_issue").exists()
     assert not Notification.objects.exists()
-    # The serial went back with the rollback: the next certificate is number 1.
-    assert issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA).serial == "00000001"
 
 
 def test_a_failing_signer_leaves_nothing(food_type):
@@ -173,8 +199,8 @@ def test_reissue_keeps_the_serial_and_supersedes_the_old_version(food_type, hold
     supersede = AuditEvent.objects.get(action="certificate_supersede")
     assert (supersede.object_id, supersede.from_state, supersede.to_state) == (old.identifier, "valid", "superseded")
     assert AuditEvent.objects.get(action="certificate_issue", object_id=new.identifier).payload["previous"] == old.identifier
-    # The next new certificate still gets the next serial.
-    assert issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA).serial == "00000002"
+    # A new certificate gets a serial of its own.
+    assert issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA).serial != old.serial
 
 
 def test_an_expired_certificate_can_be_renewed(food_type, holder):

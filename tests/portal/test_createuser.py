@@ -106,6 +106,16 @@ def test_weak_password_is_refused():
     assert not User.objects.filter(username="weak").exists()
 
 
+@pytest.mark.parametrize("weak", ["aaaaaaaaa", "ababababab", "zzzzzzzzzzzzzzzz1", "Aa1Aa1Aa1Aa1"])
+def test_a_password_of_few_distinct_characters_is_refused(weak):
+    """Long enough for the length rule, guessed at once: at least four distinct characters (issue 14)."""
+    with pytest.raises(CommandError) as error:
+        createuser("repeat", "--password", weak, "--role", "applicant")
+    assert "--password: 密码过于简单：至少应包含 4 个不同的字符" in str(error.value)
+    assert not User.objects.filter(username="repeat").exists()
+    assert createuser("repeat", "--password", "Abcd-2026-qz", "--role", "applicant").check_password("Abcd-2026-qz")
+
+
 def test_duplicate_username_is_refused():
     createuser("twice", "--password", "Strong-pass-2026", "--role", "applicant")
     with pytest.raises(CommandError, match="NAME"):
