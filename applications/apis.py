@@ -1,7 +1,7 @@
 """The case API (DESIGN §10). Views only translate HTTP; services decide; permissions fetch."""
 
 from django.core.files.base import ContentFile
-from django.http import FileResponse, Http404
+from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -19,6 +19,7 @@ from portal.errors import Refused
 from portal.identity import IdType, mask_id_number
 from portal.inputs import FormDataField, bounded, phone_validator
 from portal.models import Hall, User
+from portal.security import file_response
 from portal.throttles import AnonymousClientRateThrottle
 
 # Text columns without a length of their own (TextField) take what the page forms take.
@@ -280,7 +281,7 @@ class MaterialFileApi(APIView):
         if material is None:
             raise Http404("材料不存在")
         services.material_read_record(actor=request.user, application=case, material=material)
-        return FileResponse(material.file.open("rb"), content_type=material.content_type, filename=material.original_name)
+        return file_response(material.file.open("rb"), content_type=material.content_type, filename=material.original_name)
 
 
 class DocumentPdfApi(APIView):
@@ -295,7 +296,7 @@ class DocumentPdfApi(APIView):
         if not document.pdf:
             # Rendered from the frozen snapshot the first time someone asks; kept afterwards.
             document.pdf.save(f"{document.serial}.pdf", ContentFile(render_document_pdf(kind=document.kind, context=document.context)))
-        return FileResponse(document.pdf.open("rb"), content_type="application/pdf", filename=f"{document.serial}.pdf")
+        return file_response(document.pdf.open("rb"), content_type="application/pdf", filename=f"{document.serial}.pdf")
 
 
 class EventSerializer(serializers.Serializer):

@@ -20,7 +20,7 @@ from applications import services
 from applications.documents import DocumentKind
 from applications.models import WITHDRAWABLE, Application, Deficiency, Material, Notice, State
 from applications.permissions import visible_applications
-from applications.uploads import inspect_upload
+from applications.uploads import inspect_upload, stored_upload
 from items.models import Bundle, BundleMaterial, MaterialRequirement
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
@@ -221,26 +221,22 @@ def bundle_material_upload(*, actor: User, application: Application, material_id
     if not targets:
         raise InvalidTransition(f"当前没有需要「{material.name}」的子办件可以上传材料")
     inspected = inspect_upload(upload)
-    stored = None
     created = []
     for child, requirement in targets:
         version = (child.materials.filter(requirement=requirement).order_by("-version").values_list("version", flat=True).first() or 0) + 1
-        row = Material(
+        created.append(Material(
             application=child, requirement=requirement, version=version, original_name=(upload.name or "")[:200],
             content_type=inspected.content_type, size=inspected.size, sha256=inspected.sha256, uploaded_by=actor,
-        )
-        if stored is None:
-            row.file.save("upload", upload, save=False)
-            stored = row.file.name
-        else:
-            row.file.name = stored  # the same stored file: files are never deleted, so sharing is safe
-        row.save()
-        created.append(row)
-        audit_record(
-            actor=actor, action="material_upload", object_type="application", object_id=child.number,
-            payload={"requirement": requirement.pk, "version": version, "sha256": inspected.sha256,
-                     "size": inspected.size, "bundle_material": material.name, "parent": parent.number},
-        )
+        ))
+    with stored_upload(created[0].file, upload) as stored:
+        for row in created:
+            row.file.name = stored  # one stored file for every child: files are never deleted, so sharing is safe
+            row.save()
+            audit_record(
+                actor=actor, action="material_upload", object_type="application", object_id=row.application.number,
+                payload={"requirement": row.requirement.pk, "version": row.version, "sha256": inspected.sha256,
+                         "size": inspected.size, "bundle_material": material.name, "parent": parent.number},
+            )
     return created
 
 

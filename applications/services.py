@@ -40,7 +40,7 @@ from portal.notifications import notify, notify_many
 from portal.services import user_for_identity
 from portal.workdays import WorkCalendar
 
-from applications.uploads import inspect_upload
+from applications.uploads import inspect_upload, stored_upload
 
 ACTION_LABELS = {
     "submit": "提交",
@@ -341,12 +341,12 @@ def application_material_upload(*, actor: User, application: Application, requir
         application=case, requirement=requirement, version=version, original_name=(upload.name or "")[:200],
         content_type=inspected.content_type, size=inspected.size, sha256=inspected.sha256, uploaded_by=actor,
     )
-    material.file.save("upload", upload, save=False)
-    material.save()
-    audit_record(
-        actor=actor, action="material_upload", object_type="application", object_id=case.number,
-        payload={"requirement": requirement.pk, "version": version, "sha256": inspected.sha256, "size": inspected.size},
-    )
+    with stored_upload(material.file, upload):
+        material.save()
+        audit_record(
+            actor=actor, action="material_upload", object_type="application", object_id=case.number,
+            payload={"requirement": requirement.pk, "version": version, "sha256": inspected.sha256, "size": inspected.size},
+        )
     return material
 
 

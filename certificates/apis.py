@@ -5,7 +5,7 @@ may not see), writes go through services (Forbidden → 403, ValidationError →
 """
 
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -25,6 +25,7 @@ from certificates.permissions import (
 )
 from certificates.uploads import read_pdf_upload
 from portal.inputs import bounded
+from portal.security import file_response
 from portal.throttles import ClientRateThrottle
 
 
@@ -142,7 +143,7 @@ class CertificatePdfApi(APIView):
     def get(self, request, identifier):
         certificate = access_certificate(user=request.user, identifier=identifier)
         services.certificate_read_record(actor=request.user, certificate=certificate)
-        return FileResponse(certificate.pdf.open("rb"), content_type="application/pdf", filename=f"{certificate.identifier}.pdf")
+        return file_response(certificate.pdf.open("rb"), content_type="application/pdf", filename=f"{certificate.identifier}.pdf")
 
 
 class RevokeSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -29,6 +29,7 @@ from certificates.models import CertificateStatus
 from certificates.permissions import access_certificate, visible_certificates
 from portal.errors import Forbidden, Refused
 from portal.models import Role
+from portal.security import file_response
 from portal.throttles import throttle_page
 
 PAGE_SIZE = 20
@@ -119,7 +120,7 @@ def download(request, identifier):
     """The signed PDF as issued, to its holder or to staff who may see it (their reads are recorded)."""
     certificate = access_certificate(user=request.user, identifier=identifier)
     services.certificate_read_record(actor=request.user, certificate=certificate)
-    return FileResponse(certificate.pdf.open("rb"), content_type="application/pdf", filename=f"{certificate.identifier}.pdf")
+    return file_response(certificate.pdf.open("rb"), content_type="application/pdf", filename=f"{certificate.identifier}.pdf")
 
 
 # --- the issuing department's head ----------------------------------------------------------------------

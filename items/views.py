@@ -3,7 +3,7 @@
 from pathlib import PurePosixPath
 
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 
 from items.forms import GuideFilterForm
@@ -17,6 +17,7 @@ from items.selectors import (
     item_list,
     material_get_published,
 )
+from portal.security import file_response
 
 PAGE_SIZE = 20
 
@@ -71,7 +72,7 @@ def material_file(request, material_id, kind):
     file = getattr(material, kind)
     if not file or not file.storage.exists(file.name):
         raise Http404("文件不存在")
-    return FileResponse(file.open("rb"), as_attachment=True, filename=PurePosixPath(file.name).name)
+    return file_response(file.open("rb"), filename=PurePosixPath(file.name).name)
 
 
 # --- 一件事一次办 (DESIGN §4 "Bundles") --------------------------------------------------------------

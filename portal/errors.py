@@ -17,6 +17,13 @@ class InvalidTransition(Refused):
     default_code = "invalid_transition"
 
 
+class StorageUnavailable(Refused):
+    """A file could not be written (disk full, storage down): nothing was kept, try again later (HTTP 503)."""
+
+    status_code = 503
+    default_code = "storage_unavailable"
+
+
 class Forbidden(Exception):
     """The actor may see the object but their role may not do this (HTTP 403)."""
 

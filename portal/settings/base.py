@@ -41,6 +41,8 @@ MIDDLEWARE = [
     # First: the request id and the request's log line and latency cover everything below it.
     "portal.observability.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer, `no-store` on personal ones (decision 040).
+    "portal.security.SecurityHeadersMiddleware",
     # Control characters in query strings and url-encoded forms: a 400 before any view reads them.
     "portal.inputs.InputGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

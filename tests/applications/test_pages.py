@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from applications.models import Application, Deficiency, Document, Material, Notice, State
 from portal.models import AuditEvent, User
+from portal.security import FILE_POLICY
 from tests.applications.conftest import pdf_file
 from tests.factories import UserFactory, published_item
 
@@ -145,7 +146,11 @@ def test_online_flow_notice_with_two_deficiencies_resubmit_and_accept(citizen, c
     assert f"/api/v1/applications/{case.number}/documents/{notice_pdf.pk}/pdf/" in body
     assert f'id="file-{licence}"' in body and f'id="file-{plan}"' in body
     assert f'id="file-{requirements["食品经营许可申请书"]}"' not in body
-    assert citizen_client.get(f"/api/v1/applications/{case.number}/documents/{notice_pdf.pk}/pdf/").status_code == 200
+    document = citizen_client.get(f"/api/v1/applications/{case.number}/documents/{notice_pdf.pk}/pdf/")
+    assert document.status_code == 200 and document["Content-Type"] == "application/pdf"
+    # Our own documents are downloads too, sandboxed, never kept by a cache (decision 040).
+    assert document["Content-Disposition"].startswith("attachment;") and document["Content-Security-Policy"] == FILE_POLICY
+    assert document["X-Content-Type-Options"] == "nosniff" and document["Cache-Control"] == "no-store"
 
     # Resubmitting before supplying everything is refused with the reason.
     upload_page(citizen_client, f"{page}materials/", licence, pdf_file("新营业执照.pdf"))

@@ -1,4 +1,8 @@
-"""Playwright driving Debian's Chromium (never a downloaded browser). Screenshots go to test-artifacts/."""
+"""Playwright driving Debian's Chromium (never a downloaded browser). Screenshots go to test-artifacts/.
+
+Every context the browser opens listens to the console: a Content-Security-Policy violation (an inline
+script or style the policy blocked, decision 040) fails the test that caused it.
+"""
 
 import os
 from pathlib import Path
@@ -19,6 +23,26 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+class WatchedBrowser:
+    """The browser, whose every new context reports CSP violations from its console to `violations`."""
+
+    def __init__(self, browser):
+        self._browser = browser
+        self.violations: list[str] = []
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.on("console", self._console)
+        return context
+
+    def _console(self, message):
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def chromium():
     from playwright.sync_api import sync_playwright
@@ -27,8 +51,20 @@ def chromium():
         pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (bin/system-deps --test)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        yield browser
+        yield WatchedBrowser(browser)
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(request):
+    """Fails a browser test whose pages broke the Content-Security-Policy (checked after its contexts close)."""
+    if "chromium" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("chromium")
+    seen = len(browser.violations)
+    yield
+    assert browser.violations[seen:] == []
 
 
 @pytest.fixture

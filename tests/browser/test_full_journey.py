@@ -24,6 +24,7 @@ from seals.models import Issuance, SealUse
 from seals.services import seal_ca_init, seal_create
 from seals.signing import pdf_signature_is_valid
 from seals.tasks import seal_issue_task
+from tests.applications.conftest import build_pdf
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import (
     TEST_PASSWORD,
@@ -84,7 +85,7 @@ def log_in(page, username):
 @pytest.fixture
 def sample_pdf(tmp_path):
     path = tmp_path / "材料.pdf"
-    path.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    path.write_bytes(build_pdf(comment="材料"))
     return path
 
 
@@ -200,7 +201,7 @@ def test_full_journey_from_guide_to_rating(browse, sample_pdf, tmp_path):
     expect(notice_section).to_contain_text(NOTICE_REASON)
     shot(citizen_page, 9, "case-notice")
     clearer = tmp_path / "营业执照-清晰.pdf"
-    clearer.write_bytes(sample_pdf.read_bytes().replace(b"%%EOF", b"% clearer scan\n%%EOF"))
+    clearer.write_bytes(build_pdf(comment="clearer scan"))
     upload(citizen_page, "营业执照", clearer, again=True)
     citizen_page.get_by_role("button", name="补正后重新提交").click()
     expect(citizen_page.get_by_text("已于", exact=False).first).to_be_visible()

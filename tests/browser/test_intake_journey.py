@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from applications.models import Application, Material, State
 from portal.workdays import WorkCalendar
+from tests.applications.conftest import build_pdf
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import TEST_PASSWORD, UserFactory, published_item
 
@@ -35,7 +36,7 @@ def log_out(page):
 @pytest.fixture
 def sample_pdf(tmp_path):
     path = tmp_path / "材料.pdf"
-    path.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    path.write_bytes(build_pdf(comment="材料"))
     return path
 
 

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from certificates.models import CertificateStatus
 from certificates.services import certificate_revoke
 from portal.models import AuditEvent
+from portal.security import FILE_POLICY
 from tests.certificates.factories import (
     COMPANY_CODE,
     FOOD_FACE_DATA,
@@ -119,6 +120,8 @@ def test_the_pdf_is_the_file_as_issued(certificate, holder, reviewer):
     response = client_for(holder).get(url(certificate, "pdf/"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;") and response["Content-Security-Policy"] == FILE_POLICY
+    assert response["X-Content-Type-Options"] == "nosniff" and response["Cache-Control"] == "no-store"
     data = b"".join(response.streaming_content)
     assert hashlib.sha256(data).hexdigest() == certificate.sha256
     assert not AuditEvent.objects.filter(action="certificate_read").exists()  # the holder's own: not recorded

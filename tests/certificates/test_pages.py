@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from certificates.models import CertificateStatus
 from certificates.services import certificate_revoke
 from portal.models import AuditEvent, Notification
+from portal.security import FILE_POLICY
 from tests.certificates.factories import (
     FOOD_FACE_DATA,
     PERSON_ID,
@@ -168,6 +169,10 @@ def test_the_wallet_has_bounded_queries(food_type, holder):
 def test_downloading_from_the_wallet(certificate, holder):
     response = login(holder).get(f"/certificates/{certificate.identifier}/pdf/")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    # A download, sandboxed should it be opened in the browser, never kept by a cache (decision 040).
+    assert response["Content-Disposition"] == f'attachment; filename="{certificate.identifier}.pdf"'
+    assert response["Content-Security-Policy"] == FILE_POLICY and response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "no-store"
     assert b"".join(response.streaming_content) == certificate.pdf.read()
     stranger = UserFactory(identified=True)
     assert login(stranger).get(f"/certificates/{certificate.identifier}/pdf/").status_code == 404

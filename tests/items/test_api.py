@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from items.models import MaterialRequirement
 from items.services import item_draft_from_current, item_publish
+from portal.security import FILE_POLICY
 from tests.factories import DepartmentFactory
 from tests.items.factories import CertificateTypeFactory, ItemFactory, ItemVersionFactory
 
@@ -188,6 +189,7 @@ def test_blank_form_and_sample_urls_download_the_file(api, db):
     response = api.get(data["blank_form_url"])
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"blank form"
     assert "attachment" in response["Content-Disposition"]
+    assert response["Content-Security-Policy"] == FILE_POLICY and response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_draft_materials_file_is_not_downloadable(api, db):
