@@ -1,6 +1,9 @@
+import errno
 import io
+from pathlib import Path
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -98,3 +101,32 @@ def submitted(as_user, citizen, draft, requirements):
     response = client.post(f"/api/v1/applications/{draft}/submit/")
     assert response.status_code == 200, response.content
     return draft
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploads go to a folder of the test's own, so a test can see every file that was (not) kept."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+def stored_files(media) -> list:
+    return [path for path in media.rglob("*") if path.is_file()] if media.exists() else []
+
+
+class DiskFullStorage(FileSystemStorage):
+    """The outside world with a full disk: the first bytes land, then the write fails with ENOSPC."""
+
+    def _save(self, name, content):
+        path = Path(self.path(name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            handle.write(next(iter(content.chunks()))[:100])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.fixture
+def full_disk(settings, media):
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": f"{__name__}.DiskFullStorage", "OPTIONS": {"location": str(media)}}}
+    return media

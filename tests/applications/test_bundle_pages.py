@@ -6,7 +6,7 @@ from django.test import Client
 
 from applications.models import Application, Material, Notice, State
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember
-from tests.applications.conftest import pdf_file
+from tests.applications.conftest import pdf_file, stored_files
 from tests.factories import DepartmentFactory, UserFactory, published_item
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +113,16 @@ def test_apply_shows_missing_shared_fields_and_creates_nothing(citizen, bundle):
     response = apply(login(citizen), bundle, f_food_items="")
     assert response.status_code == 200 and "请填写经营项目" in text(response)
     assert not Application.objects.exists()
+
+
+def test_a_full_disk_keeps_no_shared_material_and_says_so(citizen, bundle, full_disk):
+    client = login(citizen)
+    apply(client, bundle)
+    parent = Application.objects.get(parent__isnull=True)
+    shared = BundleMaterial.objects.get(bundle=bundle)
+    response = client.post(f"/my/cases/{parent.number}/shared/{shared.pk}/", {"file": pdf_file("身份证.pdf")}, follow=True)
+    assert response.status_code == 200 and "本次上传未保存" in text(response)
+    assert not Material.objects.exists() and stored_files(full_disk) == []
 
 
 def test_only_applicants_apply_and_unknown_bundles_404(citizen, bundle):

@@ -1,16 +1,13 @@
 """Uploads: PDF/JPEG/PNG by content, ≤ 20 MB; anything else is a 400 naming the field, and nothing is stored."""
 
-import errno
 import hashlib
 import io
 import time
 import zlib
-from pathlib import Path
 
 import pytest
 import weasyprint
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from pyhanko.pdf_utils import generic
@@ -31,7 +28,7 @@ from applications.uploads import (
 from portal.models import AuditEvent
 from seals.services import seal_ca_init, seal_create
 from seals.signing import SealSigner
-from tests.applications.conftest import build_pdf, pdf_bytes, png_bytes, upload
+from tests.applications.conftest import build_pdf, pdf_bytes, png_bytes, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -185,16 +182,6 @@ HOSTILE = {
 }
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
-def stored_files(media) -> list:
-    return [path for path in media.rglob("*") if path.is_file()] if media.exists() else []
-
-
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_hostile_files_are_refused_and_nothing_is_kept(as_user, citizen, draft, requirements, media, case):
     content, message = HOSTILE[case]
@@ -286,24 +273,6 @@ def test_a_large_scan_is_inspected_quickly(as_user, citizen, draft, requirements
 
 
 # --- a write that fails leaves nothing behind -------------------------------------------------------
-
-
-class DiskFullStorage(FileSystemStorage):
-    """The outside world with a full disk: the first bytes land, then the write fails with ENOSPC."""
-
-    def _save(self, name, content):
-        path = Path(self.path(name))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            handle.write(next(iter(content.chunks()))[:100])
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-
-@pytest.fixture
-def full_disk(settings, media):
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": f"{__name__}.DiskFullStorage", "OPTIONS": {"location": str(media)}}}
-    return media
 
 
 def test_a_full_disk_answers_503_and_leaves_no_row_and_no_partial_file(as_user, citizen, draft, requirements, full_disk):
