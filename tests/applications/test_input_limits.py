@@ -172,10 +172,14 @@ def test_a_json_body_over_the_limit_is_a_413(as_user, citizen, item, settings):
     assert stored() == before
 
 
-@pytest.mark.parametrize("query", ["?state=%00", "?state=a%00b", "?page=%01", "?%00=1"])
-def test_control_characters_in_query_parameters_are_a_400(as_user, citizen, query):
-    response = as_user(citizen).get(f"/api/v1/applications/{query}")
+@pytest.mark.parametrize("url", [
+    "/api/v1/certificates/?type=%00", "/api/v1/applications/?state=a%00b", "/api/v1/applications/?page=%01",
+    "/api/v1/items/?search=%00", "/api/v1/applications/?%00=1",
+])
+def test_control_characters_in_query_parameters_are_a_400(as_user, citizen, url):
+    response = as_user(citizen).get(url)
     assert response.status_code == 400
+    assert "控制字符" in str(response.json())
 
 
 def test_a_page_with_a_nul_in_its_query_answers_a_chinese_400(client):
