@@ -84,8 +84,11 @@ LOCK_DEFERRED = [f"item_version__{name}" for name in (
 def _lock(application: Application) -> Application:
     """Re-read the case under a row lock: two clerks on one case queue here, and the second sees the
     first one's result. Only the case's own row is locked (`of`): the joined item version and department
-    are shared by thousands of cases, and locking them would queue every transition of a department."""
-    return (Application.objects.select_for_update(of=("self",)).select_related("item_version__item", "department")
+    are shared by thousands of cases, and locking them would queue every transition of a department.
+    FOR NO KEY UPDATE (what an UPDATE of non-key columns takes anyway) still excludes every other
+    transition, but not the KEY SHARE lock a foreign-key check takes at COMMIT: a transaction inserting a
+    row that points at the case (a document, a rating) never waits on it while holding the audit head."""
+    return (Application.objects.select_for_update(of=("self",), no_key=True).select_related("item_version__item", "department")
             .defer(*LOCK_DEFERRED).get(pk=application.pk))
 
 
@@ -594,7 +597,7 @@ def application_deem_accept_sweep(*, today: date | None = None, batch: int = 500
     for pk in candidates.order_by("submitted_at").values_list("pk", flat=True)[:batch]:
         with transaction.atomic():
             case = (
-                Application.objects.select_for_update(skip_locked=True, of=("self",))
+                Application.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
                 .select_related("item_version", "department").filter(pk=pk, state=State.SUBMITTED).first()
             )
             if case is None:
@@ -845,7 +848,7 @@ def application_alert_sweep(*, today: date | None = None, batch: int = 2000) -> 
     while True:
         with transaction.atomic():
             cases = list(
-                Application.objects.select_for_update(skip_locked=True, of=("self",))
+                Application.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
                 .filter(state__in=[State.ACCEPTED, State.IN_REVIEW], next_alert_on__lte=today)
                 .order_by("next_alert_on")
                 .values_list("pk", "number", "due_date", "alert_level", "reviewer_id", "department_id",

@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler as drf_exception_handler
 
-from portal.errors import Forbidden, Refused
+from portal.errors import LOCK_CONFLICT_MESSAGE, Forbidden, Refused, is_lock_conflict
 from portal.lockout import LOCKED_OUT_MESSAGE
 from portal.models import Notification, User
 from portal.notifications import notification_mark_read
@@ -28,6 +28,8 @@ def exception_handler(exc, context):
     """
     if isinstance(exc, Refused):
         return Response({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
+    if is_lock_conflict(exc):
+        return Response({"detail": LOCK_CONFLICT_MESSAGE, "code": "conflict"}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, Forbidden):
         return Response({"detail": exc.detail, "code": "permission_denied"}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DjangoValidationError):

@@ -1,6 +1,5 @@
 """Notifications (DESIGN §9): a row per recipient, sent after commit by a task, retried with backoff."""
 
-import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -9,10 +8,10 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
+from portal.broker import publish
 from portal.models import Notification, User
 from portal.sms import get_sms_backend
 
-logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 
@@ -69,10 +68,7 @@ def enqueue_sending(ids: list[int]) -> None:
 
     for start in range(0, len(ids), SEND_CHUNK):
         chunk = ids[start:start + SEND_CHUNK]
-        try:
-            notification_send_many_task.apply_async(args=[chunk], retry=False)
-        except Exception as error:  # the broker is the outside world: nothing is lost, only delayed
-            logger.warning("通知 %s 等 %d 条未能入队（%s），将由重试任务发送", chunk[0], len(chunk), error)
+        if not publish(notification_send_many_task, args=[chunk], what=f"通知 {chunk[0]} 等 {len(ids) - start} 条"):
             return
 
 

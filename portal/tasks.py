@@ -5,7 +5,7 @@ from celery import shared_task
 from portal.logcontext import request_id_var
 
 
-@shared_task(name="portal.worker_echo_task")
+@shared_task(name="portal.worker_echo_task", ignore_result=False)
 def worker_echo_task(value: str) -> dict:
     """Round-trip probe: proves a real worker took the message from the broker and answered, under the
     request id it was queued with."""

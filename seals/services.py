@@ -18,6 +18,7 @@ from applications import services as application_services
 from applications.documents import DocumentKind, render_document
 from applications.models import Application, State
 from portal.audit import audit_record
+from portal.broker import publish
 from portal.errors import Forbidden, Refused
 from portal.models import Department, Role, User
 from seals import keys
@@ -98,11 +99,22 @@ def _active_seal(department_id: int) -> Seal | None:
     )
 
 
+def custodian_conflict(*, actor: User, application: Application) -> str:
+    """审批与用印分离 by person, not only by role: whoever claimed or decided the case may not stamp it, even
+    after becoming a custodian (issue 14: a reviewer moved to the center stamped their own approval).
+    The reason to refuse, or "" if there is none."""
+    if actor.pk in (application.reviewer_id, application.decided_by_id):
+        return "您曾审查或决定该办件，不能为其用印签发（审批与用印须由不同人员完成）"
+    return ""
+
+
 @transaction.atomic
 def seal_issue(*, actor: User, application: Application) -> Issuance:
     """The custodian orders the stamp; the case shows 制证中 and a task renders, signs and issues."""
     if actor.role != Role.CUSTODIAN:
         raise Forbidden("只有政务服务中心印章管理员可以用印签发")
+    if conflict := custodian_conflict(actor=actor, application=application):
+        raise Forbidden(conflict)
     seal = _active_seal(application.department_id)
     if seal is None:
         raise Refused(f"{application.department.name}没有可用的行政审批专用章", code="no_seal")
@@ -117,10 +129,8 @@ def seal_issue(*, actor: User, application: Application) -> Issuance:
 def _enqueue(issuance_id: int) -> None:
     from seals.tasks import seal_issue_task
 
-    try:
-        seal_issue_task.apply_async(args=[issuance_id], retry=False)
-    except Exception as error:  # broker down: the pending issuance is picked up by the retry sweep
-        logger.warning("签发任务 %s 未能入队：%s", issuance_id, error)
+    # Broker down: the pending issuance is picked up by the retry sweep.
+    publish(seal_issue_task, args=[issuance_id], what=f"签发任务 {issuance_id}")
 
 
 def seal_issue_complete(*, issuance_id: int) -> bool:
@@ -133,8 +143,12 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
         )
         if issuance is None:
             return False
-        seal = Seal.objects.select_for_update(of=("self",)).select_related("department").get(pk=issuance.seal_id)
-        case = Application.objects.select_for_update(of=("self",)).select_related(
+        # Lock order (issue 14: the web's COMMIT checked the issuance→seal key while this held the seal FOR
+        # UPDATE through rendering, then waited for the audit head the web held): issuance, seal, case, and
+        # the audit head last, after rendering and signing. The seal and case are locked FOR NO KEY UPDATE:
+        # a revocation (FOR UPDATE) waits for the stamp, but a foreign-key check (KEY SHARE) never does.
+        seal = Seal.objects.select_for_update(of=("self",), no_key=True).select_related("department").get(pk=issuance.seal_id)
+        case = Application.objects.select_for_update(of=("self",), no_key=True).select_related(
             "item_version__certificate_type", "item_version__item", "department", "applicant", "decided_by", "hall"
         ).get(pk=issuance.application_id)
         # The closed loop, checked again at the moment of stamping.

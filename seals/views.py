@@ -11,7 +11,7 @@ from applications.views import role_required
 from portal.errors import Forbidden, Refused
 from portal.models import Role
 from seals.models import SealUse
-from seals.services import seal_issue
+from seals.services import custodian_conflict, seal_issue
 
 custodian_required = role_required(Role.CUSTODIAN)
 
@@ -24,6 +24,8 @@ def queue(request):
         .select_related("item_version", "department", "decided_by").order_by("decided_at")
     )
     page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    for case in page.object_list:
+        case.custodian_conflict = custodian_conflict(actor=request.user, application=case)
     return render(request, "seals/queue.html", {"page": page})
 
 

@@ -159,7 +159,7 @@ def _celery(ctx: Context, data, log_path) -> tuple[list, float, dict]:
         # depends on the batch, not on how many batches a day has; the other changing cases stay swept.
         reset_alert_changes(limit=SWEEP_CHANGES)
         started = time.perf_counter()
-        facts["changed"] = application_alert_task.apply_async().get(timeout=600)
+        facts["changed"] = application_alert_task.apply_async(ignore_result=False).get(timeout=600)
         facts["sweep_s"] = time.perf_counter() - started
         children = children_pids(process.pid)
         readings = _rss(children)

@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.errors.LockConflictMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Must stay last: django-axes turns a locked-out login into a 429 page.
     "axes.middleware.AxesMiddleware",
@@ -84,6 +85,11 @@ def database_from_env():
         database = env.db_url_config(url)
         database.setdefault("CONN_MAX_AGE", 60)
         database["CONN_HEALTH_CHECKS"] = True
+        if database["ENGINE"] == "django.db.backends.postgresql":
+            # No request waits for a row lock longer than this: it answers 409 (portal/errors.py) instead of
+            # holding a gunicorn worker while something else holds the row.
+            lock_timeout = env.int("DATABASE_LOCK_TIMEOUT_MS", default=10000)
+            database.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={lock_timeout}"
         return database
     VAR_DIR.mkdir(exist_ok=True)
     return {
@@ -196,7 +202,11 @@ CELERY_BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # One connection attempt when publishing (kombu's default retries for 2 s): a request that queues a task
+    # must not wait out a broker outage; the outbox sweeps deliver later (portal/broker.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "max_retries": 0, "socket_connect_timeout": 2}
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_TIMEOUT = 5
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -215,6 +225,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = timedelta(days=1)
+# No task's result is read in production (the records are the results); storing none also spares every
+# publish the result backend's subscription, which retried for 19 s with Redis down (issue 14).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Timers (DESIGN §5). Each entry names a task; `manage.py run_timers` runs the same list once, in order.

@@ -59,3 +59,38 @@ def test_numbers_stay_unique_under_concurrent_creation():
     assert all(r.status_code == 201 for r in responses)
     assert len(set(numbers)) == 6
     assert sorted(int(n[-6:]) for n in numbers) == list(range(1, 7))
+
+
+def test_a_request_that_cannot_get_the_row_answers_409_and_changes_nothing():
+    """Something else holds the case's row (a long issuance, a stuck session): the request waits at most the
+    lock timeout and answers 409 — API and page alike — instead of a 500 or a stalled worker."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and lock_timeout are PostgreSQL's")
+    import psycopg
+
+    number, _ = submitted_case()
+    clerk = UserFactory(clerk=True, hall=HallFactory())
+    config = connection.settings_dict
+    holder = psycopg.connect(dbname=config["NAME"], host=config["HOST"], port=config["PORT"], user=config["USER"],
+                             password=config["PASSWORD"] or None)
+    try:
+        holder.execute("SELECT 1 FROM applications_application WHERE number = %s FOR UPDATE", [number])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        events = AuditEvent.objects.count()
+        response = client_for(clerk).post(f"/api/v1/applications/{number}/accept/")
+        assert response.status_code == 409 and response.json()["code"] == "conflict", response.content
+        from django.test import Client
+
+        page = Client()
+        page.force_login(clerk)
+        answer = page.post(f"/window/cases/{number}/accept/")
+        assert answer.status_code == 409 and "本次操作未生效" in answer.content.decode()
+    finally:
+        holder.rollback()
+        holder.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert Application.objects.get(number=number).state == "submitted" and AuditEvent.objects.count() == events

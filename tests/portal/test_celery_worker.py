@@ -110,7 +110,7 @@ def test_deadline_sweep_runs_in_a_real_worker(tmp_path):
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        changed = application_alert_task.apply_async(queue=queue).get(timeout=90)
+        changed = application_alert_task.apply_async(queue=queue, ignore_result=False).get(timeout=90)
     finally:
         worker.terminate()
         worker.communicate(timeout=30)

@@ -129,6 +129,24 @@ class TestClosedLoop:
         assert issue(as_user(head), number).status_code == 403
         assert not Issuance.objects.exists() and Application.objects.get(number=number).state == "approved"
 
+    def test_the_reviewer_who_decided_cannot_stamp_it_after_becoming_a_custodian(self, as_user, client, reviewer, seal, decided):
+        """审批与用印分离 by person: a role change does not let the decider stamp their own decision."""
+        number = decided("approve")
+        reviewer.role, reviewer.department = "custodian", None
+        reviewer.save(update_fields=["role", "department"])
+        events = AuditEvent.objects.count()
+        response = issue(as_user(reviewer), number)
+        assert response.status_code == 403 and "不能为其用印签发" in response.json()["detail"]
+        assert not Issuance.objects.exists() and AuditEvent.objects.count() == events
+        case = Application.objects.get(number=number)
+        assert case.state == "approved" and not case.issuing
+        # The queue page says why instead of offering the button; the page's POST is refused the same way.
+        client.force_login(reviewer)
+        page = client.get("/center/issuance/").content.decode()
+        assert "不能为其用印签发" in page and f"/center/issuance/{number}/issue/" not in page
+        client.post(f"/center/issuance/{number}/issue/")
+        assert not Issuance.objects.exists()
+
     def test_custodian_cannot_decide(self, as_user, custodian, clerk, reviewer, submitted):
         as_user(clerk).post(f"/api/v1/applications/{submitted}/accept/")
         as_user(reviewer).post(f"/api/v1/applications/{submitted}/claim/")
