@@ -5,6 +5,7 @@ import time
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
@@ -59,6 +60,15 @@ def test_an_address_the_proxy_did_not_write_falls_back_to_the_peer(api, password
     UserFactory(username="busy")
     statuses = [token(api, "busy", password, HTTP_X_FORWARDED_FOR=f"junk-{n}").status_code for n in range(21)]
     assert statuses[20] == 429
+
+
+@pytest.mark.parametrize(("proxies", "recorded"), [(0, "127.0.0.1"), (1, "203.0.113.9"), (2, "10.0.0.4")])
+def test_the_login_lock_out_sees_the_same_client_address(client, settings, proxies, recorded):
+    """django-axes asks portal.throttles.client_ip too: one answer for the lock-out and the rate limits."""
+    settings.TRUSTED_PROXY_COUNT = proxies
+    client.post("/accounts/login/", {"username": "target", "password": "guess"},
+                HTTP_X_FORWARDED_FOR="10.0.0.4, 203.0.113.9")
+    assert AccessAttempt.objects.get(username="target").ip_address == recorded
 
 
 def test_ipv6_clients_are_counted_per_64(api, password):
