@@ -17,7 +17,7 @@ from tests.factories import TEST_PASSWORD, HallFactory, UserFactory
 from tests.seals.conftest import item  # noqa: F401  (a licence item yielding an e-certificate)
 from tests.server.conftest import call, celery_worker, environment, token_for, web_server
 
-CASES = 8
+CASES = 6
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_back_to_back_issuance_never_fails(item, decided_cases, tmp_path, settin
         for thread in threads:
             thread.join()
 
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300  # rendering and signing on a machine the rest of the suite loads
         while Application.objects.filter(number__in=decided_cases, state=State.ISSUED).count() < CASES:
             assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
             time.sleep(0.5)
