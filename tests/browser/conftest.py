@@ -43,7 +43,10 @@ class WatchedBrowser:
         return getattr(self._browser, name)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this thread while the
+# browser is open, and a later non-browser test on the same worker that calls asyncio.run() (pyHanko
+# signing an issuance) would fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def chromium():
     from playwright.sync_api import sync_playwright
 
