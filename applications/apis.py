@@ -2,7 +2,8 @@
 
 from django.core.files.base import ContentFile
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -10,7 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from applications import bundles, selectors, services
+from applications import bundles, selectors, services, uploads
 from applications.documents import render_document_pdf
 from applications.models import Application, Deficiency, Rating, Referral, State, Suspension
 from applications.permissions import access_application, sees_contact_data
@@ -19,6 +20,7 @@ from portal.errors import Refused
 from portal.identity import IdType, mask_id_number
 from portal.inputs import FormDataField, bounded, phone_validator
 from portal.models import Hall, User
+from portal.schema import ERROR
 from portal.security import file_response
 from portal.throttles import AnonymousClientRateThrottle
 
@@ -257,7 +259,9 @@ class MaterialUploadApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": MaterialUploadSerializer}, responses={201: MaterialFileSerializer})
+    # 503: the file could not be written (applications.uploads.stored_upload); nothing was kept.
+    @extend_schema(request={"multipart/form-data": MaterialUploadSerializer},
+                   responses={201: MaterialFileSerializer, 503: ERROR})
     def post(self, request, number):
         case = access_application(user=request.user, number=number)
         data = MaterialUploadSerializer(data=request.data)
@@ -274,7 +278,8 @@ class MaterialFileApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    # Served with the type the upload was found to be by parsing (applications.uploads.SIGNATURES).
+    @extend_schema(responses={(200, content_type): bytes for _magic, content_type in uploads.SIGNATURES})
     def get(self, request, number, material_id):
         case = access_application(user=request.user, number=number)
         material = case.materials.filter(pk=material_id).first()
@@ -403,12 +408,27 @@ ACTIONS = {
 }
 
 
+def action_schema(actions: dict, **kwargs):
+    """extend_schema for a POST …/{action}/ endpoint: `action` one of `actions`, and a JSON object whose
+    fields depend on it (listed in the description; a wrong one is a 400 naming the field)."""
+    inputs = "\n".join(
+        f"- `{name}`: {', '.join(f'`{field}`' for field in serializer().fields) if serializer else '（无）'}"
+        for name, (_service, serializer) in actions.items()
+    )
+    return extend_schema(
+        request=OpenApiTypes.OBJECT,
+        description=f"各操作的输入：\n\n{inputs}",
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(actions))],
+        **kwargs,
+    )
+
+
 class ApplicationActionApi(APIView):
     """POST /applications/{number}/{action}/ — one endpoint per transition of DESIGN §5."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="applications_action", request=EmptySerializer, responses=ApplicationDetailSerializer)
+    @action_schema(ACTIONS, operation_id="applications_action", responses=ApplicationDetailSerializer)
     def post(self, request, number, action):
         case = access_case_or_bundle(user=request.user, number=number)
         if case.is_bundle_parent or (case.parent_id and action in BUNDLE_ACTIONS):
@@ -493,7 +513,6 @@ class BundleApplicationCreateApi(APIView):
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import AllowAny
 
 from applications.models import Appointment, AppointmentSlot, Rectification
@@ -557,7 +576,7 @@ RECTIFICATION_ACTIONS = {
 class RectificationActionApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="rectifications_action", request=NoteSerializer, responses=RectificationSerializer)
+    @action_schema(RECTIFICATION_ACTIONS, operation_id="rectifications_action", responses=RectificationSerializer)
     def post(self, request, rectification_id, action):
         if action not in RECTIFICATION_ACTIONS:
             raise Http404("未知的操作")
@@ -630,6 +649,9 @@ class HallCallNextApi(APIView):
 
 
 class SlotSerializer(serializers.ModelSerializer):
+    # RFC 3339 date-times with the hall's offset ("2026-11-24T09:00:00+08:00"), as every other moment in the API.
+    start = serializers.DateTimeField(source="starts_at", label="开始时间")
+    end = serializers.DateTimeField(source="ends_at", label="结束时间")
     remaining = serializers.IntegerField()
 
     class Meta:
@@ -662,8 +684,8 @@ class AppointmentSerializer(serializers.Serializer):
     hall = serializers.CharField(source="slot.hall.code")
     hall_name = serializers.CharField(source="slot.hall.name")
     date = serializers.DateField(source="slot.date")
-    start = serializers.TimeField(source="slot.start")
-    end = serializers.TimeField(source="slot.end")
+    start = serializers.DateTimeField(source="slot.starts_at")
+    end = serializers.DateTimeField(source="slot.ends_at")
     item = serializers.CharField(source="item.code")
     status = serializers.CharField()
     status_display = serializers.CharField(source="get_status_display")
@@ -695,7 +717,8 @@ class AppointmentListApi(ListAPIView):
             .select_related("slot", "slot__hall", "item", "ticket").order_by("-booked_at", "-pk")
         )
 
-    @extend_schema(request=AppointmentRequestSerializer, responses={201: AppointmentSerializer})
+    # 404: the hall named in the body does not exist.
+    @extend_schema(request=AppointmentRequestSerializer, responses={201: AppointmentSerializer, 404: ERROR})
     def post(self, request):
         data = AppointmentRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -715,7 +738,10 @@ class AppointmentActionApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="appointments_action", request=EmptySerializer, responses=AppointmentSerializer)
+    @extend_schema(
+        operation_id="appointments_action", request=EmptySerializer, responses=AppointmentSerializer,
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(APPOINTMENT_ACTIONS))],
+    )
     def post(self, request, appointment_id, action):
         if action not in APPOINTMENT_ACTIONS:
             raise Http404("未知的操作")

@@ -1,8 +1,10 @@
 """The case (办件) and what hangs off it. FSM transitions here only change the model; services do the rest."""
 
 import uuid
+from datetime import datetime
 
 from django.db import models
+from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from items.models import ItemVersion, MaterialRequirement
@@ -556,6 +558,15 @@ class AppointmentSlot(models.Model):
     @property
     def remaining(self) -> int:
         return max(self.capacity - self.booked, 0)
+
+    @property
+    def starts_at(self) -> datetime:
+        """The slot's start as a moment (the hall's local time, TIME_ZONE): what the API shows as RFC 3339."""
+        return timezone.make_aware(datetime.combine(self.date, self.start))
+
+    @property
+    def ends_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.date, self.end))
 
 
 class AppointmentStatus(models.TextChoices):

@@ -1295,10 +1295,6 @@ def ticket_call_next(*, actor: User, hall: Hall, window) -> Ticket:
 # --- appointments (预约) ---------------------------------------------------------------------------
 
 
-def _slot_start(slot: AppointmentSlot) -> datetime:
-    return timezone.make_aware(datetime.combine(slot.date, slot.start))
-
-
 @transaction.atomic
 def appointment_book(*, actor: User, hall: Hall, slot_id, item_code: str) -> Appointment:
     """Book one place. Two people taking the last place at once: the slot row lock orders them, the
@@ -1317,7 +1313,7 @@ def appointment_book(*, actor: User, hall: Hall, slot_id, item_code: str) -> App
         errors["slot"] = ["该大厅没有这个预约时段"]
     if errors:
         raise ValidationError(errors)
-    if _slot_start(slot) <= timezone.now():
+    if slot.starts_at <= timezone.now():
         raise Refused("该时段已开始或已过去，不能预约", code="slot_closed")
     if slot.appointments.filter(user=actor, status=AppointmentStatus.BOOKED).exists():
         raise Refused("您已预约该时段", code="already_booked")
@@ -1363,7 +1359,7 @@ def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
         raise Forbidden("只能取消本人的预约")
     if appointment.status != AppointmentStatus.BOOKED:
         raise InvalidTransition(f"预约当前状态为「{appointment.get_status_display()}」，不能取消")
-    if _slot_start(slot) <= timezone.now():
+    if slot.starts_at <= timezone.now():
         raise Refused("预约时段已开始，不能取消", code="slot_closed")
     appointment.status, appointment.cancelled_at = AppointmentStatus.CANCELLED, timezone.now()
     appointment.save(update_fields=["status", "cancelled_at"])

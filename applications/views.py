@@ -911,7 +911,7 @@ def appointments(request):
     )
     return render(request, "applications/pages/appointments.html", {
         "halls": halls, "hall": hall, "day": day, "slots": slots, "items": _appointment_items(),
-        "mine": [{"appointment": a, "cancellable": a.status == AppointmentStatus.BOOKED and services._slot_start(a.slot) > now}
+        "mine": [{"appointment": a, "cancellable": a.status == AppointmentStatus.BOOKED and a.slot.starts_at > now}
                  for a in mine],
     })
 

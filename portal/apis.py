@@ -2,9 +2,13 @@
 
 from django.contrib.auth import authenticate
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, ValidationError as DjangoValidationError
+from django.core.exceptions import (
+    PermissionDenied as DjangoPermissionDenied,
+    RequestDataTooBig,
+    ValidationError as DjangoValidationError,
+)
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from django.http import Http404
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -41,10 +45,21 @@ def exception_handler(exc, context):
                         status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
-        codes = exc.get_codes() if hasattr(exc, "get_codes") else None
-        if isinstance(codes, str):
-            response.data.setdefault("code", codes)
+        code = _error_code(exc)
+        if code is not None:
+            response.data.setdefault("code", code)
     return response
+
+
+def _error_code(exc) -> str | None:
+    # Django's Http404 and PermissionDenied become DRF's NotFound and PermissionDenied in its handler, but
+    # the exception we are given is still Django's, which has no codes.
+    if isinstance(exc, Http404):
+        return exceptions.NotFound.default_code
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied.default_code
+    codes = exc.get_codes() if hasattr(exc, "get_codes") else None
+    return codes if isinstance(codes, str) else None
 
 
 class TokenRequestSerializer(serializers.Serializer):

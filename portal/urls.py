@@ -42,6 +42,8 @@ urlpatterns = [
          name="swagger-ui"),
 ]
 
+handler404 = views.not_found
+
 admin.site.site_header = "一网通办 政务服务平台管理"
 admin.site.site_title = "一网通办管理"
 admin.site.index_title = "平台管理"

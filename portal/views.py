@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views import defaults
 
 from portal.broker import broker_ping
 from portal.models import Notification
@@ -28,6 +29,14 @@ def inbox(request):
         return redirect("inbox")
     page = Paginator(Notification.objects.filter(user=request.user), 30).get_page(request.GET.get("page"))
     return render(request, "portal/inbox.html", {"page": page})
+
+
+def not_found(request, exception):
+    """handler404: an address no URL pattern matches (`/api/v1/notifications/abc/read/`). Under /api/ it is
+    the API's own 404 shape (DESIGN §10), not a page an API client cannot read."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "未找到该地址", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def healthz(request):

@@ -43,8 +43,10 @@ def test_slots_of_a_day_with_remaining_places_are_public(hall, slot):
     AppointmentSlot.objects.create(hall=hall, date=date(2026, 11, 25), start=time(9, 0), end=time(9, 30), capacity=2)
     response = APIClient().get(f"/api/v1/halls/{hall.code}/slots/?date=2026-11-24")
     assert response.status_code == 200
+    # RFC 3339 date-times in the hall's time zone, as the schema says (issue 14).
     assert [(s["start"], s["end"], s["capacity"], s["remaining"]) for s in response.json()] == [
-        ("09:00:00", "09:30:00", 2, 2), ("09:30:00", "10:00:00", 2, 0),
+        ("2026-11-24T09:00:00+08:00", "2026-11-24T09:30:00+08:00", 2, 2),
+        ("2026-11-24T09:30:00+08:00", "2026-11-24T10:00:00+08:00", 2, 0),
     ]
     assert APIClient().get(f"/api/v1/halls/{hall.code}/slots/?date=24.11.2026").status_code == 400
     assert APIClient().get("/api/v1/halls/NOPE/slots/?date=2026-11-24").status_code == 404
@@ -89,8 +91,8 @@ def test_citizen_books_lists_and_cancels(as_user, citizen, hall, slot, item):
         response = book(client, hall, slot, item)
         assert response.status_code == 201, response.content
         body = response.json()
-        assert (body["hall"], body["date"], body["start"], body["item"], body["status"], body["ticket"]) == (
-            hall.code, "2026-11-24", "09:00:00", item.code, "booked", None)
+        assert (body["hall"], body["date"], body["start"], body["end"], body["item"], body["status"], body["ticket"]) == (
+            hall.code, "2026-11-24", "2026-11-24T09:00:00+08:00", "2026-11-24T09:30:00+08:00", item.code, "booked", None)
         slot.refresh_from_db()
         assert slot.booked == 1
         assert [a["id"] for a in client.get("/api/v1/appointments/").json()["results"]] == [body["id"]]
