@@ -179,6 +179,9 @@ REST_FRAMEWORK = {
         "verify": "120/minute",  # a certificate by identifier: /verify/<id>/ and GET verify/<id>/
         "verify_file": "30/minute",  # a PDF checked by hash and signature: POST /verify/ and POST verify/
         "kiosk": "60/minute",  # anonymous hall tickets
+        # Overrides from the environment, e.g. THROTTLE_RATES="login=60/minute" where a big hall signs in
+        # from behind one NAT address.
+        **env.dict("THROTTLE_RATES", default={}),
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
