@@ -1,6 +1,7 @@
 """Production: secrets have no default, HTTPS only, passes `manage.py check --deploy`."""
 
 import base64
+import logging
 
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -61,3 +62,6 @@ if env("DATABASE_REPLICA_URL", default=""):
 # Logs as JSON lines for the collector; the Celery worker keeps Django's logging instead of its own format.
 LOGGING = logging_config(env("LOG_FORMAT", default="json"))
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Python's warnings (a library's UserWarning, a DeprecationWarning) go through logging too, as JSON lines
+# under the logger `py.warnings`, instead of plain text in the middle of the stream.
+logging.captureWarnings(True)
