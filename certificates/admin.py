@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from certificates.models import Certificate, CertificateType
+from portal.admin import ReadOnlyAdmin
 from portal.models import Role
 
 
@@ -39,7 +40,7 @@ class CertificateTypeAdmin(CatalogueAdminAccess, admin.ModelAdmin):
         return obj.validity_display
 
 
-class SupervisorReadOnly:
+class SupervisorReadOnly(ReadOnlyAdmin):
     """Certificates are written only by certificates.services (issue, revoke, the sweep): the admin shows
     them to superusers and staff supervisors and changes nothing, the PDF included."""
 
@@ -53,18 +54,9 @@ class SupervisorReadOnly:
     def has_view_permission(self, request, obj=None):
         return self._allowed(request)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Certificate)
-class CertificateAdmin(SupervisorReadOnly, admin.ModelAdmin):
+class CertificateAdmin(SupervisorReadOnly):
     list_display = ["identifier", "type", "holder_name", "holder_id_masked", "issuer", "issued_on", "valid_until", "status"]
     list_filter = ["status", "type", "issuer"]
     search_fields = ["identifier", "holder_name", "application_number"]

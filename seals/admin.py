@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
+from portal.admin import ReadOnlyAdmin
 from seals.models import Issuance, Seal, SealAuthority, SealUse
 
 
@@ -43,19 +44,10 @@ class SealAdmin(admin.ModelAdmin):
 
 
 @admin.register(SealUse)
-class SealUseAdmin(admin.ModelAdmin):
+class SealUseAdmin(ReadOnlyAdmin):
     list_display = ["used_at", "seal", "application", "decision", "document_kind", "custodian", "audit_seq"]
     list_filter = ["seal__department", "decision"]
     list_select_related = ["seal", "application", "custodian"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Issuance)
