@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "claim": "认领审查",
     "suspend": "中止计时",
     "resume": "恢复计时",
+    "extend": "延长办理期限",
     "approve": "作出准予决定",
     "reject": "作出不予许可决定",
     "issue": "签发",
@@ -92,10 +93,10 @@ def _lock(application: Application) -> Application:
             .defer(*LOCK_DEFERRED).get(pk=application.pk))
 
 
-def _state_refusal(case: Application, method: str, label: str = "") -> InvalidTransition:
+def _state_refusal(case: Application, method: str) -> InvalidTransition:
     """The refusal of a transition the case's state does not allow, counted in the metrics by its action."""
     transition_counted(action=f"application_{method}", outcome="refused")
-    return InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能{label or ACTION_LABELS[method]}")
+    return InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能{ACTION_LABELS[method]}")
 
 
 def _transition(case: Application, method: str, *, actor, fields: Iterable[str] = (), payload=None) -> Application:
@@ -416,7 +417,7 @@ def application_request_materials(*, actor: User, application: Application, defi
     _require_role(actor, Role.CLERK)
     case = _lock(application)
     if not can_proceed(case.request_materials):
-        raise _state_refusal(case, "request_materials", "一次性告知补正")
+        raise _state_refusal(case, "request_materials")
     rows = _validated_deficiencies(case, deficiencies)
     notice = Notice.objects.create(application=case, sequence=case.notices.count() + 1, issued_by=actor)
     Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=reason) for r, reason in rows)
@@ -474,7 +475,7 @@ def application_accept(*, actor: User, application: Application) -> Application:
     _require_role(actor, Role.CLERK)
     case = _lock(application)
     if not can_proceed(case.accept):
-        raise _state_refusal(case, "accept", "受理")
+        raise _state_refusal(case, "accept")
     materials = material_status(case)  # read once: for the check and for the notice's material list
     _refuse_incomplete(case, "受理", status=materials)
     _start_clock(case, accepted_at=timezone.now(), calendar=WorkCalendar.load())
@@ -658,7 +659,7 @@ def application_suspend(*, actor: User, application: Application, kind: str, rea
     if errors:
         raise ValidationError(errors)
     if not can_proceed(case.suspend):
-        raise _state_refusal(case, "suspend", "中止计时")
+        raise _state_refusal(case, "suspend")
     rows = _validated_deficiencies(case, deficiencies or []) if kind == SuspensionKind.SUPPLEMENT else []
     suspension = Suspension.objects.create(
         application=case, kind=kind, reason=reason.strip(), started_on=_local_today(), started_by=actor
@@ -682,7 +683,7 @@ def application_resume(*, actor: User, application: Application) -> Application:
     case = _lock(application)
     _require_case_reviewer(actor, case)
     if not can_proceed(case.resume):
-        raise _state_refusal(case, "resume", "恢复计时")
+        raise _state_refusal(case, "resume")
     suspension = case.suspensions.filter(ended_on__isnull=True).order_by("-started_on").first()
     calendar = WorkCalendar.load()
     today = _local_today()
@@ -705,7 +706,7 @@ def application_extend(*, actor: User, application: Application, days: int, reas
     if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
         raise Forbidden("只有本部门负责人可以批准延长办理期限")
     if case.state not in (State.ACCEPTED, State.IN_REVIEW):
-        raise _state_refusal(case, "extend", "延长办理期限")
+        raise _state_refusal(case, "extend")
     if case.extended_days:
         raise Refused("办理期限只能延长一次", code="already_extended")
     errors = {}
@@ -890,7 +891,7 @@ def application_issuing_start(*, application: Application) -> Application:
     """Mark a decided case 制证中; the caller (seals) holds the transaction and has checked the custodian."""
     case = _lock(application)
     if case.state not in (State.APPROVED, State.REJECTED):
-        raise _state_refusal(case, "issue", "签发")
+        raise _state_refusal(case, "issue")
     if case.issuing:
         raise Refused("该办件正在制证，请勿重复签发", code="issuing")
     case.issuing = True
