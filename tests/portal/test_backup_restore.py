@@ -14,7 +14,6 @@ import tarfile
 import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -27,6 +26,7 @@ from bench.lib import gunicorn_server
 from certificates.models import Certificate
 from portal.models import AuditEvent
 from tests.portal.test_audit import append
+from tests.processes import environment
 from tests.seals.conftest import *  # noqa: F403  (issued: a case approved and issued through the real path)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,18 +66,6 @@ def empty_database():
     sql(source, f'CREATE DATABASE "{name}" TEMPLATE template0')
     yield name
     sql(source, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def environment(database: str, media: Path) -> dict[str, str]:
-    """What a deployment sets: the database by URL, the media folder, the master key from the secret store."""
-    config = connection.settings_dict
-    password = f":{quote(config['PASSWORD'], safe='')}" if config["PASSWORD"] else ""
-    return {
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-        "DATABASE_URL": f"postgres://{quote(config['USER'], safe='')}{password}@{config['HOST']}:{config['PORT']}/{database}",
-        "MEDIA_ROOT": str(media),
-        "SEAL_MASTER_KEY": settings.SEAL_MASTER_KEY,
-    }
 
 
 def manage(*args, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -15,13 +15,12 @@ import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from bench.lib import gunicorn_server
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,15 +72,7 @@ def redis_server():
 
 
 def environment(*, redis_url: str, media: Path) -> dict[str, str]:
-    config = connection.settings_dict
-    password = f":{quote(config['PASSWORD'], safe='')}" if config["PASSWORD"] else ""
-    return {
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-        "DATABASE_URL": f"postgres://{quote(config['USER'], safe='')}{password}@{config['HOST']}:{config['PORT']}/{config['NAME']}",
-        "REDIS_URL": redis_url,
-        "MEDIA_ROOT": str(media),
-        "SEAL_MASTER_KEY": settings.SEAL_MASTER_KEY,
-    }
+    return {**processes.environment(connection.settings_dict["NAME"], media), "REDIS_URL": redis_url}
 
 
 @contextmanager
