@@ -200,7 +200,7 @@ def _for_child(child: Application, error: Exception) -> Exception:
 def bundle_material_upload(*, actor: User, application: Application, material_id, upload) -> list[Material]:
     """One upload of a shared material becomes a Material on every child whose requirement it maps to:
     one stored file, one row per child, so each child's checklist counts it as present."""
-    services._require_role(actor, Role.APPLICANT, Role.CLERK)
+    services.require_role(actor, Role.APPLICANT, Role.CLERK)
     parent, children = _lock_bundle(application)
     material = BundleMaterial.objects.filter(pk=material_id, bundle__code=parent.bundle_code).first() if str(material_id).isdigit() else None
     if material is None:
@@ -273,7 +273,7 @@ def bundle_submit(*, actor: User, application: Application) -> Application:
 @transaction.atomic
 def bundle_accept(*, actor: User, application: Application) -> Application:
     """The window accepts every child together (all or none): each gets its own due date and 受理通知书."""
-    services._require_role(actor, Role.CLERK)
+    services.require_role(actor, Role.CLERK)
     parent, children = _lock_bundle(application)
     live = [child for child in children if child.state != State.WITHDRAWN]
     waiting = [child for child in live if child.state not in (State.DRAFT, State.SUBMITTED)]
@@ -290,7 +290,7 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
     """一次性告知 across the bundle: every child's deficiencies in one go. Each named child gets its own
     notice (the one-time rule applies per child, as for any case); the applicant gets ONE combined
     补正材料通知书 on the parent, and one message."""
-    services._require_role(actor, Role.CLERK)
+    services.require_role(actor, Role.CLERK)
     parent, children = _lock_bundle(application)
     by_number = {child.number: child for child in children}
     grouped: dict[str, list[dict]] = {}
@@ -310,7 +310,7 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
             errors.append(f"{child.item_version.name}：办件当前状态为「{child.get_state_display()}」，不能一次性告知补正")
             continue
         try:
-            checked.append((child, services._validated_deficiencies(child, entries)))
+            checked.append((child, services.validated_deficiencies(child, entries)))
         except ValidationError as error:
             errors.extend(f"{child.item_version.name}：{message}" for message in error.message_dict["deficiencies"])
     if errors:
@@ -321,12 +321,12 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
         notice = Notice.objects.create(application=child, sequence=child.notices.count() + 1, issued_by=actor)
         Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=reason) for r, reason in rows)
         Deficiency.objects.bulk_create(Deficiency(notice=combined, requirement=r, reason=reason) for r, reason in rows)
-        services._transition(child, "request_materials", actor=actor, payload={
+        services.transition(child, "request_materials", actor=actor, payload={
             "notice": notice.sequence, "parent": parent.number,
             "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": reason} for r, reason in rows],
         })
         lines.extend({"requirement": f"{child.item_version.name}：{r.name}", "reason": reason} for r, reason in rows)
-    services._document(parent, kind=DocumentKind.MATERIALS_NOTICE, context={
+    services.document_create(parent, kind=DocumentKind.MATERIALS_NOTICE, context={
         "item_name": parent_bundle_name(parent),
         "notice_sequence": combined.sequence,
         "clerk_name": actor.display_name,
@@ -334,7 +334,7 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
         "deadline_note": "请按本通知一次性补齐上述材料后重新提交；补正期间不计入办理时限。",
     })
     _bundle_event(parent, actor, "request_materials", {"notice": combined.sequence, "children": list(grouped)})
-    services._tell_applicant(parent, "materials_notice",
+    services.tell_applicant(parent, "materials_notice",
                              f"您的一件事申请 {parent.number} 需补正材料：" + "；".join(f"{l['requirement']}（{l['reason']}）" for l in lines))
     return combined
 
@@ -364,7 +364,7 @@ def bundle_withdraw(*, actor: User, application: Application) -> Application:
     _each(open_children, lambda child: services.application_withdraw(actor=actor, application=child))
     if not parent.children.exclude(state=State.WITHDRAWN).exists():
         parent.closed_at = timezone.now()
-        services._transition(parent, "withdraw", actor=actor, fields=["closed_at"])
+        services.transition(parent, "withdraw", actor=actor, fields=["closed_at"])
     _bundle_event(parent, actor, "withdraw", {"children": [child.number for child in open_children]})
     return parent
 

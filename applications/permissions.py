@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
-from applications.models import Application, Channel, State
+from applications.models import Application, Appointment, Channel, Rectification, State
 from portal.models import Role, User
 
 DECIDED = [State.APPROVED, State.REJECTED, State.ISSUED, State.DELIVERED]
@@ -53,3 +53,36 @@ def is_department_head(*, user: User, application: Application) -> bool:
     return user.role == Role.HEAD and user.department_id == application.department_id
 
 
+def visible_rectifications(*, user: User):
+    """Heads see their department's rectifications, supervisors all; nobody else any."""
+    rows = Rectification.objects.select_related("rating", "application", "department")
+    if not user.is_authenticated:
+        return rows.none()
+    if user.role == Role.SUPERVISOR:
+        return rows
+    if user.role == Role.HEAD:
+        return rows.filter(department_id=user.department_id)
+    return rows.none()
+
+
+def access_rectification(*, user: User, pk) -> Rectification:
+    """Like permissions.access_application: what the user may not see is a 404."""
+    try:
+        return visible_rectifications(user=user).get(pk=int(pk))
+    except (Rectification.DoesNotExist, TypeError, ValueError) as error:
+        raise Http404("整改记录不存在") from error
+
+
+def access_appointment(*, user: User, pk) -> Appointment:
+    """The applicant's own bookings, and a clerk's hall's; anything else is a 404."""
+    rows = Appointment.objects.select_related("slot", "slot__hall", "item", "ticket")
+    if user.is_authenticated and user.role == Role.APPLICANT:
+        rows = rows.filter(user=user)
+    elif user.is_authenticated and user.role == Role.CLERK:
+        rows = rows.filter(slot__hall_id=user.hall_id)
+    else:
+        rows = rows.none()
+    try:
+        return rows.get(pk=int(pk))
+    except (Appointment.DoesNotExist, TypeError, ValueError) as error:
+        raise Http404("预约不存在") from error

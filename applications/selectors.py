@@ -1,14 +1,17 @@
 """Reads of cases: querysets with their relations fetched once."""
 
 import re
+from dataclasses import dataclass
 
 from django.db import connections
 from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
 
-from applications.models import Application, Material, State
+from applications.models import Application, Deficiency, Material, State
 from applications.permissions import visible_applications
-from items.models import ItemVersion
-from portal.models import AuditEvent, User
+from certificates.services import held_valid_certificate_types
+from items.models import ItemVersion, MaterialRequirement
+from portal.models import AuditEvent, Hall, User
 
 
 def application_list(*, user: User, state: str | None = None) -> QuerySet[Application]:
@@ -137,3 +140,79 @@ def department_worklist(*, user: User, states: list[str], alert_levels: list[str
         else:
             cases = cases.filter(item_version_id__in=versions)
     return ByDueDate(cases, arms)
+
+
+# --- what stands for each material requirement ----------------------------------------------------
+
+
+def current_materials(case: Application) -> dict[int, Material]:
+    """The latest version of each requirement's upload."""
+    latest: dict[int, Material] = {}
+    for material in case.materials.order_by("requirement_id", "-version"):
+        latest.setdefault(material.requirement_id, material)
+    return latest
+
+
+def satisfied_by_certificates(case: Application, *, requirements: list[MaterialRequirement] | None = None) -> dict[int, str]:
+    """免交: requirements met by a valid e-certificate the applicant holds → that certificate type's code."""
+    if requirements is None:
+        requirements = list(case.item_version.materials.select_related("satisfied_by"))
+    if not any(requirement.satisfied_by_id for requirement in requirements):
+        return {}  # nothing on this item can be stood in for: no need to read the applicant's wallet
+    held = held_valid_certificate_types(user=case.applicant)
+    if not held:
+        return {}
+    return {
+        requirement.pk: requirement.satisfied_by.code
+        for requirement in requirements
+        if requirement.satisfied_by_id and requirement.satisfied_by.code in held
+    }
+
+
+@dataclass(frozen=True)
+class MaterialStatus:
+    """The case's requirements with what stands for each: read once per service call (three queries at most)."""
+
+    requirements: list[MaterialRequirement]
+    present: dict[int, Material]  # the latest upload per requirement
+    satisfied: dict[int, str]  # 免交: requirement → the held certificate type's code
+
+
+REQUIREMENT_FIELDS = ["version_id", "order", "name", "form", "copies_original", "copies_copy", "required", "deferrable",
+                      "satisfied_by__code"]
+
+
+def material_status(case: Application) -> MaterialStatus:
+    requirements = list(case.item_version.materials.select_related("satisfied_by").only(*REQUIREMENT_FIELDS))
+    return MaterialStatus(requirements, current_materials(case), satisfied_by_certificates(case, requirements=requirements))
+
+
+def missing_requirements(case: Application, *, include_deferrable: bool = False,
+                         status: MaterialStatus | None = None) -> list[MaterialRequirement]:
+    """Required materials with nothing uploaded and no held e-certificate standing in for them;
+    容缺 (deferrable) ones may follow after acceptance."""
+    status = status or material_status(case)
+    present = set(status.present) | set(status.satisfied)
+    missing = []
+    for requirement in status.requirements:
+        if not requirement.required or requirement.pk in present:
+            continue
+        if requirement.deferrable and not include_deferrable:
+            continue
+        missing.append(requirement)
+    return missing
+
+
+def noticed_requirement_ids(case: Application) -> set[int]:
+    """What the open (unresolved) notice named: only those materials may change now."""
+    return set(
+        Deficiency.objects.filter(notice__application=case, notice__resolved_at__isnull=True)
+        .values_list("requirement_id", flat=True)
+    )
+
+
+def hall_get(*, code: str) -> Hall:
+    hall = Hall.objects.filter(code=code).first()
+    if hall is None:
+        raise Http404("大厅不存在")
+    return hall

@@ -1,0 +1,94 @@
+"""Every write to a case, one module per capability; every public name is re-exported here, so callers say
+`from applications import services` and `services.application_accept(...)`.
+
+- case: what every write shares (the row lock, the audited transition, numbering, documents, telling the applicant)
+- intake, review, deadlines, issuance, ratings, hall, rollup, bundles: the use cases of each capability
+
+Seeing a case is decided before these run (permissions.access_application); each service decides, through
+permissions, whether the actor may take the action, and whether the case's state and the rules allow it.
+Reads live in applications.selectors.
+"""
+
+from applications.permissions import access_appointment, access_rectification, visible_rectifications
+from applications.selectors import (
+    MaterialStatus,
+    current_materials,
+    hall_get,
+    material_status,
+    missing_requirements,
+    noticed_requirement_ids,
+    satisfied_by_certificates,
+)
+from applications.services.case import (
+    ACTION_LABELS,
+    CLOCK_FIELDS,
+    document_create,
+    local_today,
+    lock_case,
+    materials_snapshot,
+    next_number,
+    refuse_incomplete,
+    require_role,
+    set_due_date,
+    start_clock,
+    state_refusal,
+    tell_applicant,
+    transition,
+)
+from applications.services.deadlines import application_alert_sweep, application_deem_accept_sweep, deemed_acceptance_due
+from applications.services.hall import (
+    appointment_arrive,
+    appointment_book,
+    appointment_cancel,
+    appointment_slots_create,
+    ticket_call_next,
+    ticket_issue,
+)
+from applications.services.intake import (
+    acceptance_context,
+    application_accept,
+    application_create,
+    application_decline,
+    application_material_upload,
+    application_refer,
+    application_request_materials,
+    application_resubmit,
+    application_return,
+    application_submit,
+    application_withdraw,
+    material_read_record,
+    upload_refusal,
+    validated_deficiencies,
+)
+from applications.services.issuance import (
+    application_deliver,
+    application_issue,
+    application_issuing_failed,
+    application_issuing_start,
+    decision_document,
+)
+from applications.services.ratings import (
+    RATED_STATES,
+    application_rate,
+    rectification_complete,
+    rectification_declare_impossible,
+    rectification_invalidate,
+    rectification_overdue_sweep,
+    rectification_start,
+)
+from applications.services.review import (
+    RECONSIDERATION_RIGHTS,
+    application_approve,
+    application_claim,
+    application_extend,
+    application_reject,
+    application_resume,
+    application_suspend,
+    certificate_face_data,
+)
+from applications.services.rollup import (
+    statistics_day_invalidate,
+    statistics_rollup_day,
+    statistics_rollup_sweep,
+    statistics_rollup_today,
+)

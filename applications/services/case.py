@@ -1,0 +1,172 @@
+"""What every case write shares: the row lock, the audited transition, numbering, the frozen documents and
+telling the applicant. Each use case lives in its capability's module and calls these."""
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed
+
+from applications.clock import alert_state
+from applications.models import Application, Document, NumberSequence
+from applications.selectors import MaterialStatus, material_status, missing_requirements
+from portal.audit import audit_record
+from portal.errors import Forbidden, InvalidTransition, Refused
+from portal.identity import mask_id_number
+from portal.metrics import transition_counted
+from portal.models import User
+from portal.notifications import notify_many
+from portal.workdays import WorkCalendar
+
+ACTION_LABELS = {
+    "submit": "提交",
+    "request_materials": "一次性告知补正",
+    "resubmit": "补正后重新提交",
+    "accept": "受理",
+    "deem_accept": "视为受理",
+    "refer": "转部门研判",
+    "return_to_window": "退回窗口",
+    "decline": "不予受理",
+    "withdraw": "撤回",
+    "claim": "认领审查",
+    "suspend": "中止计时",
+    "resume": "恢复计时",
+    "extend": "延长办理期限",
+    "approve": "作出准予决定",
+    "reject": "作出不予许可决定",
+    "issue": "签发",
+    "deliver": "送达",
+    "rate": "好差评",
+}
+
+
+def local_today() -> date:
+    return timezone.localdate()
+
+
+def require_role(actor: User, *roles: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden()
+
+
+# The item version's long texts (guide, search index) that no transition reads: not fetched with the case.
+LOCK_DEFERRED = [f"item_version__{name}" for name in (
+    "search_text", "conditions", "procedure", "special_procedures", "legal_basis", "fee_standard", "fee_basis",
+    "location", "faq",
+)]
+
+
+def lock_case(application: Application) -> Application:
+    """Re-read the case under a row lock: two clerks on one case queue here, and the second sees the
+    first one's result. Only the case's own row is locked (`of`): the joined item version and department
+    are shared by thousands of cases, and locking them would queue every transition of a department.
+    FOR NO KEY UPDATE (what an UPDATE of non-key columns takes anyway) still excludes every other
+    transition, but not the KEY SHARE lock a foreign-key check takes at COMMIT: a transaction inserting a
+    row that points at the case (a document, a rating) never waits on it while holding the audit head."""
+    return (Application.objects.select_for_update(of=("self",), no_key=True).select_related("item_version__item", "department")
+            .defer(*LOCK_DEFERRED).get(pk=application.pk))
+
+
+def state_refusal(case: Application, method: str) -> InvalidTransition:
+    """The refusal of a transition the case's state does not allow, counted in the metrics by its action."""
+    transition_counted(action=f"application_{method}", outcome="refused")
+    return InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能{ACTION_LABELS[method]}")
+
+
+def transition(case: Application, method: str, *, actor, fields: Iterable[str] = (), payload=None) -> Application:
+    transition = getattr(case, method)
+    if not can_proceed(transition):
+        raise state_refusal(case, method)
+    from_state = case.state
+    transition()
+    try:
+        case.save(update_fields=["state", *fields])
+    except ConcurrentTransition as error:
+        transition_counted(action=f"application_{method}", outcome="conflict")
+        raise Refused("该办件刚被他人处理，请刷新后重试", code="conflict") from error
+    audit_record(
+        actor=actor,
+        action=f"application_{method}",
+        object_type="application",
+        object_id=case.number,
+        from_state=from_state,
+        to_state=case.state,
+        payload=payload or {},
+    )
+    return case
+
+
+def next_number(*, prefix: str, day: date) -> str:
+    sequence, _ = NumberSequence.objects.select_for_update().get_or_create(prefix=prefix, day=day)
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return f"{prefix}-{day:%Y%m%d}-{sequence.last:06d}"
+
+
+def refuse_incomplete(case: Application, action: str, *, status: MaterialStatus | None = None) -> None:
+    missing = missing_requirements(case, status=status)
+    if missing:
+        names = "、".join(requirement.name for requirement in missing)
+        raise Refused(f"材料不齐全，不能{action}：缺少{names}", code="materials_incomplete")
+
+
+def document_create(case: Application, *, kind: str, context: dict) -> Document:
+    serial = f"{case.number}-{kind}-{case.documents.filter(kind=kind).count() + 1}"
+    base = {
+        "number": case.number,
+        "document_number": serial,
+        "issued_on": local_today().isoformat(),
+        "hall_name": case.hall.name if case.hall_id else "",
+        "department_name": case.department.name,
+        "item_name": case.item_version.name,
+        "item_code": case.item_version.item.code,
+        "applicant_name": case.applicant_name,
+        "applicant_id_masked": mask_id_number(case.applicant_id_number),
+        "clerk_name": "",
+        "hotline": case.item_version.hotline,
+        "supervision_phone": case.item_version.supervision_phone,
+        "submitted_on": timezone.localdate(case.submitted_at).isoformat() if case.submitted_at else "",
+    }
+    document = Document.objects.create(application=case, kind=kind, serial=serial, context={**base, **context})
+    return document
+
+
+def tell_applicant(case: Application, kind: str, message: str) -> None:
+    notify_many(messages=[([case.applicant_id], kind, message, case.number)])
+
+
+def materials_snapshot(case: Application, *, status: MaterialStatus | None = None) -> list[dict]:
+    status = status or material_status(case)
+    present, satisfied = status.present, status.satisfied
+    rows = []
+    for requirement in status.requirements:
+        if requirement.pk in present:
+            status = "已提交"
+        elif requirement.pk in satisfied:
+            status = "免交（已有电子证照）"
+        elif requirement.required and requirement.deferrable:
+            status = "容缺后补"
+        elif requirement.required:
+            status = "未提交"
+        else:
+            continue
+        copies = requirement.copies_original or requirement.copies_copy or 1
+        rows.append({"name": requirement.name, "form_label": requirement.get_form_display(), "copies": copies, "status": status})
+    return rows
+
+
+CLOCK_FIELDS = ["due_date", "due_date_provisional", "alert_level", "next_alert_on"]
+
+
+def set_due_date(case: Application, *, due_date: date, provisional: bool, calendar: WorkCalendar) -> None:
+    case.due_date, case.due_date_provisional = due_date, provisional
+    case.alert_level, case.next_alert_on = alert_state(
+        calendar=calendar, today=local_today(), due_date=due_date, warning_days=case.item_version.effective_warning_days
+    )
+
+
+def start_clock(case: Application, *, accepted_at, calendar: WorkCalendar) -> None:
+    accepted_day = timezone.localdate(accepted_at)
+    due = calendar.add_working_days(accepted_day, case.item_version.promised_days)
+    case.accepted_at = accepted_at
+    set_due_date(case, due_date=due.date, provisional=due.provisional, calendar=calendar)

@@ -1,0 +1,338 @@
+"""Intake (DESIGN §5): the draft and its materials, submission, the one-time notice, acceptance by any window,
+referral to the department (the window has no veto), withdrawal."""
+
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from applications.documents import DocumentKind
+from applications.models import Application, Channel, Deficiency, Material, Notice, Referral, State
+from applications.selectors import MaterialStatus, material_status, noticed_requirement_ids
+from applications.services.case import (
+    CLOCK_FIELDS,
+    document_create,
+    local_today,
+    lock_case,
+    materials_snapshot,
+    next_number,
+    refuse_incomplete,
+    require_role,
+    start_clock,
+    state_refusal,
+    tell_applicant,
+    transition,
+)
+from applications.services.rollup import statistics_day_invalidate
+from applications.uploads import inspect_upload, stored_upload
+from items.models import Item, MaterialRequirement
+from portal.audit import audit_record
+from portal.errors import Forbidden, InvalidTransition, Refused
+from portal.models import Role, User
+from portal.services import user_for_identity
+from portal.workdays import WorkCalendar
+
+
+@transaction.atomic
+def application_create(*, actor: User, item_code: str, form_data: dict | None = None, applicant: dict | None = None,
+                       contact_phone: str = "", contact_address: str = "") -> Application:
+    """A citizen's online draft, or a clerk's registration of a walk-in (real name + validated ID)."""
+    require_role(actor, Role.APPLICANT, Role.CLERK)
+    item = Item.objects.select_related("current_version", "current_version__department").filter(code=item_code).first()
+    if item is None or item.current_version is None:
+        raise ValidationError({"item": [f"事项 {item_code} 不存在或尚未发布"]})
+    version = item.current_version
+    if actor.role == Role.APPLICANT:
+        if not version.online:
+            raise ValidationError({"item": ["该事项暂不支持网上办理，请到窗口申请"]})
+        if not actor.id_number:
+            raise ValidationError({"applicant": ["请先完成实名认证（姓名与证件号码）后再申请"]})
+        person, channel, hall, prefix = actor, Channel.ONLINE, None, "NET"
+    else:
+        if not applicant:
+            raise ValidationError({"applicant": ["窗口登记须填写申请人姓名、证件类型和证件号码"]})
+        try:
+            person = user_for_identity(
+                name=applicant.get("name", ""),
+                id_type=applicant.get("id_type", "111"),
+                id_number=applicant.get("id_number", ""),
+            )
+        except ValidationError as error:
+            labels = {"name": "申请人姓名", "id_number": "证件号码", "id_type": "证件类型"}
+            raise ValidationError({"applicant": [
+                f"{labels.get(field, field)}：{message}" for field, messages in error.message_dict.items() for message in messages
+            ]}) from error
+        if person.pk == actor.pk:
+            # A clerk never registers a case of their own: another window takes it (separation of duties).
+            raise ValidationError({"applicant": ["证件号码：不能以窗口人员本人的证件号码登记办件，请由其他窗口人员受理"]})
+        channel, hall, prefix = Channel.WINDOW, actor.hall, actor.hall.code
+    case = Application.objects.create(
+        number=next_number(prefix=prefix, day=local_today()),
+        item_version=version,
+        department=version.department,
+        hall=hall,
+        channel=channel,
+        applicant=person,
+        applicant_name=person.real_name or person.username,
+        applicant_id_type=person.id_type,
+        applicant_id_number=person.id_number,
+        contact_phone=contact_phone or person.phone,
+        contact_address=contact_address or person.address,
+        form_data=form_data or {},
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor, action="application_create", object_type="application", object_id=case.number,
+        to_state=case.state, payload={"item": item.code, "version": version.number, "channel": channel},
+    )
+    return case
+
+
+def upload_refusal(case: Application, requirement: MaterialRequirement, *, noticed: set[int]) -> Refused | None:
+    """Why this requirement may not take a file in the case's state, or None. Pages ask this too, so they
+    offer an upload only where the service will take it."""
+    if case.state == State.DRAFT:
+        return None
+    if case.state in (State.PENDING_MATERIALS, State.SUSPENDED):
+        # Only what the open one-time notice named may change (a supplement request in review is one too).
+        if requirement.pk in noticed:
+            return None
+        return Refused(f"「{requirement.name}」不在补正告知范围内，不能更改", code="not_noticed")
+    if case.state in (State.ACCEPTED, State.IN_REVIEW) and requirement.deferrable:
+        # 容缺: a deferrable material may follow after acceptance, once.
+        if any(material.requirement_id == requirement.pk for material in case.materials.all()):
+            return Refused(f"容缺材料「{requirement.name}」已补交", code="already_supplied")
+        return None
+    return InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，不能上传材料")
+
+
+@transaction.atomic
+def application_material_upload(*, actor: User, application: Application, requirement_id, upload) -> Material:
+    """Add a file for one requirement; a replacement becomes a new version, the earlier ones stay."""
+    require_role(actor, Role.APPLICANT, Role.CLERK)
+    case = lock_case(application)
+    try:
+        requirement = case.item_version.materials.get(pk=int(requirement_id))
+    except (MaterialRequirement.DoesNotExist, TypeError, ValueError) as error:
+        raise ValidationError({"requirement": ["该材料不属于本办件所办理的事项"]}) from error
+    refusal = upload_refusal(case, requirement, noticed=noticed_requirement_ids(case))
+    if refusal is not None:
+        raise refusal
+    inspected = inspect_upload(upload)
+    version = (case.materials.filter(requirement=requirement).order_by("-version").values_list("version", flat=True).first() or 0) + 1
+    material = Material(
+        application=case, requirement=requirement, version=version, original_name=(upload.name or "")[:200],
+        content_type=inspected.content_type, size=inspected.size, sha256=inspected.sha256, uploaded_by=actor,
+    )
+    with stored_upload(material.file, upload):
+        material.save()
+        audit_record(
+            actor=actor, action="material_upload", object_type="application", object_id=case.number,
+            payload={"requirement": requirement.pk, "version": version, "sha256": inspected.sha256, "size": inspected.size},
+        )
+    return material
+
+
+def material_read_record(*, actor: User, application: Application, material: Material) -> None:
+    """全程留痕: who opened which applicant file, and when."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="material_read", object_type="application", object_id=application.number,
+            payload={"material": material.pk, "requirement": material.requirement_id, "version": material.version},
+        )
+
+
+@transaction.atomic
+def application_submit(*, actor: User, application: Application) -> Application:
+    case = lock_case(application)
+    if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
+        raise Forbidden("只有申请人本人可以提交申请")
+    if case.state == State.DRAFT:
+        refuse_incomplete(case, "提交")
+    case.submitted_at = timezone.now()
+    return transition(case, "submit", actor=actor, fields=["submitted_at"])
+
+
+def validated_deficiencies(case: Application, deficiencies: list[dict]) -> list[tuple[MaterialRequirement, str]]:
+    """Each deficiency tied to a requirement of the pinned version, with a reason; and the one-time rule:
+    once a first notice exists, a later one may name only what the first named."""
+    requirements = {requirement.pk: requirement for requirement in case.item_version.materials.all()}
+    errors, rows, seen = [], [], set()
+    if not deficiencies:
+        errors.append("请至少列出一项需要补正的材料")
+    for index, entry in enumerate(deficiencies or [], start=1):
+        try:
+            requirement = requirements[int(entry.get("requirement"))]
+        except (KeyError, TypeError, ValueError):
+            errors.append(f"第 {index} 项：材料不属于本事项")
+            continue
+        reason = (entry.get("reason") or "").strip()
+        if not reason:
+            errors.append(f"第 {index} 项（{requirement.name}）：请写明补正原因")
+        if requirement.pk in seen:
+            errors.append(f"第 {index} 项（{requirement.name}）：重复列出")
+        seen.add(requirement.pk)
+        rows.append((requirement, reason))
+    first = case.notices.order_by("sequence").first()
+    if first is not None and not errors:
+        allowed = set(first.deficiencies.values_list("requirement_id", flat=True))
+        surprises = [requirement.name for requirement, _ in rows if requirement.pk not in allowed]
+        if surprises:
+            errors.append(
+                "一次性告知：首次告知未列出「" + "、".join(surprises) + "」，不得再次告知新的补正内容"
+            )
+    if errors:
+        raise ValidationError({"deficiencies": errors})
+    return rows
+
+
+@transaction.atomic
+def application_request_materials(*, actor: User, application: Application, deficiencies: list[dict]) -> Notice:
+    """一次性告知: every deficiency at once, each tied to a requirement with a reason. A later notice may
+    name only requirements the first one named — the "second surprise" is what the rule forbids."""
+    require_role(actor, Role.CLERK)
+    case = lock_case(application)
+    if not can_proceed(case.request_materials):
+        raise state_refusal(case, "request_materials")
+    rows = validated_deficiencies(case, deficiencies)
+    notice = Notice.objects.create(application=case, sequence=case.notices.count() + 1, issued_by=actor)
+    Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=reason) for r, reason in rows)
+    transition(case, "request_materials", actor=actor, payload={
+        "notice": notice.sequence,
+        "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": reason} for r, reason in rows],
+    })
+    document_create(case, kind=DocumentKind.MATERIALS_NOTICE, context={
+        "notice_sequence": notice.sequence,
+        "clerk_name": actor.display_name,
+        "deficiencies": [{"requirement": r.name, "reason": reason} for r, reason in rows],
+        "deadline_note": "请按本通知一次性补齐上述材料后重新提交；补正期间不计入办理时限。",
+    })
+    tell_applicant(case, "materials_notice", f"您的申请 {case.number} 需补正材料：" + "；".join(f"{r.name}（{reason}）" for r, reason in rows))
+    return notice
+
+
+@transaction.atomic
+def application_resubmit(*, actor: User, application: Application) -> Application:
+    case = lock_case(application)
+    if not (case.applicant_id == actor.pk or actor.role == Role.CLERK):
+        raise Forbidden("只有申请人或窗口人员可以提交补正材料")
+    notice = case.notices.order_by("-sequence").first()
+    if case.state == State.PENDING_MATERIALS and notice is not None:
+        named = list(notice.deficiencies.select_related("requirement"))
+        supplied = set(case.materials.filter(uploaded_at__gte=notice.issued_at).values_list("requirement_id", flat=True))
+        unsupplied = [d.requirement.name for d in named if d.requirement_id not in supplied]
+        if unsupplied:
+            raise Refused("尚未补正：" + "、".join(unsupplied), code="materials_incomplete")
+        notice.resolved_at = timezone.now()
+        notice.save(update_fields=["resolved_at"])
+    return transition(case, "resubmit", actor=actor)
+
+
+@transaction.atomic
+def application_accept(*, actor: User, application: Application) -> Application:
+    """受理: materials complete; the clock starts the day after; a 受理通知书 with the due date."""
+    require_role(actor, Role.CLERK)
+    case = lock_case(application)
+    if not can_proceed(case.accept):
+        raise state_refusal(case, "accept")
+    materials = material_status(case)  # read once: for the check and for the notice's material list
+    refuse_incomplete(case, "受理", status=materials)
+    start_clock(case, accepted_at=timezone.now(), calendar=WorkCalendar.load())
+    case.accepted_by = actor
+    fields = ["accepted_at", "accepted_by", *CLOCK_FIELDS]
+    if case.hall_id is None:
+        case.hall = actor.hall
+        fields.append("hall")
+        if case.submitted_at:  # its submission is counted under this hall now, on the day it was made
+            statistics_day_invalidate(day=timezone.localdate(case.submitted_at))
+    if case.channel == Channel.WINDOW:
+        # The applicant stood at the window: that is one visit (一次跑动).
+        case.visits += 1
+        fields.append("visits")
+    if case.submitted_at is None:
+        case.submitted_at = case.accepted_at
+        fields.append("submitted_at")
+    transition(case, "accept", actor=actor, fields=fields, payload={
+        "due_date": case.due_date.isoformat(), "provisional": case.due_date_provisional,
+    })
+    document_create(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=acceptance_context(case, clerk=actor, status=materials))
+    tell_applicant(case, "accepted", f"您的申请「{case.item_version.name}」已受理（办件编号 {case.number}），承诺办结日期 {case.due_date:%Y年%m月%d日}。")
+    return case
+
+
+def acceptance_context(case: Application, *, clerk: User | None, status: MaterialStatus | None = None) -> dict:
+    return {
+        "clerk_name": clerk.display_name if clerk else "",
+        "submitted_on": timezone.localdate(case.submitted_at).isoformat(),
+        "accepted_on": timezone.localdate(case.accepted_at).isoformat(),
+        "promised_days": case.item_version.promised_days,
+        "due_date": case.due_date.isoformat(),
+        "due_date_provisional": case.due_date_provisional,
+        "materials": materials_snapshot(case, status=status),
+        "visits_note": "本事项承诺最多跑动 {} 次；办理结果可选择邮寄送达或网上下载电子证照。".format(case.item_version.max_visits),
+    }
+
+
+@transaction.atomic
+def application_refer(*, actor: User, application: Application, reason: str) -> Referral:
+    """The window has no veto (窗口无否决权): a doubt goes to the department, never a refusal."""
+    require_role(actor, Role.CLERK)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["请写明转部门研判的原因"]})
+    case = lock_case(application)
+    transition(case, "refer", actor=actor, payload={"reason": reason.strip()})
+    return Referral.objects.create(application=case, reason=reason.strip(), referred_by=actor)
+
+
+def _open_referral(case: Application) -> Referral:
+    return case.referrals.filter(answered_at__isnull=True).order_by("-referred_at").first()
+
+
+@transaction.atomic
+def application_return(*, actor: User, application: Application, reason: str = "") -> Application:
+    case = lock_case(application)
+    if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
+        raise Forbidden("只有本部门负责人可以研判转办件")
+    transition(case, "return_to_window", actor=actor, payload={"reason": reason})
+    referral = _open_referral(case)
+    if referral is not None:
+        referral.outcome, referral.answer, referral.answered_by, referral.answered_at = "returned", reason, actor, timezone.now()
+        referral.save(update_fields=["outcome", "answer", "answered_by", "answered_at"])
+    return case
+
+
+@transaction.atomic
+def application_decline(*, actor: User, application: Application, reason: str, legal_basis: str) -> Application:
+    """不予受理 is the department's decision, with reason and legal basis, and a 不予受理通知书."""
+    case = lock_case(application)
+    if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
+        raise Forbidden("只有本部门负责人可以作出不予受理决定")
+    errors = {}
+    if not (reason or "").strip():
+        errors["reason"] = ["请写明不予受理的理由"]
+    if not (legal_basis or "").strip():
+        errors["legal_basis"] = ["请写明法律依据"]
+    if errors:
+        raise ValidationError(errors)
+    case.closed_at = timezone.now()
+    transition(case, "decline", actor=actor, fields=["closed_at"], payload={"reason": reason, "legal_basis": legal_basis})
+    referral = _open_referral(case)
+    if referral is not None:
+        referral.outcome, referral.answer, referral.legal_basis = "declined", reason, legal_basis
+        referral.answered_by, referral.answered_at = actor, case.closed_at
+        referral.save(update_fields=["outcome", "answer", "legal_basis", "answered_by", "answered_at"])
+    document_create(case, kind=DocumentKind.REFUSAL_NOTICE, context={
+        "reason": reason, "legal_basis": legal_basis, "decided_by": actor.display_name,
+    })
+    tell_applicant(case, "not_accepted", f"您的申请 {case.number} 不予受理：{reason}。您可依法申请行政复议或提起行政诉讼。")
+    return case
+
+
+@transaction.atomic
+def application_withdraw(*, actor: User, application: Application) -> Application:
+    case = lock_case(application)
+    if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
+        raise Forbidden("只有申请人本人可以撤回申请")
+    case.closed_at = timezone.now()
+    return transition(case, "withdraw", actor=actor, fields=["closed_at"])

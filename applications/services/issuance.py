@@ -1,0 +1,84 @@
+"""Issuance, driven by seals (only the center stamps): the 制证中 mark, the decision letter, issue and delivery."""
+
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from applications.models import Application, DeliveryMethod, Document, State
+from applications.services.case import document_create, lock_case, require_role, state_refusal, tell_applicant, transition
+from applications.services.rollup import statistics_day_invalidate
+from portal.errors import Forbidden, Refused
+from portal.models import Role, User
+
+
+def application_issuing_start(*, application: Application) -> Application:
+    """Mark a decided case 制证中; the caller (seals) holds the transaction and has checked the custodian."""
+    case = lock_case(application)
+    if case.state not in (State.APPROVED, State.REJECTED):
+        raise state_refusal(case, "issue")
+    if case.issuing:
+        raise Refused("该办件正在制证，请勿重复签发", code="issuing")
+    case.issuing = True
+    case.save(update_fields=["issuing"])
+    return case
+
+
+def application_issuing_failed(*, application: Application) -> None:
+    Application.objects.filter(pk=application.pk).update(issuing=False)
+
+
+def decision_document(*, application: Application, kind: str) -> Document:
+    """The decision letter's frozen snapshot (准予/不予行政许可决定书), to be rendered and sealed."""
+    case = application
+    return document_create(case, kind=kind, context={
+        "opinion": case.decision_opinion,
+        "legal_basis": case.decision_legal_basis,
+        "decided_by": case.decided_by.display_name if case.decided_by_id else "",
+        "result_name": case.item_version.result_name,
+    })
+
+
+def application_issue(*, actor: User, application: Application, certificate_identifier: str = "",
+                      document_sha256: str = "") -> Application:
+    """Sealed and issued: runs inside the seals transaction that stamped the document."""
+    case = lock_case(application)
+    case.issuing, case.issued_at, case.certificate_identifier = False, timezone.now(), certificate_identifier
+    if not case.closed_at:  # 办结: the result exists, whichever channel the case came by
+        case.closed_at = case.issued_at
+    transition(case, "issue", actor=actor, fields=["issuing", "issued_at", "certificate_identifier", "closed_at"], payload={
+        "certificate": certificate_identifier, "document_sha256": document_sha256,
+    })
+    result = "电子证照已生成，可在「我的证照」下载" if certificate_identifier else "决定书已签发，可在办件详情下载"
+    tell_applicant(case, "issued", f"您的办件 {case.number} 已办结出证：{result}。")
+    return case
+
+
+@transaction.atomic
+def application_deliver(*, actor: User, application: Application, method: str, tracking_number: str = "",
+                        id_number: str = "") -> Application:
+    """送达: pickup at the window checks the holder's ID (and is a visit); mail records the tracking number;
+    the applicant downloading the e-certificate is delivery too (zero visits)."""
+    case = lock_case(application)
+    errors = {}
+    if method not in DeliveryMethod.values:
+        errors["method"] = [f"送达方式应为：{'、'.join(f'{v}（{label}）' for v, label in DeliveryMethod.choices)}"]
+    elif method == DeliveryMethod.DOWNLOAD:
+        if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
+            raise Forbidden("网上下载送达只能由申请人本人完成")
+    else:
+        require_role(actor, Role.CLERK)
+        if method == DeliveryMethod.MAIL and not (tracking_number or "").strip():
+            errors["tracking_number"] = ["邮寄送达须填写快递单号"]
+        if method == DeliveryMethod.PICKUP and (id_number or "").strip().upper() != case.applicant_id_number:
+            errors["id_number"] = ["领取人证件号码与申请人不符"]
+    if errors:
+        raise ValidationError(errors)
+    case.delivery_method, case.tracking_number, case.delivered_at = method, (tracking_number or "").strip(), timezone.now()
+    fields = ["delivery_method", "tracking_number", "delivered_at"]
+    if method == DeliveryMethod.PICKUP:
+        case.visits += 1
+        fields.append("visits")
+        if case.issued_at:  # one- and zero-visit shares count by the day of issue
+            statistics_day_invalidate(day=timezone.localdate(case.issued_at))
+    return transition(case, "deliver", actor=actor, fields=fields, payload={"method": method, "tracking_number": case.tracking_number})

@@ -1,0 +1,240 @@
+"""好差评 and rectification (DESIGN §6, 国办发〔2019〕51号): rating a finished case, the 差评's rectification
+and its overdue sweep."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed
+
+from applications.models import POOR_SCORES, Application, Rating, RatingChannel, Rectification, RectificationState, Score, State
+from applications.services.case import local_today, lock_case, tell_applicant
+from applications.services.rollup import statistics_day_invalidate
+from portal.audit import audit_record
+from portal.errors import Forbidden, InvalidTransition, Refused
+from portal.models import Role, User
+from portal.notifications import notify
+from portal.workdays import WorkCalendar
+
+# 好差评 rules: a 差评 is answered (整改) within 10 working days (国办发〔2019〕51号: 整改反馈).
+RECTIFICATION_WORKING_DAYS = 10
+
+
+RATED_STATES = (State.ISSUED, State.DELIVERED)
+
+
+RECTIFICATION_LABELS = {
+    "start": "开始整改",
+    "complete": "整改完成",
+    "declare_impossible": "无法整改",
+    "invalidate": "判定无效评价",
+}
+
+
+def _supervisors() -> list[User]:
+    return list(User.objects.filter(role=Role.SUPERVISOR, is_active=True))
+
+
+def _heads(department_id: int) -> list[User]:
+    return list(User.objects.filter(department_id=department_id, role=Role.HEAD, is_active=True))
+
+
+@transaction.atomic
+def application_rate(*, actor: User, application: Application, score, comment: str = "",
+                     channel: str = RatingChannel.PC) -> Rating:
+    """好差评: the applicant rates their own case once, after the result was issued. A 4 or 5 (差评)
+    needs a comment and opens a rectification for the department, due in 10 working days."""
+    case = lock_case(application)
+    if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
+        raise Forbidden("只有申请人本人可以评价")
+    if case.state not in RATED_STATES:
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，办结出证后才能评价")
+    if Rating.objects.filter(application=case).exists():
+        raise Refused("该办件已评价，每件只能评价一次", code="already_rated")
+    comment = (comment or "").strip()
+    errors = {}
+    try:
+        score = int(score)
+    except (TypeError, ValueError):
+        score = None
+    if score not in Score.values:
+        errors["score"] = ["评价等级应为 1（非常满意）至 5（非常不满意）"]
+    elif score in POOR_SCORES and not comment:
+        errors["comment"] = ["给出「不满意」或「非常不满意」评价时，请写明不满意的原因，便于部门整改"]
+    if channel not in RatingChannel.values:
+        errors["channel"] = [f"评价渠道应为：{'、'.join(f'{v}（{label}）' for v, label in RatingChannel.choices)}"]
+    if len(comment) > 1000:
+        errors["comment"] = ["评价内容不超过 1000 字"]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            rating = Rating.objects.create(
+                application=case, department_id=case.department_id, hall_id=case.hall_id, score=score,
+                comment=comment, channel=channel, rated_by=actor, rated_at=now,
+            )
+    except IntegrityError as error:  # the case lock makes this unreachable; the constraint is the backstop
+        raise Refused("该办件已评价，每件只能评价一次", code="already_rated") from error
+    audit_record(
+        actor=actor, action="application_rate", object_type="application", object_id=case.number,
+        from_state=case.state, to_state=case.state,
+        payload={"score": score, "channel": channel, "comment": comment},
+    )
+    if score in POOR_SCORES:
+        _rectification_open(case=case, rating=rating, actor=actor)
+    return rating
+
+
+def _rectification_open(*, case: Application, rating: Rating, actor: User) -> Rectification:
+    calendar = WorkCalendar.load()
+    opened_at = rating.rated_at
+    due = calendar.add_working_days(timezone.localdate(opened_at), RECTIFICATION_WORKING_DAYS)
+    rectification = Rectification.objects.create(
+        rating=rating, application=case, department_id=case.department_id, opened_at=opened_at,
+        due_date=due.date, due_date_provisional=due.provisional,
+    )
+    audit_record(
+        actor=actor, action="rectification_open", object_type="rectification", object_id=rectification.pk,
+        to_state=rectification.state,
+        payload={"application": case.number, "score": rating.score, "due_date": due.date.isoformat()},
+    )
+    notify(
+        users=_heads(case.department_id), kind="rectification_opened", application=case.number,
+        message=f"办件 {case.number}（{case.item_version.name}）收到「{rating.get_score_display()}」评价：{rating.comment}。"
+                f"请于 {due.date:%Y年%m月%d日} 前完成整改并反馈。",
+    )
+    return rectification
+
+
+def _rectification_transition(rectification: Rectification, method: str, *, actor: User, fields=(), payload=None):
+    transition = getattr(rectification, method)
+    if not can_proceed(transition):
+        raise InvalidTransition(
+            f"整改当前状态为「{rectification.get_state_display()}」，不能{RECTIFICATION_LABELS[method]}"
+        )
+    from_state = rectification.state
+    transition()
+    try:
+        rectification.save(update_fields=["state", *fields])
+    except ConcurrentTransition as error:
+        raise Refused("该整改刚被他人处理，请刷新后重试", code="conflict") from error
+    audit_record(
+        actor=actor, action=f"rectification_{method}", object_type="rectification", object_id=rectification.pk,
+        from_state=from_state, to_state=rectification.state,
+        payload={"application": rectification.application.number, **(payload or {})},
+    )
+    return rectification
+
+
+def _lock_rectification(rectification: Rectification) -> Rectification:
+    return (
+        Rectification.objects.select_for_update(of=("self",)).select_related("application", "rating")
+        .get(pk=rectification.pk)
+    )
+
+
+def _require_head_of(actor: User, rectification: Rectification) -> None:
+    if not (actor.role == Role.HEAD and actor.department_id == rectification.department_id):
+        raise Forbidden("只有被评价部门的负责人可以办理整改")
+
+
+def _required_note(note: str, field: str = "note", message: str = "请填写整改说明", max_length: int | None = None) -> str:
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({field: [message]})
+    if max_length is not None and len(note) > max_length:
+        raise ValidationError({field: [f"不能超过 {max_length} 个字符"]})
+    return note
+
+
+@transaction.atomic
+def rectification_start(*, actor: User, rectification: Rectification, note: str = "") -> Rectification:
+    """待整改 → 整改中, by the head of the rated department."""
+    rectification = _lock_rectification(rectification)
+    _require_head_of(actor, rectification)
+    rectification.started_at, rectification.handled_by = timezone.now(), actor
+    rectification.note = (note or "").strip()
+    return _rectification_transition(rectification, "start", actor=actor, fields=["started_at", "handled_by", "note"],
+                                     payload={"note": rectification.note})
+
+
+def _rectification_close(actor: User, rectification: Rectification, method: str, note: str, told: str) -> Rectification:
+    rectification = _lock_rectification(rectification)
+    _require_head_of(actor, rectification)
+    note = _required_note(note, message="请写明整改措施或无法整改的原因")
+    rectification.note, rectification.closed_at, rectification.handled_by = note, timezone.now(), actor
+    _rectification_transition(rectification, method, actor=actor, fields=["note", "closed_at", "handled_by"],
+                              payload={"note": note})
+    case = rectification.application
+    tell_applicant(case, "rectification_closed", f"您对办件 {case.number} 的评价已处理（{told}）：{note}")
+    return rectification
+
+
+@transaction.atomic
+def rectification_complete(*, actor: User, rectification: Rectification, note: str) -> Rectification:
+    """整改中 → 已整改, with what was done; the rater is told (整改反馈)."""
+    return _rectification_close(actor, rectification, "complete", note, "已整改")
+
+
+@transaction.atomic
+def rectification_declare_impossible(*, actor: User, rectification: Rectification, note: str) -> Rectification:
+    """整改中 → 无法整改, with why (e.g. the law does not allow what was asked)."""
+    return _rectification_close(actor, rectification, "declare_impossible", note, "无法整改")
+
+
+@transaction.atomic
+def rectification_invalidate(*, actor: User, rectification: Rectification, reason: str) -> Rectification:
+    """A supervisor judges an open 差评 invalid (恶意差评, or not about this service): closed, and the rating
+    leaves the satisfaction rate."""
+    if actor.role != Role.SUPERVISOR:
+        raise Forbidden("只有监察人员可以判定无效评价")
+    rectification = _lock_rectification(rectification)
+    reason = _required_note(reason, field="reason", message="请写明判定无效评价的理由",
+                            max_length=Rectification._meta.get_field("invalid_reason").max_length)
+    rectification.invalid_reason, rectification.judged_by, rectification.closed_at = reason, actor, timezone.now()
+    _rectification_transition(rectification, "invalidate", actor=actor,
+                              fields=["invalid_reason", "judged_by", "closed_at"], payload={"reason": reason})
+    Rating.objects.filter(pk=rectification.rating_id).update(invalid=True)
+    statistics_day_invalidate(day=timezone.localdate(rectification.rating.rated_at))
+    case = rectification.application
+    tell_applicant(case, "rectification_closed", f"您对办件 {case.number} 的评价经核实判定为无效评价：{reason}")
+    return rectification
+
+
+def rectification_overdue_sweep(*, today: date | None = None, batch: int = 500) -> int:
+    """Flag open rectifications past their due date, once, and tell the head and the supervisors.
+
+    Idempotent and safe when two run at once: a flagged row no longer matches, a locked one is skipped.
+    """
+    today = today or local_today()
+    flagged = 0
+    supervisors = _supervisors()
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Rectification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("application", "application__item_version")
+                .filter(state__in=[RectificationState.PENDING, RectificationState.IN_PROGRESS], overdue=False,
+                        due_date__lt=today)
+                .order_by("due_date", "pk")[:batch]
+            )
+            if not rows:
+                return flagged
+            now = timezone.now()
+            for row in rows:
+                row.overdue, row.flagged_at = True, now
+                row.save(update_fields=["overdue", "flagged_at"])
+                audit_record(
+                    action="rectification_overdue", object_type="rectification", object_id=row.pk,
+                    from_state=row.state, to_state=row.state,
+                    payload={"application": row.application.number, "due_date": row.due_date.isoformat()},
+                )
+                notify(
+                    users=_heads(row.department_id) + supervisors, kind="rectification_overdue",
+                    application=row.application.number,
+                    message=f"办件 {row.application.number}（{row.application.item_version.name}）的差评整改已超期"
+                            f"（应于 {row.due_date:%Y年%m月%d日} 前完成），当前状态：{row.get_state_display()}。",
+                )
+                flagged += 1

@@ -1,0 +1,213 @@
+"""Review (受审分离): the department claims, suspends and resumes the clock, extends once, and decides."""
+
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from applications.clock import MAX_EXTENSION_WORKING_DAYS
+from applications.models import Application, Deficiency, Notice, State, Suspension, SuspensionKind
+from applications.services.case import (
+    CLOCK_FIELDS,
+    local_today,
+    lock_case,
+    set_due_date,
+    state_refusal,
+    tell_applicant,
+    transition,
+)
+from applications.services.intake import validated_deficiencies
+from portal.audit import audit_record
+from portal.errors import Forbidden, Refused
+from portal.models import Role, User
+from portal.workdays import WorkCalendar
+
+
+def _require_department(actor: User, case: Application, *roles: str) -> None:
+    if actor.role not in roles or actor.department_id != case.department_id:
+        raise Forbidden("只有本部门审查人员可以办理")
+
+
+def _require_case_reviewer(actor: User, case: Application) -> None:
+    """The reviewer who claimed the case, or the department head."""
+    _require_department(actor, case, Role.REVIEWER, Role.HEAD)
+    if actor.role == Role.REVIEWER and case.reviewer_id not in (None, actor.pk):
+        raise Forbidden("该办件已由其他审查人员认领")
+
+
+@transaction.atomic
+def application_claim(*, actor: User, application: Application) -> Application:
+    case = lock_case(application)
+    _require_department(actor, case, Role.REVIEWER, Role.HEAD)
+    case.reviewer = actor
+    return transition(case, "claim", actor=actor, fields=["reviewer"])
+
+
+@transaction.atomic
+def application_suspend(*, actor: User, application: Application, kind: str, reason: str,
+                        deficiencies: list[dict] | None = None) -> Suspension:
+    """Stop the clock (行政许可法 第四十五条). A supplement request is a one-time notice like intake's."""
+    case = lock_case(application)
+    _require_case_reviewer(actor, case)
+    errors = {}
+    if kind not in SuspensionKind.values:
+        errors["kind"] = [f"中止类型应为：{'、'.join(f'{v}（{label}）' for v, label in SuspensionKind.choices)}"]
+    if not (reason or "").strip():
+        errors["reason"] = ["请写明中止理由"]
+    if kind == SuspensionKind.SUPPLEMENT and not deficiencies:
+        errors["deficiencies"] = ["补正材料须列出全部需要补正的材料"]
+    if errors:
+        raise ValidationError(errors)
+    if not can_proceed(case.suspend):
+        raise state_refusal(case, "suspend")
+    rows = validated_deficiencies(case, deficiencies or []) if kind == SuspensionKind.SUPPLEMENT else []
+    suspension = Suspension.objects.create(
+        application=case, kind=kind, reason=reason.strip(), started_on=local_today(), started_by=actor
+    )
+    if rows:
+        notice = Notice.objects.create(application=case, sequence=case.notices.count() + 1, issued_by=actor)
+        Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=why) for r, why in rows)
+    # The level is frozen while suspended: the sweep does not look at suspended cases.
+    case.next_alert_on = None
+    transition(case, "suspend", actor=actor, fields=["next_alert_on"], payload={
+        "kind": kind, "reason": reason.strip(),
+        "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": why} for r, why in rows],
+    })
+    tell_applicant(case, "suspended", f"您的办件 {case.number} 因{SuspensionKind(kind).label}中止计时：{reason.strip()}")
+    return suspension
+
+
+@transaction.atomic
+def application_resume(*, actor: User, application: Application) -> Application:
+    """Restart the clock: the due date moves by the working days in [suspend day, resume day)."""
+    case = lock_case(application)
+    _require_case_reviewer(actor, case)
+    if not can_proceed(case.resume):
+        raise state_refusal(case, "resume")
+    suspension = case.suspensions.filter(ended_on__isnull=True).order_by("-started_on").first()
+    calendar = WorkCalendar.load()
+    today = local_today()
+    stopped = calendar.working_days_between(suspension.started_on, today) if suspension else 0
+    if suspension is not None:
+        suspension.ended_on, suspension.ended_by, suspension.working_days = today, actor, stopped
+        suspension.save(update_fields=["ended_on", "ended_by", "working_days"])
+    case.notices.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+    due = calendar.add_working_days(case.due_date, stopped)
+    set_due_date(case, due_date=due.date, provisional=case.due_date_provisional or due.provisional, calendar=calendar)
+    return transition(case, "resume", actor=actor, fields=CLOCK_FIELDS, payload={
+        "suspended_working_days": stopped, "due_date": case.due_date.isoformat(),
+    })
+
+
+@transaction.atomic
+def application_extend(*, actor: User, application: Application, days: int, reason: str) -> Application:
+    """Once, by the department head, within the statutory extension (行政许可法 第四十二条)."""
+    case = lock_case(application)
+    if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
+        raise Forbidden("只有本部门负责人可以批准延长办理期限")
+    if case.state not in (State.ACCEPTED, State.IN_REVIEW):
+        raise state_refusal(case, "extend")
+    if case.extended_days:
+        raise Refused("办理期限只能延长一次", code="already_extended")
+    errors = {}
+    if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_WORKING_DAYS:
+        errors["days"] = [f"延长期限应为 1 至 {MAX_EXTENSION_WORKING_DAYS} 个工作日"]
+    if not (reason or "").strip():
+        errors["reason"] = ["请写明延长理由"]
+    if errors:
+        raise ValidationError(errors)
+    calendar = WorkCalendar.load()
+    due = calendar.add_working_days(case.due_date, days)
+    set_due_date(case, due_date=due.date, provisional=case.due_date_provisional or due.provisional, calendar=calendar)
+    case.extended_days, case.extension_reason = days, reason.strip()
+    audit_record(
+        actor=actor, action="application_extend", object_type="application", object_id=case.number,
+        from_state=case.state, to_state=case.state,
+        payload={"days": days, "reason": case.extension_reason, "due_date": case.due_date.isoformat()},
+    )
+    case.save(update_fields=["extended_days", "extension_reason", *CLOCK_FIELDS])
+    tell_applicant(case, "extended", f"您的办件 {case.number} 办理期限延长 {days} 个工作日，新的办结日期 {case.due_date:%Y年%m月%d日}：{case.extension_reason}")
+    return case
+
+
+# 照面信息 the case itself can fill: who holds it, their code, and the licence number this case gives.
+HOLDER_NAME_FIELDS = {
+    "名称", "经营者名称", "生产者名称", "使用单位", "业户名称", "权利人", "权利人（申请人）", "用地单位", "持证人",
+    "姓名", "机构名称", "单位名称", "户主姓名",
+}
+
+
+HOLDER_CODE_FIELDS = {"统一社会信用代码", "公民身份号码", "身份证件号", "身份证号"}
+
+
+NUMBER_FIELD_SUFFIXES = ("许可证编号", "证件编号", "登记证编号", "许可证号", "结婚证字号", "离婚证字号", "证书编码", "登记号")
+
+
+def certificate_face_data(case: Application, supplied: dict | None = None) -> tuple[dict, list[str]]:
+    """The face fields of the item's certificate type: what the reviewer supplied, else what the
+    applicant declared, else what the case knows. Returns (values, names still missing)."""
+    certificate_type = case.item_version.certificate_type
+    if certificate_type is None:
+        return {}, []
+    supplied = {key: str(value).strip() for key, value in (supplied or {}).items() if str(value).strip()}
+    values, missing = {}, []
+    for field in certificate_type.face_fields or []:
+        value = supplied.get(field) or case.face_data.get(field) or case.form_data.get(field)
+        if not value and field in HOLDER_NAME_FIELDS:
+            value = case.applicant_name
+        elif not value and field in HOLDER_CODE_FIELDS:
+            value = case.applicant_id_number
+        elif not value and field.endswith(NUMBER_FIELD_SUFFIXES):
+            value = f"{certificate_type.code}-{case.number}"
+        values[field] = str(value or "").strip()
+        if not values[field]:
+            missing.append(field)
+    return values, missing
+
+
+@transaction.atomic
+def application_approve(*, actor: User, application: Application, opinion: str, face_data: dict | None = None) -> Application:
+    """准予: opinion required; for an item that yields an e-certificate, every face field must be known
+    (the reviewer confirms 照面信息 here, so the center stamps exactly what the department decided)."""
+    case = lock_case(application)
+    _require_case_reviewer(actor, case)
+    errors = {}
+    if not (opinion or "").strip():
+        errors["opinion"] = ["请填写审查意见"]
+    values, missing = certificate_face_data(case, face_data)
+    if missing:
+        errors["face_data"] = [f"请填写照面信息：{'、'.join(missing)}"]
+    if errors:
+        raise ValidationError(errors)
+    case.decision_opinion, case.decided_by, case.decided_at = opinion.strip(), actor, timezone.now()
+    case.next_alert_on, case.outcome, case.face_data = None, "approved", values
+    transition(case, "approve", actor=actor,
+                fields=["decision_opinion", "decided_by", "decided_at", "next_alert_on", "outcome", "face_data"],
+                payload={"opinion": case.decision_opinion, "face_data": values})
+    tell_applicant(case, "decided", f"您的办件 {case.number} 已审查通过，正在制证。")
+    return case
+
+
+RECONSIDERATION_RIGHTS = "如不服本决定，可自收到决定之日起六十日内向本级人民政府申请行政复议，或六个月内向人民法院提起行政诉讼。"
+
+
+@transaction.atomic
+def application_reject(*, actor: User, application: Application, opinion: str, legal_basis: str) -> Application:
+    """不予许可: opinion and legal basis required; the applicant is told their right to reconsideration."""
+    case = lock_case(application)
+    _require_case_reviewer(actor, case)
+    errors = {}
+    if not (opinion or "").strip():
+        errors["opinion"] = ["请填写审查意见"]
+    if not (legal_basis or "").strip():
+        errors["legal_basis"] = ["不予许可须写明法律依据"]
+    if errors:
+        raise ValidationError(errors)
+    case.decision_opinion, case.decision_legal_basis = opinion.strip(), legal_basis.strip()
+    case.decided_by, case.decided_at, case.next_alert_on, case.outcome = actor, timezone.now(), None, "rejected"
+    transition(case, "reject", actor=actor,
+                fields=["decision_opinion", "decision_legal_basis", "decided_by", "decided_at", "next_alert_on", "outcome"],
+                payload={"opinion": case.decision_opinion, "legal_basis": case.decision_legal_basis})
+    tell_applicant(case, "decided", f"您的办件 {case.number} 不予许可：{case.decision_opinion}（依据：{case.decision_legal_basis}）。{RECONSIDERATION_RIGHTS}")
+    return case
