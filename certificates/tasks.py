@@ -1,8 +1,8 @@
 from celery import shared_task
 
-from certificates.services import certificate_expiry_sweep
-
 
 @shared_task(name="certificates.certificate_expiry_task")
 def certificate_expiry_task() -> dict:
+    from certificates.services import certificate_expiry_sweep
+
     return certificate_expiry_sweep()

@@ -11,7 +11,7 @@ from django.utils import timezone
 from portal.broker import publish
 from portal.models import Notification, User
 from portal.sms import get_sms_backend
-
+from portal.tasks import notification_send_many_task
 
 MAX_ATTEMPTS = 8
 
@@ -64,8 +64,6 @@ SEND_CHUNK = 200  # notifications per queued task: one publish per chunk, and ch
 
 def enqueue_sending(ids: list[int]) -> None:
     """Hand the rows to the broker; if it is unreachable they stay unsent and the retry sweep sends them."""
-    from portal.tasks import notification_send_many_task
-
     for start in range(0, len(ids), SEND_CHUNK):
         chunk = ids[start:start + SEND_CHUNK]
         if not publish(notification_send_many_task, args=[chunk], what=f"通知 {chunk[0]} 等 {len(ids) - start} 条"):

@@ -25,6 +25,7 @@ from seals import keys
 from seals.image import seal_png
 from seals.models import Issuance, IssuanceStatus, Seal, SealAuthority, SealStatus, SealUse
 from seals.signing import SealSigner
+from seals.tasks import seal_issue_task
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +128,6 @@ def seal_issue(*, actor: User, application: Application) -> Issuance:
 
 
 def _enqueue(issuance_id: int) -> None:
-    from seals.tasks import seal_issue_task
-
     # Broker down: the pending issuance is picked up by the retry sweep.
     publish(seal_issue_task, args=[issuance_id], what=f"签发任务 {issuance_id}")
 

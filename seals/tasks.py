@@ -1,11 +1,11 @@
 from celery import shared_task
 
-from seals.services import seal_issue_complete, seal_issue_failed, seal_issue_retry_sweep
-
 
 @shared_task(name="seals.seal_issue_task", bind=True, max_retries=5)
 def seal_issue_task(self, issuance_id: int) -> bool:
     """Render + sign + issue; a failure rolls everything back and is retried with backoff."""
+    from seals.services import seal_issue_complete, seal_issue_failed
+
     try:
         return seal_issue_complete(issuance_id=issuance_id)
     except Exception as error:
@@ -17,4 +17,6 @@ def seal_issue_task(self, issuance_id: int) -> bool:
 
 @shared_task(name="seals.seal_issue_retry_task")
 def seal_issue_retry_task() -> int:
+    from seals.services import seal_issue_retry_sweep
+
     return seal_issue_retry_sweep()
