@@ -1,7 +1,9 @@
-"""Catalogue administration (Django admin, Chinese): items, their draft, materials, publication, export.
+"""Catalogue administration (Django admin, Chinese): items, their draft, materials, publication, export,
+and the 一件事 bundles.
 
 Editing happens on the one draft of an item; 发布 goes through items.services.item_publish. Published
-versions are shown read-only. Access is by role (catalogue_admin or superuser), not by Django permissions,
+versions are shown read-only. A bundle's status is shown, never edited: 发布 goes through
+items.services.bundle_publish. Access is by role (catalogue_admin or superuser), not by Django permissions,
 so a catalogue admin account needs nothing but its role and is_staff.
 """
 
@@ -15,11 +17,22 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 
-from certificates.admin import CatalogueAdminAccess
 from items.exporting import catalogue_to_json, catalogue_to_xlsx
-from items.models import Audience, Item, ItemVersion, MaterialRequirement, Theme, VersionStatus
+from items.models import (
+    Audience,
+    Bundle,
+    BundleField,
+    BundleMaterial,
+    BundleMember,
+    Item,
+    ItemVersion,
+    MaterialRequirement,
+    Theme,
+    VersionStatus,
+)
 from items.selectors import catalogue_export, item_history
-from items.services import item_create, item_draft_discard, item_draft_from_current, item_publish
+from items.services import bundle_publish, item_create, item_draft_discard, item_draft_from_current, item_publish
+from portal.admin import CatalogueAdminAccess, is_catalogue_admin
 
 
 def _error_text(error: ValidationError) -> str:
@@ -213,16 +226,16 @@ class MaterialRequirementInline(admin.StackedInline):
         return obj is None or obj.status == VersionStatus.DRAFT
 
     def has_view_permission(self, request, obj=None):
-        return CatalogueAdminAccess._allowed(self, request)
+        return is_catalogue_admin(request.user)
 
     def has_add_permission(self, request, obj=None):
-        return CatalogueAdminAccess._allowed(self, request) and self._editable(request, obj)
+        return is_catalogue_admin(request.user) and self._editable(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return CatalogueAdminAccess._allowed(self, request) and self._editable(request, obj)
+        return is_catalogue_admin(request.user) and self._editable(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return CatalogueAdminAccess._allowed(self, request) and self._editable(request, obj)
+        return is_catalogue_admin(request.user) and self._editable(request, obj)
 
 
 @admin.register(ItemVersion)
@@ -301,8 +314,6 @@ class ItemVersionAdmin(CatalogueAdminAccess, admin.ModelAdmin):
 
 # --- 一件事一次办 (DESIGN §4 "Bundles") --------------------------------------------------------------
 
-from items.models import Bundle, BundleField, BundleMaterial, BundleMember  # noqa: E402
-
 
 class BundleMemberInline(admin.TabularInline):
     model = BundleMember
@@ -327,3 +338,36 @@ class BundleAdmin(CatalogueAdminAccess, admin.ModelAdmin):
     list_filter = ["status", "theme"]
     search_fields = ["code", "name"]
     inlines = [BundleMemberInline, BundleFieldInline, BundleMaterialInline]
+    # A new bundle is a draft; only bundle_publish (the 发布 button or the action) puts it in the guide.
+    readonly_fields = ["status"]
+    actions = ["publish_selected"]
+    change_form_template = "items/admin/bundle_change_form.html"
+
+    def get_urls(self):
+        urls = [
+            path("<int:bundle_id>/publish/", self.admin_site.admin_view(self.publish_view), name="items_bundle_publish"),
+        ]
+        return urls + super().get_urls()
+
+    def _publish(self, request, bundle: Bundle) -> bool:
+        try:
+            bundle_publish(bundle=bundle, actor=request.user)
+        except ValidationError as error:
+            self.message_user(request, f"{bundle.code} 未发布：{_error_text(error)}", messages.ERROR)
+            return False
+        self.message_user(request, f"已发布一件事 {bundle.code}", messages.SUCCESS)
+        return True
+
+    def publish_view(self, request, bundle_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        bundle = get_object_or_404(Bundle, pk=bundle_id)
+        self._publish(request, bundle)
+        return HttpResponseRedirect(reverse("admin:items_bundle_change", args=[bundle.pk]))
+
+    @admin.action(description="发布所选一件事")
+    def publish_selected(self, request, queryset):
+        for bundle in queryset.filter(status=VersionStatus.DRAFT):
+            self._publish(request, bundle)

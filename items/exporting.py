@@ -5,7 +5,7 @@ import io
 import json
 from pathlib import Path
 
-from items.importing import MATERIAL_SPEC, NEWLINE_LISTS, SECTION_SPECS, SECTIONS
+from items.catalogue_format import BUNDLE_SHEETS, MATERIAL_SPEC, NEWLINE_LISTS, SECTION_SPECS, SECTIONS
 
 
 def catalogue_to_json(data: dict) -> bytes:
@@ -48,13 +48,24 @@ def catalogue_to_xlsx(data: dict) -> bytes:
     ]
     write_sheet("materials", material_columns, materials)
     if data.get("bundles"):
-        from items.bundles import xlsx_bundle_records
-
-        for name, (columns, records) in xlsx_bundle_records(data["bundles"]).items():
-            write_sheet(name, columns, records)
+        for name, records in xlsx_bundle_records(data["bundles"]).items():
+            write_sheet(name, list(BUNDLE_SHEETS[name]), records)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def xlsx_bundle_records(bundles: list[dict]) -> dict[str, list[dict]]:
+    """The bundles section as the three flat sheets of BUNDLE_SHEETS (one row per bundle, field, and
+    material mapping); `items.importing.bundles_from_xlsx_sheets` puts them back together."""
+    return {
+        "bundles": [{key: b.get(key) for key in BUNDLE_SHEETS["bundles"]} for b in bundles],
+        "bundle_fields": [{"bundle": b["code"], **f} for b in bundles for f in b.get("fields", [])],
+        "bundle_materials": [
+            {"bundle": b["code"], "name": m["name"], "item": code, "requirement": requirement}
+            for b in bundles for m in b.get("materials", []) for code, requirement in m["maps"].items()
+        ],
+    }
 
 
 def write_catalogue_file(data: dict, path: str | Path) -> None:

@@ -1,5 +1,6 @@
-"""Reading and validating a catalogue file (DESIGN §4 import format): `.json`, or `.xlsx` with one sheet per
-key and the same columns. Nothing here writes; `items.services.catalogue_import` does, in one transaction.
+"""Reading and validating a catalogue file (DESIGN §4 import format, its columns in items.catalogue_format):
+`.json`, or `.xlsx` with one sheet per key and the same columns. Nothing here writes;
+`items.services.catalogue_import` does, in one transaction.
 
 Every error names where it is (section, 1-based row — for xlsx the spreadsheet's own row number — and the
 item code) and the field, in Chinese. All errors of a file are collected and reported together, so a
@@ -11,35 +12,27 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import models
 
 from certificates.models import CertificateType
-from items.models import (
-    CODE_MAX_LENGTH,
-    Audience,
-    Handling,
-    ItemType,
-    MaterialForm,
-    MaterialSource,
-    Scope,
-    Theme,
+from items.catalogue_format import (
+    BUNDLE_FIELD_SPEC,
+    BUNDLE_MATERIAL_SPEC,
+    BUNDLE_SHEETS,
+    BUNDLE_SPEC,
+    MATERIAL_SPEC,
+    NEWLINE_LISTS,
+    SECTION_LABELS,
+    SECTION_SPECS,
+    SECTIONS,
+    Spec,
 )
+from items.models import Handling, Item, ItemType, MaterialForm, MaterialRequirement
 from portal.identity import IdType, normalize_id_number
-from portal.models import AdminLevel, Department
+from portal.models import Department
 
-SECTIONS = ["departments", "halls", "certificate_types", "items"]
-SECTION_LABELS = {
-    "departments": "部门",
-    "halls": "大厅",
-    "certificate_types": "证照类型",
-    "items": "事项",
-    "materials": "材料",
-    "bundles": "一件事",
-}
 # `fee` values meaning 不收费 when the file does not say fee_charged explicitly.
 FREE_FEE_TEXTS = {"", "不收费", "免费", "无", "否", "0"}
 TRUE_TEXTS = {"true", "1", "是", "y", "yes", "√"}
@@ -52,103 +45,6 @@ class CatalogueError(Exception):
     def __init__(self, errors: list[str]):
         self.errors = errors
         super().__init__("\n".join(errors))
-
-
-@dataclass
-class Spec:
-    """One column of a section: how to read it and what it defaults to."""
-
-    kind: str  # str | int | bool | choice | list | choice_list | dict_list
-    required: bool = False
-    default: Any = None
-    max_length: int | None = None
-    choices: type[models.TextChoices] | None = None
-    nullable: bool = False
-
-
-DEPARTMENT_SPEC = {
-    "code": Spec("str", required=True, max_length=32),
-    "name": Spec("str", required=True, max_length=100),
-    "credit_code": Spec("str", required=True, max_length=18),
-    "level": Spec("choice", default=AdminLevel.CITY.value, choices=AdminLevel),
-    "parent": Spec("str", nullable=True),
-    "hotline": Spec("str", default="", max_length=40),
-}
-HALL_SPEC = {
-    "code": Spec("str", required=True, max_length=32),
-    "name": Spec("str", required=True, max_length=100),
-    "level": Spec("choice", default=AdminLevel.CITY.value, choices=AdminLevel),
-    "windows": Spec("int", default=1),
-    "address": Spec("str", default="", max_length=200),
-}
-CERTIFICATE_TYPE_SPEC = {
-    "code": Spec("str", required=True, max_length=32),
-    "name": Spec("str", required=True, max_length=100),
-    "department": Spec("str", required=True),
-    "validity_years": Spec("int", nullable=True),
-    "face_fields": Spec("list", default=[]),
-    "template": Spec("str", default=""),
-}
-ITEM_SPEC = {
-    "code": Spec("str", required=True, max_length=CODE_MAX_LENGTH),
-    "basic_code": Spec("str", default="", max_length=36),
-    "name": Spec("str", required=True, max_length=200),
-    "item_type": Spec("choice", required=True, choices=ItemType),
-    # Defaults to the department's level.
-    "level": Spec("choice", nullable=True, choices=AdminLevel),
-    "department": Spec("str", required=True),
-    "joint_departments": Spec("list", default=[]),
-    "audience": Spec("choice_list", required=True, choices=Audience),
-    "themes": Spec("choice_list", default=[], choices=Theme),
-    "handling": Spec("choice", required=True, choices=Handling),
-    "statutory_days": Spec("int", required=True),
-    "promised_days": Spec("int", required=True),
-    "warning_days": Spec("int", nullable=True),
-    "max_visits": Spec("int", default=1),
-    "online": Spec("bool", default=False),
-    "express": Spec("bool", default=False),
-    "appointment": Spec("bool", default=False),
-    "scope": Spec("choice", default=Scope.LOCAL.value, choices=Scope),
-    "onsite_inspection": Spec("bool", default=False),
-    "fee": Spec("str", default="不收费"),
-    "fee_charged": Spec("bool", nullable=True),
-    "fee_basis": Spec("str", default=""),
-    "conditions": Spec("str", default=""),
-    "procedure": Spec("list", default=[]),
-    "special_procedures": Spec("str", default=""),
-    "legal_basis": Spec("str", default=""),
-    "result_name": Spec("str", default="", max_length=100),
-    "certificate_type": Spec("str", nullable=True),
-    "location": Spec("str", default=""),
-    "office_hours": Spec("str", default="", max_length=200),
-    "hotline": Spec("str", default="", max_length=100),
-    "supervision_phone": Spec("str", default="", max_length=100),
-    "faq": Spec("str", default=""),
-    "materials": Spec("dict_list", default=[]),
-}
-MATERIAL_SPEC = {
-    "name": Spec("str", required=True, max_length=200),
-    "form": Spec("choice", default=MaterialForm.ORIGINAL.value, choices=MaterialForm),
-    # Default copies follow the form: 1 original, or 1 copy, or none for an electronic file.
-    "copies_original": Spec("int", nullable=True),
-    "copies_copy": Spec("int", nullable=True),
-    "required": Spec("bool", default=True),
-    "deferrable": Spec("bool", default=False),
-    "source": Spec("choice", default=MaterialSource.APPLICANT.value, choices=MaterialSource),
-    "issuer": Spec("str", default="", max_length=100),
-    "satisfied_by": Spec("str", nullable=True),
-    "blank_form": Spec("str", default="", max_length=255),
-    "sample": Spec("str", default="", max_length=255),
-    "notes": Spec("str", default=""),
-}
-SECTION_SPECS = {
-    "departments": DEPARTMENT_SPEC,
-    "halls": HALL_SPEC,
-    "certificate_types": CERTIFICATE_TYPE_SPEC,
-    "items": ITEM_SPEC,
-}
-# List columns whose xlsx cell is split on newlines only (steps contain commas); others also on commas.
-NEWLINE_LISTS = {"procedure"}
 
 
 @dataclass
@@ -166,7 +62,7 @@ class ParsedCatalogue:
     halls: list[Row]
     certificate_types: list[Row]
     items: list[Row]
-    # 一件事一次办: read and checked by items.bundles (its own section of the file).
+    # 一件事一次办: its own section of the file, read by `read_bundle_rows`.
     bundles: list[Row] = field(default_factory=list)
 
 
@@ -200,14 +96,6 @@ def _cell(value):
     return value
 
 
-# The bundles section as sheets (items.bundles.xlsx_bundle_records writes the same columns).
-BUNDLE_SHEETS = {
-    "bundles": ("code", "name", "theme", "description", "status", "items"),
-    "bundle_fields": ("bundle", "name", "label", "required", "items"),
-    "bundle_materials": ("bundle", "name", "item", "requirement"),
-}
-
-
 def read_xlsx(path_or_file) -> dict:
     """Sheets departments/halls/certificate_types/items/materials, header row 1, one record per row.
 
@@ -225,7 +113,7 @@ def read_xlsx(path_or_file) -> dict:
     data: dict[str, list] = {}
     material_rows: list[dict] = []
     allowed = {**SECTION_SPECS, "materials": {**MATERIAL_SPEC, "item": Spec("str", required=True)}}
-    # 一件事一次办: three sheets, checked by items.bundles once reassembled (their columns there).
+    # 一件事一次办: three sheets, reassembled by `bundles_from_xlsx_sheets` and checked with the rest.
     bundle_sheets: dict[str, list[dict]] = {name: [] for name in BUNDLE_SHEETS}
     for sheet in workbook.worksheets:
         name = sheet.title.strip()
@@ -272,8 +160,6 @@ def read_xlsx(path_or_file) -> dict:
             record["_item"] = code
             items_by_code[code]["materials"].append(record)
     if any(bundle_sheets.values()):
-        from items.bundles import bundles_from_xlsx_sheets
-
         data["bundles"] = bundles_from_xlsx_sheets(bundle_sheets, errors)
     if errors:
         raise CatalogueError(errors)
@@ -448,8 +334,6 @@ def parse_catalogue(data) -> ParsedCatalogue:
         sections[section] = rows
     catalogue = ParsedCatalogue(**sections)
     _check_references(catalogue, errors)
-    from items.bundles import read_bundle_rows  # the bundles section lives with the rest of the bundle code
-
     catalogue.bundles = read_bundle_rows(data.get("bundles"), catalogue=catalogue, lenient=lenient, errors=errors)
     if errors:
         raise CatalogueError(errors)
@@ -560,3 +444,147 @@ def _fee_values(values: dict) -> None:
         charged = text not in FREE_FEE_TEXTS
     values["fee_charged"] = charged
     values["fee_standard"] = text if charged else ""
+
+
+# ---------------------------------------------------------------------------------------------- bundles
+
+
+def _read_maps(value, where: str, errors: list[str]) -> dict | None:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        errors.append(f"{where} 字段 maps：应为 {{事项编码: 材料名称}} 对象")
+        return None
+    return {code.strip(): name.strip() for code, name in value.items()}
+
+
+def _requirement_names(catalogue: ParsedCatalogue, codes: set[str]) -> dict[str, set[str]]:
+    """Each item's material names as they will be after this import: the file's, else the database's."""
+    names = {
+        row.values["code"]: {material.values["name"] for material in row.materials}
+        for row in catalogue.items
+        if row.values.get("code") in codes
+    }
+    missing = codes - set(names)
+    for code, name in MaterialRequirement.objects.filter(
+        version__current_for__code__in=missing
+    ).values_list("version__item__code", "name"):
+        names.setdefault(code, set()).add(name)
+    known = set(Item.objects.filter(code__in=missing, current_version__isnull=False).values_list("code", flat=True))
+    for code in known:
+        names.setdefault(code, set())
+    return names
+
+
+def read_bundle_rows(raw_rows, *, catalogue: ParsedCatalogue, lenient: bool, errors: list[str]) -> list[Row]:
+    """The `bundles` section, checked against the file's items and the database; errors name the row."""
+    if raw_rows is None:
+        return []
+    if not isinstance(raw_rows, list):
+        errors.append("bundles：应为列表")
+        return []
+    prefix = "工作表 bundles" if lenient else "bundles"
+    parsed: list[tuple[Row, list, list]] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_rows, start=1):
+        code = str(raw.get("code", "")).strip() if isinstance(raw, dict) else ""
+        row_number = raw.get("_row", index) if isinstance(raw, dict) else index
+        where = f"{prefix} 第 {row_number} 行" + (f"（一件事 {code}）" if code else "")
+        values = _read_record(raw, BUNDLE_SPEC, where, lenient, errors)
+        if values is None:
+            continue
+        if code and code in seen:
+            errors.append(f"{where} 字段 code：编码 {code} 重复（与第 {seen[code]} 行相同）")
+            continue
+        seen[code] = row_number
+        fields = [
+            (f"{where} fields 第 {i} 行", _read_record(f, BUNDLE_FIELD_SPEC, f"{where} fields 第 {i} 行", lenient, errors))
+            for i, f in enumerate(values.pop("fields") or [], start=1)
+        ]
+        materials = []
+        for i, m in enumerate(values.pop("materials") or [], start=1):  # dict_list: each one is a dict
+            m_where = f"{where} materials 第 {i} 行"
+            record = _read_record({k: v for k, v in m.items() if k != "maps"}, BUNDLE_MATERIAL_SPEC, m_where, lenient, errors)
+            if m.get("maps") is None:
+                errors.append(f"{m_where} 字段 maps：缺少必填项")
+                maps = None
+            else:
+                maps = _read_maps(m["maps"], m_where, errors)
+            materials.append((m_where, record, maps))
+        parsed.append((Row(values=values, where=where), fields, materials))
+
+    item_codes = {code for row, _, _ in parsed for code in row.values.get("items") or []}
+    names = _requirement_names(catalogue, item_codes)
+    rows = []
+    for row, fields, materials in parsed:
+        values, where = row.values, row.where
+        members = values.get("items") or []
+        unknown = [code for code in members if code not in names]
+        if unknown:
+            errors.append(f"{where} 字段 items：未知或未发布的事项编码 {'、'.join(unknown)}")
+        duplicates = sorted({code for code in members if members.count(code) > 1})
+        if duplicates:
+            errors.append(f"{where} 字段 items：事项 {'、'.join(duplicates)} 重复")
+        if len(set(members)) < 2:
+            errors.append(f"{where} 字段 items：一件事至少包含两个事项")
+        field_values, field_names = [], set()
+        for f_where, record in fields:
+            if record is None:
+                continue
+            if record["name"] in field_names:
+                errors.append(f"{f_where} 字段 name：字段名 {record['name']} 重复")
+            field_names.add(record["name"])
+            outside = [code for code in record["items"] if code not in members]
+            if outside:
+                errors.append(f"{f_where} 字段 items：事项 {'、'.join(outside)} 不在本一件事中")
+            field_values.append(record)
+        material_values, material_names = [], set()
+        for m_where, record, maps in materials:
+            if record is None or maps is None:
+                continue
+            if record["name"] in material_names:
+                errors.append(f"{m_where} 字段 name：共享材料 {record['name']} 重复")
+            material_names.add(record["name"])
+            if not maps:
+                errors.append(f"{m_where} 字段 maps：至少对应一个事项的材料")
+            for code, requirement in maps.items():
+                if code not in members:
+                    errors.append(f"{m_where} 字段 maps：事项 {code} 不在本一件事中")
+                elif code in names and requirement not in names[code]:
+                    errors.append(f"{m_where} 字段 maps：事项 {code} 没有名为「{requirement}」的申请材料")
+            material_values.append({**record, "maps": maps})
+        values["fields"], values["materials"] = field_values, material_values
+        values["theme"] = values.get("theme") or ""
+        rows.append(row)
+    return rows
+
+
+
+def bundles_from_xlsx_sheets(sheets: dict[str, list[dict]], errors: list[str]) -> list[dict]:
+    """Reassemble the JSON shape from the three sheets; rows keep `_row` for error messages."""
+    bundles = {}
+    result = []
+    for record in sheets.get("bundles", []):
+        record = {**record, "fields": [], "materials": []}
+        bundles.setdefault(str(record.get("code", "")), record)
+        result.append(record)
+    for record in sheets.get("bundle_fields", []):
+        code = str(record.pop("bundle", "") or "")
+        if code not in bundles:
+            errors.append(f"工作表 bundle_fields 第 {record['_row']} 行 字段 bundle：一件事 {code} 不在 bundles 工作表中")
+            continue
+        bundles[code]["fields"].append(record)
+    by_name: dict[tuple[str, str], dict] = {}
+    for record in sheets.get("bundle_materials", []):
+        code = str(record.get("bundle", "") or "")
+        if code not in bundles:
+            errors.append(f"工作表 bundle_materials 第 {record['_row']} 行 字段 bundle：一件事 {code} 不在 bundles 工作表中")
+            continue
+        name, item, requirement = record.get("name"), record.get("item"), record.get("requirement")
+        if not (name and item and requirement):
+            errors.append(f"工作表 bundle_materials 第 {record['_row']} 行：name、item、requirement 均为必填")
+            continue
+        material = by_name.get((code, str(name)))
+        if material is None:
+            material = by_name[(code, str(name))] = {"name": str(name), "maps": {}}
+            bundles[code]["materials"].append(material)
+        material["maps"][str(item)] = str(requirement)
+    return result

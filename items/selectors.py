@@ -1,5 +1,5 @@
 """Reads of the catalogue: the public list and detail (published current versions only), history and
-diffs, and the export. Every queryset that feeds a list does its joins here, once."""
+diffs, the 一件事 bundles of the guide, and the export. Every queryset that feeds a list does its joins here, once."""
 
 import re
 from collections.abc import Sequence
@@ -11,14 +11,7 @@ from django.db.models.functions import StrIndex
 from django.http import Http404
 
 from certificates.models import CertificateType
-from items.models import (
-    Audience,
-    Item,
-    ItemVersion,
-    MaterialRequirement,
-    Theme,
-    VersionStatus,
-)
+from items.models import Audience, Bundle, BundleMember, Item, ItemVersion, MaterialRequirement, Theme, VersionStatus
 from portal.models import Department, Hall
 
 # The elements of a version, in the order of the import format; `version_snapshot` and the importer both
@@ -403,6 +396,80 @@ def item_get_by_code(*, code: str) -> Item:
     return item
 
 
+# ---------------------------------------------------------------------------------------------- bundles
+
+
+def bundle_queryset(members: QuerySet[BundleMember] | None = None) -> QuerySet[Bundle]:
+    """Bundles with their ordered members (`members` may add joins), shared fields and materials."""
+    return Bundle.objects.prefetch_related(
+        Prefetch("members", queryset=members or BundleMember.objects.select_related("item").order_by("order", "id")),
+        "fields",
+        "materials",
+    )
+
+
+def bundle_snapshot(bundle: Bundle) -> dict:
+    """A bundle in the file's shape (without `code`); `bundle_import` compares it to decide "unchanged"."""
+    return {
+        "name": bundle.name,
+        "theme": bundle.theme,
+        "description": bundle.description,
+        "status": bundle.status,
+        "items": [member.item.code for member in bundle.members.all()],
+        "fields": [{"name": f.name, "label": f.label, "required": f.required, "items": list(f.items)}
+                   for f in bundle.fields.all()],
+        "materials": [{"name": m.name, "maps": dict(m.maps)} for m in bundle.materials.all()],
+    }
+
+
+def bundle_export() -> list[dict]:
+    """The `bundles` section of the export (every bundle, drafts included, as the import reads them)."""
+    return [{"code": bundle.code, **bundle_snapshot(bundle)} for bundle in bundle_queryset().order_by("code")]
+
+
+@dataclass
+class BundleMemberView:
+    item: Item
+    version: ItemVersion
+
+
+def bundle_list() -> list[Bundle]:
+    return list(
+        Bundle.objects.filter(status=VersionStatus.PUBLISHED)
+        .prefetch_related(Prefetch("members", queryset=BundleMember.objects.select_related(
+            "item__current_version__department").order_by("order", "id")))
+        .order_by("code")
+    )
+
+
+def bundle_get_published(*, code: str) -> Bundle:
+    """A published bundle whose every member has a published current version, else 404."""
+    members = BundleMember.objects.select_related("item__current_version__department").prefetch_related(
+        "item__current_version__materials").order_by("order", "id")
+    bundle = bundle_queryset(members).filter(code=code, status=VersionStatus.PUBLISHED).first()
+    if bundle is None or any(member.item.current_version_id is None for member in bundle.members.all()):
+        raise Http404("一件事不存在或尚未发布")
+    return bundle
+
+
+def bundle_members(bundle: Bundle) -> list[BundleMemberView]:
+    return [BundleMemberView(item=m.item, version=m.item.current_version) for m in bundle.members.all()]
+
+
+def bundle_promised_days(bundle: Bundle) -> int:
+    """并联审批: the members run side by side, so the bundle takes as long as its longest member."""
+    return max((m.item.current_version.promised_days for m in bundle.members.all()), default=0)
+
+
+def shared_requirement_names(bundle: Bundle) -> dict[str, set[str]]:
+    """Per item code, the requirement names the shared materials cover (shown once, not per item)."""
+    covered: dict[str, set[str]] = {}
+    for material in bundle.materials.all():
+        for code, name in material.maps.items():
+            covered.setdefault(code, set()).add(name)
+    return covered
+
+
 # ---------------------------------------------------------------------------------------------- export
 
 
@@ -445,7 +512,5 @@ def catalogue_export() -> dict:
         del record["fee_standard"]
         record["materials"] = snapshot["materials"]
         items.append(record)
-    from items.bundles import bundle_export  # 一件事一次办: its own section of the file
-
     return {"departments": departments, "halls": halls, "certificate_types": certificate_types, "items": items,
             "bundles": bundle_export()}

@@ -1,5 +1,5 @@
-"""Writes of the catalogue: drafts, publication and import. Each function is one use case: keyword-only,
-atomic, row-locked and audited (DESIGN §4, STYLE.md)."""
+"""Writes of the catalogue: drafts, publication and import, and the 一件事 bundles. Each function is one use
+case: keyword-only, atomic, row-locked and audited (DESIGN §4, STYLE.md)."""
 
 from dataclasses import dataclass, field
 
@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from certificates.models import CertificateType
 from items.cache import catalogue_changed
-from items.importing import CatalogueError, ParsedCatalogue, parse_catalogue
-from items.models import Item, ItemVersion, MaterialRequirement, VersionStatus
-from items.selectors import MATERIAL_FIELDS, VERSION_FIELDS, version_snapshot
+from items.importing import CatalogueError, ParsedCatalogue, Row, parse_catalogue
+from items.models import Bundle, BundleField, BundleMaterial, BundleMember, Item, ItemVersion, MaterialRequirement, VersionStatus
+from items.selectors import MATERIAL_FIELDS, VERSION_FIELDS, bundle_queryset, bundle_snapshot, version_snapshot
 from portal.audit import audit_record
 from portal.models import Department, Hall, Role, User
 
@@ -319,8 +319,6 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
         summary.published.append((code, version.number))
     if not errors and catalogue.bundles:
         # 一件事一次办 after the items, so a bundle can name an item the same file creates.
-        from items.bundles import bundle_import
-
         counts = bundle_import(rows=catalogue.bundles)
         summary.created["bundles"], summary.updated["bundles"] = counts["created"], counts["updated"]
     if errors:
@@ -335,3 +333,102 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
             payload={"created": summary.created, "updated": summary.updated, "published": len(summary.published)},
         )
     return summary
+
+
+# ---------------------------------------------------------------------------------------------- bundles
+
+
+def _bundle_values(values: dict) -> dict:
+    """A checked `bundles` row in `bundle_snapshot`'s shape."""
+    return {
+        "name": values["name"],
+        "theme": values["theme"],
+        "description": values["description"],
+        "status": values["status"],
+        "items": list(values["items"]),
+        "fields": [{"name": f["name"], "label": f["label"], "required": f["required"], "items": list(f["items"])}
+                   for f in values["fields"]],
+        "materials": [{"name": m["name"], "maps": dict(m["maps"])} for m in values["materials"]],
+    }
+
+
+@transaction.atomic
+def bundle_import(*, rows: list[Row]) -> dict[str, int]:
+    """Create or replace the bundles of the file (checked by `items.importing.read_bundle_rows`); an
+    unchanged bundle is not written at all. Runs inside `catalogue_import`, which checks and audits."""
+    counts = {"created": 0, "updated": 0}
+    existing = {bundle.code: bundle for bundle in bundle_queryset().filter(code__in=[r.values["code"] for r in rows])}
+    items = {item.code: item for item in Item.objects.filter(code__in={c for r in rows for c in r.values["items"]})}
+    for row in rows:
+        wanted = _bundle_values(row.values)
+        bundle = existing.get(row.values["code"])
+        if bundle is not None and bundle_snapshot(bundle) == wanted:
+            continue
+        if bundle is None:
+            bundle = Bundle(code=row.values["code"])
+            counts["created"] += 1
+        else:
+            counts["updated"] += 1
+            bundle.members.all().delete()
+            bundle.fields.all().delete()
+            bundle.materials.all().delete()
+        for name in ("name", "theme", "description", "status"):
+            setattr(bundle, name, wanted[name])
+        bundle.save()
+        BundleMember.objects.bulk_create(
+            BundleMember(bundle=bundle, item=items[code], order=order) for order, code in enumerate(wanted["items"], start=1)
+        )
+        BundleField.objects.bulk_create(
+            BundleField(bundle=bundle, order=order, **f) for order, f in enumerate(wanted["fields"], start=1)
+        )
+        BundleMaterial.objects.bulk_create(
+            BundleMaterial(bundle=bundle, order=order, **m) for order, m in enumerate(wanted["materials"], start=1)
+        )
+    return counts
+
+
+def _bundle_problems(bundle: Bundle) -> list[str]:
+    """What keeps a bundle out of the guide: the rules the import checks a `bundles` row against."""
+    members = {member.item.code: member.item for member in bundle.members.select_related("item__current_version")}
+    problems = []
+    if len(members) < 2:
+        problems.append("一件事至少包含两个事项")
+    unpublished = [code for code, item in members.items() if item.current_version_id is None]
+    if unpublished:
+        problems.append(f"事项 {'、'.join(unpublished)} 尚未发布")
+    for shared_field in bundle.fields.all():
+        codes = shared_field.items if isinstance(shared_field.items, list) else [str(shared_field.items)]
+        outside = [code for code in codes if code not in members]
+        if outside:
+            problems.append(f"共享字段「{shared_field.label}」：事项 {'、'.join(outside)} 不在本一件事中")
+    for material in bundle.materials.all():
+        if not isinstance(material.maps, dict) or not material.maps:
+            problems.append(f"共享材料「{material.name}」：应对应至少一个事项的材料（{{事项编码: 材料名称}}）")
+            continue
+        for code, name in material.maps.items():
+            item = members.get(code)
+            if item is None:
+                problems.append(f"共享材料「{material.name}」：事项 {code} 不在本一件事中")
+            elif item.current_version_id and not item.current_version.materials.filter(name=name).exists():
+                problems.append(f"共享材料「{material.name}」：事项 {code} 没有名为「{name}」的申请材料")
+    return problems
+
+
+@transaction.atomic
+def bundle_publish(*, bundle: Bundle, actor: User | None) -> Bundle:
+    """Put a draft bundle in the guide (一件事一次办): its members published, its shared fields and
+    materials naming them. Raises ValidationError listing every problem; then nothing changes."""
+    _check_catalogue_admin(actor)
+    bundle = Bundle.objects.select_for_update().get(pk=bundle.pk)
+    if bundle.status == VersionStatus.PUBLISHED:
+        raise ValidationError("该一件事已发布", code="already_published")
+    problems = _bundle_problems(bundle)
+    if problems:
+        raise ValidationError(problems)
+    bundle.status = VersionStatus.PUBLISHED
+    bundle.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor, action="bundle_publish", object_type="bundle", object_id=bundle.code,
+        from_state=VersionStatus.DRAFT.value, to_state=VersionStatus.PUBLISHED.value,
+    )
+    return bundle

@@ -10,12 +10,17 @@ from items.forms import GuideFilterForm
 from items.models import Theme
 from items.selectors import (
     MatchingVersions,
+    bundle_get_published,
+    bundle_list,
+    bundle_members,
+    bundle_promised_days,
     item_get_by_code,
     item_get_current,
     item_get_version,
     item_history,
     item_list,
     material_get_published,
+    shared_requirement_names,
 )
 from portal.security import file_response
 
@@ -79,14 +84,10 @@ def material_file(request, material_id, kind):
 
 
 def bundles(request):
-    from items.bundles import bundle_list
-
     return render(request, "items/bundles.html", {"bundles": bundle_list()})
 
 
 def bundle_detail(request, code):
-    from items.bundles import bundle_get_published, bundle_members, bundle_promised_days, shared_requirement_names
-
     bundle = bundle_get_published(code=code)
     members = bundle_members(bundle)
     covered = shared_requirement_names(bundle)

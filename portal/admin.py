@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from portal.models import AuditEvent, CalendarDay, CalendarYear, Department, Hall, TimerRun, User
+from portal.models import AuditEvent, CalendarDay, CalendarYear, Department, Hall, Role, TimerRun, User
 
 
 @admin.register(User)
@@ -42,6 +42,34 @@ class CalendarDayAdmin(admin.ModelAdmin):
 @admin.register(CalendarYear)
 class CalendarYearAdmin(admin.ModelAdmin):
     list_display = ["year", "note"]
+
+
+def is_catalogue_admin(user) -> bool:
+    """Who maintains the catalogue (items, bundles, certificate types) in the admin."""
+    return user.is_active and (user.is_superuser or (user.is_staff and user.role == Role.CATALOGUE_ADMIN))
+
+
+class CatalogueAdminAccess:
+    """Access to the catalogue's admin pages by role (catalogue_admin or superuser), not by Django
+    permissions: a catalogue admin account needs nothing but its role and is_staff. Only superusers delete."""
+
+    def _allowed(self, request) -> bool:
+        return is_catalogue_admin(request.user)
+
+    def has_module_permission(self, request):
+        return self._allowed(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_add_permission(self, request):
+        return self._allowed(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
