@@ -18,18 +18,13 @@ from django.utils import timezone
 
 from applications import services
 from applications.documents import DocumentKind
-from applications.models import WITHDRAWABLE, Application, Deficiency, Material, Notice, State
-from applications.permissions import visible_applications
+from applications.models import FINISHED, WITHDRAWABLE, Application, Deficiency, Material, Notice, State
+from applications.permissions import check_actor, visible_applications
 from applications.uploads import inspect_upload, stored_upload
 from items.models import Bundle, BundleMaterial, MaterialRequirement
 from portal.audit import audit_record
-from portal.errors import Forbidden, InvalidTransition, Refused
+from portal.errors import InvalidTransition, Refused
 from portal.models import Role, User
-
-# A child in one of these is finished as far as the bundle is concerned (DESIGN §4: "the parent is done
-# when every child is"); a rejected child is finished once its decision letter is delivered.
-FINISHED = {State.DELIVERED, State.NOT_ACCEPTED, State.WITHDRAWN}
-INTAKE = {State.DRAFT, State.SUBMITTED, State.PENDING_MATERIALS, State.REFERRED}
 
 
 class CombinedState:
@@ -260,12 +255,11 @@ def _bundle_event(parent: Application, actor: User, action: str, payload: dict |
 def bundle_submit(*, actor: User, application: Application) -> Application:
     """Submit every child at once; if one lacks a material, none is submitted."""
     parent, children = _lock_bundle(application)
-    if not (actor.role == Role.APPLICANT and parent.applicant_id == actor.pk):
-        raise Forbidden("只有申请人本人可以提交申请")
+    check_actor(actor, parent, "submit")
     drafts = [child for child in children if child.state == State.DRAFT]
     if not drafts:
         raise InvalidTransition(f"一件事当前状态为「{CombinedState.LABELS[combined_state(children)]}」，不能提交")
-    _each(drafts, lambda child: services.application_submit(actor=actor, application=child))
+    _each(drafts, lambda child: services.application_submit(actor=actor, application=child, as_part_of=parent))
     _bundle_event(parent, actor, "submit", {"children": [child.number for child in drafts]})
     return parent
 
@@ -273,14 +267,14 @@ def bundle_submit(*, actor: User, application: Application) -> Application:
 @transaction.atomic
 def bundle_accept(*, actor: User, application: Application) -> Application:
     """The window accepts every child together (all or none): each gets its own due date and 受理通知书."""
-    services.require_role(actor, Role.CLERK)
     parent, children = _lock_bundle(application)
+    check_actor(actor, parent, "accept")
     live = [child for child in children if child.state != State.WITHDRAWN]
     waiting = [child for child in live if child.state not in (State.DRAFT, State.SUBMITTED)]
     if not live or waiting:
         detail = "、".join(f"{c.item_version.name}（{c.get_state_display()}）" for c in waiting) or "没有可受理的子办件"
         raise InvalidTransition(f"一件事须全部子办件一并受理，当前不能受理：{detail}")
-    _each(live, lambda child: services.application_accept(actor=actor, application=child))
+    _each(live, lambda child: services.application_accept(actor=actor, application=child, as_part_of=parent))
     _bundle_event(parent, actor, "accept", {"children": [child.number for child in live]})
     return parent
 
@@ -290,8 +284,8 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
     """一次性告知 across the bundle: every child's deficiencies in one go. Each named child gets its own
     notice (the one-time rule applies per child, as for any case); the applicant gets ONE combined
     补正材料通知书 on the parent, and one message."""
-    services.require_role(actor, Role.CLERK)
     parent, children = _lock_bundle(application)
+    check_actor(actor, parent, "request_materials")
     by_number = {child.number: child for child in children}
     grouped: dict[str, list[dict]] = {}
     errors = []
@@ -318,13 +312,9 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
     combined = Notice.objects.create(application=parent, sequence=parent.notices.count() + 1, issued_by=actor)
     lines = []
     for child, rows in checked:
-        notice = Notice.objects.create(application=child, sequence=child.notices.count() + 1, issued_by=actor)
-        Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=reason) for r, reason in rows)
+        services.application_request_materials(actor=actor, application=child, deficiencies=grouped[child.number],
+                                                as_part_of=parent)
         Deficiency.objects.bulk_create(Deficiency(notice=combined, requirement=r, reason=reason) for r, reason in rows)
-        services.transition(child, "request_materials", actor=actor, payload={
-            "notice": notice.sequence, "parent": parent.number,
-            "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": reason} for r, reason in rows],
-        })
         lines.extend({"requirement": f"{child.item_version.name}：{r.name}", "reason": reason} for r, reason in rows)
     services.document_create(parent, kind=DocumentKind.MATERIALS_NOTICE, context={
         "item_name": parent_bundle_name(parent),
@@ -346,7 +336,7 @@ def bundle_resubmit(*, actor: User, application: Application) -> Application:
     pending = [child for child in children if child.state == State.PENDING_MATERIALS]
     if not pending:
         raise InvalidTransition("没有待补正的子办件")
-    _each(pending, lambda child: services.application_resubmit(actor=actor, application=child))
+    _each(pending, lambda child: services.application_resubmit(actor=actor, application=child, as_part_of=parent))
     parent.notices.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
     _bundle_event(parent, actor, "resubmit", {"children": [child.number for child in pending]})
     return parent
@@ -356,15 +346,13 @@ def bundle_resubmit(*, actor: User, application: Application) -> Application:
 def bundle_withdraw(*, actor: User, application: Application) -> Application:
     """Withdraw every child not yet decided; decided ones go on. When no child is left, the parent too."""
     parent, children = _lock_bundle(application)
-    if not (actor.role == Role.APPLICANT and parent.applicant_id == actor.pk):
-        raise Forbidden("只有申请人本人可以撤回申请")
+    check_actor(actor, parent, "withdraw")
     open_children = [child for child in children if child.state in WITHDRAWABLE]
     if not open_children:
         raise InvalidTransition("所有子办件均已作出决定或已撤回，不能撤回")
-    _each(open_children, lambda child: services.application_withdraw(actor=actor, application=child))
+    _each(open_children, lambda child: services.application_withdraw(actor=actor, application=child, as_part_of=parent))
     if not parent.children.exclude(state=State.WITHDRAWN).exists():
-        parent.closed_at = timezone.now()
-        services.transition(parent, "withdraw", actor=actor, fields=["closed_at"])
+        services.application_withdraw(actor=actor, application=parent)
     _bundle_event(parent, actor, "withdraw", {"children": [child.number for child in open_children]})
     return parent
 
@@ -382,7 +370,8 @@ def bundle_deliver(*, actor: User, application: Application, method: str, tracki
     if not issued:
         raise InvalidTransition("没有待送达的办理结果")
     _each(issued, lambda child: services.application_deliver(
-        actor=actor, application=child, method=method, tracking_number=tracking_number, id_number=id_number))
+        actor=actor, application=child, method=method, tracking_number=tracking_number, id_number=id_number,
+        as_part_of=parent))
     _bundle_event(parent, actor, "deliver", {"children": [child.number for child in issued], "method": method})
     return parent
 

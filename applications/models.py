@@ -39,12 +39,35 @@ WITHDRAWABLE = [
 ]
 # The clock runs in these states (alert levels apply).
 RUNNING = [State.ACCEPTED, State.IN_REVIEW]
+# The department has decided (the center may issue; custodians see these).
+DECIDED = [State.APPROVED, State.REJECTED, State.ISSUED, State.DELIVERED]
+# Nothing more happens to the case; a bundle is done when every child is (DESIGN §4). A rejected case is
+# finished once its decision letter is delivered.
+FINISHED = {State.DELIVERED, State.NOT_ACCEPTED, State.WITHDRAWN}
+# Still with the window (a bundle's children are accepted together from these).
+INTAKE = {State.DRAFT, State.SUBMITTED, State.PENDING_MATERIALS, State.REFERRED}
+# The applicant may rate the service once the result is out (好差评).
+RATED = [State.ISSUED, State.DELIVERED]
 
 
 class Channel(models.TextChoices):
     ONLINE = "online", "网上申请"
     WINDOW = "window", "窗口受理"
     MAIL = "mail", "邮寄申请"
+
+
+class Outcome(models.TextChoices):
+    """The department's decision on a case."""
+
+    APPROVED = "approved", "准予许可"
+    REJECTED = "rejected", "不予许可"
+
+
+class ReferralOutcome(models.TextChoices):
+    """The department head's answer to a referral from the window."""
+
+    RETURNED = "returned", "退回窗口受理"
+    DECLINED = "declined", "不予受理"
 
 
 class DeliveryMethod(models.TextChoices):
@@ -121,7 +144,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     decision_opinion = models.TextField("审查意见", blank=True)
     decision_legal_basis = models.TextField("决定依据", blank=True)
     # approved / rejected: kept after the case moves on to issued and delivered.
-    outcome = models.CharField("办理结果", max_length=20, blank=True)
+    outcome = models.CharField("办理结果", max_length=20, choices=Outcome.choices, blank=True)
     decided_by = models.ForeignKey(User, verbose_name="决定人", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                    db_index=False)
     # 照面信息 the reviewer confirmed at approval: what the e-certificate will say.
@@ -355,7 +378,7 @@ class Referral(models.Model):
     reason = models.CharField("转办原因", max_length=500)
     referred_by = models.ForeignKey(User, verbose_name="转办人", on_delete=models.PROTECT, related_name="+")
     referred_at = models.DateTimeField("转办时间", auto_now_add=True)
-    outcome = models.CharField("研判结果", max_length=20, blank=True)
+    outcome = models.CharField("研判结果", max_length=20, choices=ReferralOutcome.choices, blank=True)
     answer = models.CharField("研判意见", max_length=500, blank=True)
     legal_basis = models.CharField("法律依据", max_length=500, blank=True)
     answered_by = models.ForeignKey(User, verbose_name="研判人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -1,12 +1,32 @@
-"""The only way to fetch a case a user may see. Anything else is a 404, never a 403 (DESIGN §5)."""
+"""Who may see and who may act, in one place (DESIGN §5).
+
+Seeing: `access_*` are the only way to fetch a case, a rectification or an appointment a user may see; anything
+else is a 404, never a 403. Acting: `actor_refusal` holds each action's rule on who may take it (role, owner,
+department, the claiming reviewer); the services check through it, and `allowed_actions` adds the case's state,
+so pages show exactly the buttons the services would accept and the case API lists the same (`available_actions`).
+"""
+
+from collections.abc import Callable
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django_fsm import can_proceed
 
-from applications.models import Application, Appointment, Channel, Rectification, State
+from applications.models import (
+    DECIDED,
+    FINISHED,
+    RATED,
+    RUNNING,
+    WITHDRAWABLE,
+    Application,
+    Appointment,
+    Channel,
+    Rating,
+    Rectification,
+    State,
+)
+from portal.errors import Forbidden
 from portal.models import Role, User
-
-DECIDED = [State.APPROVED, State.REJECTED, State.ISSUED, State.DELIVERED]
 
 
 def visible_applications(*, user: User) -> QuerySet[Application]:
@@ -86,3 +106,123 @@ def access_appointment(*, user: User, pk) -> Appointment:
         return rows.get(pk=int(pk))
     except (Appointment.DoesNotExist, TypeError, ValueError) as error:
         raise Http404("预约不存在") from error
+
+
+# --- acting on a case ---------------------------------------------------------------------------------
+
+# The transitions of DESIGN §5, in the order a case meets them (the keys of services.ACTION_LABELS).
+ACTIONS = [
+    "submit", "request_materials", "resubmit", "accept", "refer", "return_to_window", "decline", "withdraw",
+    "claim", "suspend", "resume", "extend", "approve", "reject", "issue", "deliver", "rate",
+]
+# A bundle's children take these together, on the parent (一件事一次办, DESIGN §4); never one by one.
+BUNDLE_WIDE = {"submit", "request_materials", "resubmit", "accept", "withdraw", "deliver"}
+
+
+def _applicant(message: str) -> Callable[[User, Application], str | None]:
+    return lambda user, case: None if owns(user=user, application=case) else message
+
+
+def _role(role: str, message: str = "您的角色无权执行此操作") -> Callable[[User, Application], str | None]:
+    return lambda user, case: None if user.role == role else message
+
+
+def _head(message: str) -> Callable[[User, Application], str | None]:
+    return lambda user, case: None if is_department_head(user=user, application=case) else message
+
+
+def _department(user: User, case: Application) -> str | None:
+    if user.role in (Role.REVIEWER, Role.HEAD) and user.department_id == case.department_id:
+        return None
+    return "只有本部门审查人员可以办理"
+
+
+def _case_reviewer(user: User, case: Application) -> str | None:
+    """The reviewer who claimed the case (or anyone of the department while nobody has), or the head."""
+    refusal = _department(user, case)
+    if refusal is None and user.role == Role.REVIEWER and case.reviewer_id not in (None, user.pk):
+        return "该办件已由其他审查人员认领"
+    return refusal
+
+
+def _applicant_or_clerk(message: str) -> Callable[[User, Application], str | None]:
+    return lambda user, case: None if owns(user=user, application=case) or user.role == Role.CLERK else message
+
+
+WHO = {
+    "submit": _applicant("只有申请人本人可以提交申请"),
+    "request_materials": _role(Role.CLERK),
+    "resubmit": _applicant_or_clerk("只有申请人或窗口人员可以提交补正材料"),
+    "accept": _role(Role.CLERK),
+    "refer": _role(Role.CLERK),
+    "return_to_window": _head("只有本部门负责人可以研判转办件"),
+    "decline": _head("只有本部门负责人可以作出不予受理决定"),
+    "withdraw": _applicant("只有申请人本人可以撤回申请"),
+    "claim": _department,
+    "suspend": _case_reviewer,
+    "resume": _case_reviewer,
+    "extend": _head("只有本部门负责人可以批准延长办理期限"),
+    "approve": _case_reviewer,
+    "reject": _case_reviewer,
+    "issue": _role(Role.CUSTODIAN, "只有服务中心印章管理员可以用印签发"),
+    # The method decides further: the applicant downloads, the window hands over or mails.
+    "deliver": _applicant_or_clerk("只有申请人或窗口人员可以办理送达"),
+    "rate": _applicant("只有申请人本人可以评价"),
+}
+
+
+def actor_refusal(user: User, case: Application, action: str) -> Forbidden | None:
+    """Why this user may not take `action` on the case whatever its state, or None."""
+    message = WHO[action](user, case)
+    return None if message is None else Forbidden(message)
+
+
+def check_actor(user: User, case: Application, action: str) -> None:
+    """The services' check: a 403 naming who may."""
+    refusal = actor_refusal(user, case, action)
+    if refusal is not None:
+        raise refusal
+
+
+def state_allows(case: Application, action: str) -> bool:
+    """Whether the case's state (and its own rules: one extension, one rating) lets the action happen now."""
+    if action == "extend":
+        return case.state in RUNNING and not case.extended_days
+    if action == "rate":
+        return case.state in RATED and not Rating.objects.filter(application=case).exists()
+    if action == "issue" and case.issuing:
+        return False
+    return can_proceed(getattr(case, action))
+
+
+def allowed_actions(user: User, case: Application) -> list[str]:
+    """The transitions this user may take on this case now, in DESIGN §5's order. A bundle's parent answers
+    for the bundle (`bundle_allowed_actions`); its children leave intake and delivery to it."""
+    if not user.is_authenticated:
+        return []
+    return [
+        action for action in ACTIONS
+        if not (case.parent_id and action in BUNDLE_WIDE)
+        and actor_refusal(user, case, action) is None and state_allows(case, action)
+    ]
+
+
+def bundle_allowed_actions(user: User, parent: Application, children: list[Application]) -> list[str]:
+    """What may be done to a bundle as a whole (on its parent), from its children's states: submitted, noticed
+    and accepted together, resubmitted and withdrawn together, and delivered at once when all are done."""
+    if not user.is_authenticated:
+        return []
+    states = [child.state for child in children]
+    live = [state for state in states if state != State.WITHDRAWN]
+    possible = {
+        "submit": State.DRAFT in states,
+        "request_materials": State.SUBMITTED in states,
+        "resubmit": State.PENDING_MATERIALS in states,
+        "accept": bool(live) and all(state in (State.DRAFT, State.SUBMITTED) for state in live),
+        "withdraw": any(state in WITHDRAWABLE for state in states),
+        "deliver": State.ISSUED in states and all(state in (State.ISSUED, *FINISHED) for state in states),
+    }
+    return [
+        action for action in ACTIONS
+        if possible.get(action) and actor_refusal(user, parent, action) is None
+    ]

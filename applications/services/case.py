@@ -96,6 +96,14 @@ def transition(case: Application, method: str, *, actor, fields: Iterable[str] =
     return case
 
 
+def refuse_bundle_child(case: Application, as_part_of: Application | None) -> None:
+    """Intake and delivery of a bundle's child happen for the whole bundle, on its parent (DESIGN §4): the
+    bundle's services pass the parent as `as_part_of`; anyone else is sent to it."""
+    if case.parent_id and (as_part_of is None or as_part_of.pk != case.parent_id):
+        parent_number = Application.objects.filter(pk=case.parent_id).values_list("number", flat=True).first()
+        raise Refused(f"该办件属于一件事，请对一件事主办件 {parent_number} 操作", code="bundle_child")
+
+
 def next_number(*, prefix: str, day: date) -> str:
     sequence, _ = NumberSequence.objects.select_for_update().get_or_create(prefix=prefix, day=day)
     sequence.last += 1

@@ -8,7 +8,8 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from applications.documents import DocumentKind
-from applications.models import Application, Channel, Deficiency, Material, Notice, Referral, State
+from applications.models import Application, Channel, Deficiency, Material, Notice, Referral, ReferralOutcome, State
+from applications.permissions import check_actor
 from applications.selectors import MaterialStatus, material_status, noticed_requirement_ids
 from applications.services.case import (
     CLOCK_FIELDS,
@@ -17,6 +18,7 @@ from applications.services.case import (
     lock_case,
     materials_snapshot,
     next_number,
+    refuse_bundle_child,
     refuse_incomplete,
     require_role,
     start_clock,
@@ -28,7 +30,7 @@ from applications.services.rollup import statistics_day_invalidate
 from applications.uploads import inspect_upload, stored_upload
 from items.models import Item, MaterialRequirement
 from portal.audit import audit_record
-from portal.errors import Forbidden, InvalidTransition, Refused
+from portal.errors import InvalidTransition, Refused
 from portal.models import Role, User
 from portal.services import user_for_identity
 from portal.workdays import WorkCalendar
@@ -144,10 +146,10 @@ def material_read_record(*, actor: User, application: Application, material: Mat
 
 
 @transaction.atomic
-def application_submit(*, actor: User, application: Application) -> Application:
+def application_submit(*, actor: User, application: Application, as_part_of: Application | None = None) -> Application:
     case = lock_case(application)
-    if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
-        raise Forbidden("只有申请人本人可以提交申请")
+    check_actor(actor, case, "submit")
+    refuse_bundle_child(case, as_part_of)
     if case.state == State.DRAFT:
         refuse_incomplete(case, "提交")
     case.submitted_at = timezone.now()
@@ -188,20 +190,24 @@ def validated_deficiencies(case: Application, deficiencies: list[dict]) -> list[
 
 
 @transaction.atomic
-def application_request_materials(*, actor: User, application: Application, deficiencies: list[dict]) -> Notice:
+def application_request_materials(*, actor: User, application: Application, deficiencies: list[dict],
+                                  as_part_of: Application | None = None) -> Notice:
     """一次性告知: every deficiency at once, each tied to a requirement with a reason. A later notice may
     name only requirements the first one named — the "second surprise" is what the rule forbids."""
-    require_role(actor, Role.CLERK)
     case = lock_case(application)
+    check_actor(actor, case, "request_materials")
+    refuse_bundle_child(case, as_part_of)
     if not can_proceed(case.request_materials):
         raise state_refusal(case, "request_materials")
     rows = validated_deficiencies(case, deficiencies)
     notice = Notice.objects.create(application=case, sequence=case.notices.count() + 1, issued_by=actor)
     Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=reason) for r, reason in rows)
+    payload = {"notice": notice.sequence, **({"parent": as_part_of.number} if as_part_of else {})}
     transition(case, "request_materials", actor=actor, payload={
-        "notice": notice.sequence,
-        "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": reason} for r, reason in rows],
+        **payload, "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": reason} for r, reason in rows],
     })
+    if as_part_of is not None:
+        return notice  # the bundle writes one combined notice and tells the applicant once
     document_create(case, kind=DocumentKind.MATERIALS_NOTICE, context={
         "notice_sequence": notice.sequence,
         "clerk_name": actor.display_name,
@@ -213,10 +219,10 @@ def application_request_materials(*, actor: User, application: Application, defi
 
 
 @transaction.atomic
-def application_resubmit(*, actor: User, application: Application) -> Application:
+def application_resubmit(*, actor: User, application: Application, as_part_of: Application | None = None) -> Application:
     case = lock_case(application)
-    if not (case.applicant_id == actor.pk or actor.role == Role.CLERK):
-        raise Forbidden("只有申请人或窗口人员可以提交补正材料")
+    check_actor(actor, case, "resubmit")
+    refuse_bundle_child(case, as_part_of)
     notice = case.notices.order_by("-sequence").first()
     if case.state == State.PENDING_MATERIALS and notice is not None:
         named = list(notice.deficiencies.select_related("requirement"))
@@ -230,10 +236,11 @@ def application_resubmit(*, actor: User, application: Application) -> Applicatio
 
 
 @transaction.atomic
-def application_accept(*, actor: User, application: Application) -> Application:
+def application_accept(*, actor: User, application: Application, as_part_of: Application | None = None) -> Application:
     """受理: materials complete; the clock starts the day after; a 受理通知书 with the due date."""
-    require_role(actor, Role.CLERK)
     case = lock_case(application)
+    check_actor(actor, case, "accept")
+    refuse_bundle_child(case, as_part_of)
     if not can_proceed(case.accept):
         raise state_refusal(case, "accept")
     materials = material_status(case)  # read once: for the check and for the notice's material list
@@ -277,7 +284,7 @@ def acceptance_context(case: Application, *, clerk: User | None, status: Materia
 @transaction.atomic
 def application_refer(*, actor: User, application: Application, reason: str) -> Referral:
     """The window has no veto (窗口无否决权): a doubt goes to the department, never a refusal."""
-    require_role(actor, Role.CLERK)
+    check_actor(actor, application, "refer")
     if not (reason or "").strip():
         raise ValidationError({"reason": ["请写明转部门研判的原因"]})
     case = lock_case(application)
@@ -292,12 +299,11 @@ def _open_referral(case: Application) -> Referral:
 @transaction.atomic
 def application_return(*, actor: User, application: Application, reason: str = "") -> Application:
     case = lock_case(application)
-    if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
-        raise Forbidden("只有本部门负责人可以研判转办件")
+    check_actor(actor, case, "return_to_window")
     transition(case, "return_to_window", actor=actor, payload={"reason": reason})
     referral = _open_referral(case)
     if referral is not None:
-        referral.outcome, referral.answer, referral.answered_by, referral.answered_at = "returned", reason, actor, timezone.now()
+        referral.outcome, referral.answer, referral.answered_by, referral.answered_at = ReferralOutcome.RETURNED, reason, actor, timezone.now()
         referral.save(update_fields=["outcome", "answer", "answered_by", "answered_at"])
     return case
 
@@ -306,8 +312,7 @@ def application_return(*, actor: User, application: Application, reason: str = "
 def application_decline(*, actor: User, application: Application, reason: str, legal_basis: str) -> Application:
     """不予受理 is the department's decision, with reason and legal basis, and a 不予受理通知书."""
     case = lock_case(application)
-    if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
-        raise Forbidden("只有本部门负责人可以作出不予受理决定")
+    check_actor(actor, case, "decline")
     errors = {}
     if not (reason or "").strip():
         errors["reason"] = ["请写明不予受理的理由"]
@@ -319,7 +324,7 @@ def application_decline(*, actor: User, application: Application, reason: str, l
     transition(case, "decline", actor=actor, fields=["closed_at"], payload={"reason": reason, "legal_basis": legal_basis})
     referral = _open_referral(case)
     if referral is not None:
-        referral.outcome, referral.answer, referral.legal_basis = "declined", reason, legal_basis
+        referral.outcome, referral.answer, referral.legal_basis = ReferralOutcome.DECLINED, reason, legal_basis
         referral.answered_by, referral.answered_at = actor, case.closed_at
         referral.save(update_fields=["outcome", "answer", "legal_basis", "answered_by", "answered_at"])
     document_create(case, kind=DocumentKind.REFUSAL_NOTICE, context={
@@ -330,9 +335,9 @@ def application_decline(*, actor: User, application: Application, reason: str, l
 
 
 @transaction.atomic
-def application_withdraw(*, actor: User, application: Application) -> Application:
+def application_withdraw(*, actor: User, application: Application, as_part_of: Application | None = None) -> Application:
     case = lock_case(application)
-    if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
-        raise Forbidden("只有申请人本人可以撤回申请")
+    check_actor(actor, case, "withdraw")
+    refuse_bundle_child(case, as_part_of)
     case.closed_at = timezone.now()
     return transition(case, "withdraw", actor=actor, fields=["closed_at"])

@@ -6,8 +6,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from applications.models import Application, DeliveryMethod, Document, State
-from applications.services.case import document_create, lock_case, require_role, state_refusal, tell_applicant, transition
+from applications.permissions import owns
+from applications.services.case import (
+    document_create,
+    lock_case,
+    refuse_bundle_child,
+    require_role,
+    state_refusal,
+    tell_applicant,
+    transition,
+)
 from applications.services.rollup import statistics_day_invalidate
+from portal.audit import audit_record
 from portal.errors import Forbidden, Refused
 from portal.models import Role, User
 
@@ -24,8 +34,15 @@ def application_issuing_start(*, application: Application) -> Application:
     return case
 
 
-def application_issuing_failed(*, application: Application) -> None:
-    Application.objects.filter(pk=application.pk).update(issuing=False)
+def application_issuing_failed(*, application: Application, error: str = "") -> None:
+    """Issuance gave up (seals, after its last retry): the case leaves 制证中, so the custodian can try again."""
+    case = lock_case(application)
+    case.issuing = False
+    case.save(update_fields=["issuing"])
+    audit_record(
+        action="application_issuing_failed", object_type="application", object_id=case.number,
+        from_state=case.state, to_state=case.state, payload={"error": error[:300]},
+    )
 
 
 def decision_document(*, application: Application, kind: str) -> Document:
@@ -56,15 +73,16 @@ def application_issue(*, actor: User, application: Application, certificate_iden
 
 @transaction.atomic
 def application_deliver(*, actor: User, application: Application, method: str, tracking_number: str = "",
-                        id_number: str = "") -> Application:
+                        id_number: str = "", as_part_of: Application | None = None) -> Application:
     """送达: pickup at the window checks the holder's ID (and is a visit); mail records the tracking number;
     the applicant downloading the e-certificate is delivery too (zero visits)."""
     case = lock_case(application)
+    refuse_bundle_child(case, as_part_of)
     errors = {}
     if method not in DeliveryMethod.values:
         errors["method"] = [f"送达方式应为：{'、'.join(f'{v}（{label}）' for v, label in DeliveryMethod.choices)}"]
     elif method == DeliveryMethod.DOWNLOAD:
-        if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
+        if not owns(user=actor, application=case):
             raise Forbidden("网上下载送达只能由申请人本人完成")
     else:
         require_role(actor, Role.CLERK)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
 from applications.models import POOR_SCORES, Application, Rating, RatingChannel, Rectification, RectificationState, Score, State
+from applications.permissions import check_actor
 from applications.services.case import local_today, lock_case, tell_applicant
 from applications.services.rollup import statistics_day_invalidate
 from portal.audit import audit_record
@@ -46,8 +47,7 @@ def application_rate(*, actor: User, application: Application, score, comment: s
     """好差评: the applicant rates their own case once, after the result was issued. A 4 or 5 (差评)
     needs a comment and opens a rectification for the department, due in 10 working days."""
     case = lock_case(application)
-    if not (actor.role == Role.APPLICANT and case.applicant_id == actor.pk):
-        raise Forbidden("只有申请人本人可以评价")
+    check_actor(actor, case, "rate")
     if case.state not in RATED_STATES:
         raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，办结出证后才能评价")
     if Rating.objects.filter(application=case).exists():

@@ -7,7 +7,8 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from applications.clock import MAX_EXTENSION_WORKING_DAYS
-from applications.models import Application, Deficiency, Notice, State, Suspension, SuspensionKind
+from applications.models import Application, Deficiency, Notice, Outcome, State, Suspension, SuspensionKind
+from applications.permissions import check_actor
 from applications.services.case import (
     CLOCK_FIELDS,
     local_today,
@@ -19,27 +20,15 @@ from applications.services.case import (
 )
 from applications.services.intake import validated_deficiencies
 from portal.audit import audit_record
-from portal.errors import Forbidden, Refused
-from portal.models import Role, User
+from portal.errors import Refused
+from portal.models import User
 from portal.workdays import WorkCalendar
-
-
-def _require_department(actor: User, case: Application, *roles: str) -> None:
-    if actor.role not in roles or actor.department_id != case.department_id:
-        raise Forbidden("只有本部门审查人员可以办理")
-
-
-def _require_case_reviewer(actor: User, case: Application) -> None:
-    """The reviewer who claimed the case, or the department head."""
-    _require_department(actor, case, Role.REVIEWER, Role.HEAD)
-    if actor.role == Role.REVIEWER and case.reviewer_id not in (None, actor.pk):
-        raise Forbidden("该办件已由其他审查人员认领")
 
 
 @transaction.atomic
 def application_claim(*, actor: User, application: Application) -> Application:
     case = lock_case(application)
-    _require_department(actor, case, Role.REVIEWER, Role.HEAD)
+    check_actor(actor, case, "claim")
     case.reviewer = actor
     return transition(case, "claim", actor=actor, fields=["reviewer"])
 
@@ -49,7 +38,7 @@ def application_suspend(*, actor: User, application: Application, kind: str, rea
                         deficiencies: list[dict] | None = None) -> Suspension:
     """Stop the clock (行政许可法 第四十五条). A supplement request is a one-time notice like intake's."""
     case = lock_case(application)
-    _require_case_reviewer(actor, case)
+    check_actor(actor, case, "suspend")
     errors = {}
     if kind not in SuspensionKind.values:
         errors["kind"] = [f"中止类型应为：{'、'.join(f'{v}（{label}）' for v, label in SuspensionKind.choices)}"]
@@ -82,7 +71,7 @@ def application_suspend(*, actor: User, application: Application, kind: str, rea
 def application_resume(*, actor: User, application: Application) -> Application:
     """Restart the clock: the due date moves by the working days in [suspend day, resume day)."""
     case = lock_case(application)
-    _require_case_reviewer(actor, case)
+    check_actor(actor, case, "resume")
     if not can_proceed(case.resume):
         raise state_refusal(case, "resume")
     suspension = case.suspensions.filter(ended_on__isnull=True).order_by("-started_on").first()
@@ -104,8 +93,7 @@ def application_resume(*, actor: User, application: Application) -> Application:
 def application_extend(*, actor: User, application: Application, days: int, reason: str) -> Application:
     """Once, by the department head, within the statutory extension (行政许可法 第四十二条)."""
     case = lock_case(application)
-    if not (actor.role == Role.HEAD and actor.department_id == case.department_id):
-        raise Forbidden("只有本部门负责人可以批准延长办理期限")
+    check_actor(actor, case, "extend")
     if case.state not in (State.ACCEPTED, State.IN_REVIEW):
         raise state_refusal(case, "extend")
     if case.extended_days:
@@ -171,7 +159,7 @@ def application_approve(*, actor: User, application: Application, opinion: str, 
     """准予: opinion required; for an item that yields an e-certificate, every face field must be known
     (the reviewer confirms 照面信息 here, so the center stamps exactly what the department decided)."""
     case = lock_case(application)
-    _require_case_reviewer(actor, case)
+    check_actor(actor, case, "approve")
     errors = {}
     if not (opinion or "").strip():
         errors["opinion"] = ["请填写审查意见"]
@@ -181,7 +169,7 @@ def application_approve(*, actor: User, application: Application, opinion: str, 
     if errors:
         raise ValidationError(errors)
     case.decision_opinion, case.decided_by, case.decided_at = opinion.strip(), actor, timezone.now()
-    case.next_alert_on, case.outcome, case.face_data = None, "approved", values
+    case.next_alert_on, case.outcome, case.face_data = None, Outcome.APPROVED, values
     transition(case, "approve", actor=actor,
                 fields=["decision_opinion", "decided_by", "decided_at", "next_alert_on", "outcome", "face_data"],
                 payload={"opinion": case.decision_opinion, "face_data": values})
@@ -196,7 +184,7 @@ RECONSIDERATION_RIGHTS = "如不服本决定，可自收到决定之日起六十
 def application_reject(*, actor: User, application: Application, opinion: str, legal_basis: str) -> Application:
     """不予许可: opinion and legal basis required; the applicant is told their right to reconsideration."""
     case = lock_case(application)
-    _require_case_reviewer(actor, case)
+    check_actor(actor, case, "reject")
     errors = {}
     if not (opinion or "").strip():
         errors["opinion"] = ["请填写审查意见"]
@@ -205,7 +193,7 @@ def application_reject(*, actor: User, application: Application, opinion: str, l
     if errors:
         raise ValidationError(errors)
     case.decision_opinion, case.decision_legal_basis = opinion.strip(), legal_basis.strip()
-    case.decided_by, case.decided_at, case.next_alert_on, case.outcome = actor, timezone.now(), None, "rejected"
+    case.decided_by, case.decided_at, case.next_alert_on, case.outcome = actor, timezone.now(), None, Outcome.REJECTED
     transition(case, "reject", actor=actor,
                 fields=["decision_opinion", "decision_legal_basis", "decided_by", "decided_at", "next_alert_on", "outcome"],
                 payload={"opinion": case.decision_opinion, "legal_basis": case.decision_legal_basis})
