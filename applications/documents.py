@@ -119,7 +119,7 @@ def _signature_box(document) -> tuple[int, tuple[float, float, float, float]]:
                 return index, (center_x - half, center_y - half, center_x + half, center_y + half)
             stack.extend(getattr(box, "children", []))
     last = len(document.pages) - 1
-    width, height = document.pages[last].width * CSS_PX_TO_PT, document.pages[last].height * CSS_PX_TO_PT
+    width = document.pages[last].width * CSS_PX_TO_PT
     return last, (width - 200, 80, width - 200 + SEAL_SIZE_PT, 80 + SEAL_SIZE_PT)
 
 

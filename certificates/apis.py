@@ -18,11 +18,7 @@ from rest_framework.views import APIView
 from certificates import selectors, services
 from certificates.identifiers import identifier_is_valid
 from certificates.models import Certificate, CertificateStatus
-from certificates.permissions import (
-    access_certificate,
-    can_revoke,
-    visible_certificates,
-)
+from certificates.permissions import access_certificate, can_revoke, visible_certificates
 from certificates.uploads import read_pdf_upload
 from portal.inputs import bounded
 from portal.security import file_response

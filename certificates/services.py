@@ -19,11 +19,7 @@ from django.utils.module_loading import import_string
 from django_fsm import ConcurrentTransition, can_proceed
 
 from certificates.identifiers import MAX_VERSION, certificate_identifier, random_serial
-from certificates.models import (
-    Certificate,
-    CertificateStatus,
-    CertificateType,
-)
+from certificates.models import Certificate, CertificateStatus, CertificateType
 from certificates.permissions import can_revoke, is_holder
 from certificates.rendering import certificate_render_pdf
 from certificates.selectors import held_valid_certificate_types  # noqa: F401  (applications calls it from here)

@@ -1,19 +1,18 @@
 """Infrastructure API: tokens, working days, and the project-wide error shape."""
 
-from django.contrib.auth import authenticate
 from django.conf import settings
-from django.core.exceptions import (
-    PermissionDenied as DjangoPermissionDenied,
-    RequestDataTooBig,
-    ValidationError as DjangoValidationError,
-)
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
-from django.http import Http404
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler as drf_exception_handler
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from portal.errors import LOCK_CONFLICT_MESSAGE, Forbidden, Refused, is_lock_conflict
 from portal.lockout import LOCKED_OUT_MESSAGE

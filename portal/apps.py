@@ -7,6 +7,8 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         # Connects the Celery signal receivers (request id on tasks, timer runs) in every process.
-        from portal import observability  # noqa: F401
         # Connects the sign-out receiver that deletes the user's API token.
-        from portal import authentication  # noqa: F401
+        from portal import (
+            authentication,  # noqa: F401
+            observability,  # noqa: F401
+        )

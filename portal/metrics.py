@@ -16,8 +16,8 @@ import ipaddress
 import logging
 import os
 import shutil
-from pathlib import Path
 from importlib import import_module
+from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings

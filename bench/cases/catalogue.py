@@ -12,15 +12,7 @@ import statistics
 import time
 
 from bench.data.catalogue import build_catalogue
-from bench.lib import (
-    Context,
-    Request,
-    Row,
-    WsgiClient,
-    capture_queries,
-    explain_analyze,
-    interleaved,
-)
+from bench.lib import Context, Request, Row, WsgiClient, capture_queries, explain_analyze, interleaved
 
 NAME = "catalogue"
 ORDER = 10

@@ -352,12 +352,11 @@ def build_catalogue(*, scale: float = 1.0, log=print) -> Catalogue:
     """Create departments, certificate types, items, versions and materials; returns what it made."""
     from django.db import transaction
 
+    from bench.lib import analyze
     from certificates.models import CertificateType
     from items.models import Item, ItemVersion, MaterialRequirement, VersionStatus
     from items.services import build_search_text
     from portal.models import Department
-
-    from bench.lib import analyze
 
     rng = random.Random(20260101)
     target_items = max(10, round(2500 * scale))

@@ -3,7 +3,14 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.backups import MASTER_KEY_NOTE, database_empty_check, database_restore, manifest_check, media_empty_check, media_unpack
+from portal.backups import (
+    MASTER_KEY_NOTE,
+    database_empty_check,
+    database_restore,
+    manifest_check,
+    media_empty_check,
+    media_unpack,
+)
 
 
 class Command(BaseCommand):
