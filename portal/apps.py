@@ -6,9 +6,6 @@ class PortalConfig(AppConfig):
     verbose_name = "平台基础"
 
     def ready(self):
-        # Connects the Celery signal receivers (request id on tasks, timer runs) in every process.
-        # Connects the sign-out receiver that deletes the user's API token.
-        from portal import (
-            authentication,  # noqa: F401
-            observability,  # noqa: F401
-        )
+        # Connect the sign-out receiver that deletes the user's API token, and the Celery signal receivers
+        # (request id on tasks, timer runs), in every process.
+        from portal import authentication, observability  # noqa: F401
