@@ -22,6 +22,7 @@ from applications.models import FINISHED, WITHDRAWABLE, Application, Deficiency,
 from applications.permissions import check_actor, visible_applications
 from applications.uploads import inspect_upload, stored_upload
 from items.models import Bundle, BundleMaterial, MaterialRequirement
+from items.selectors import bundle_get_published
 from portal.audit import audit_record
 from portal.errors import InvalidTransition, Refused
 from portal.models import Role, User
@@ -144,8 +145,6 @@ def bundle_application_create(*, actor: User, bundle_code: str, form_data: dict 
                               contact_address: str = "") -> Application:
     """One parent and one child per member item: one form, routed to every member's department. The
     contact (empty: the applicant's profile) is the same on the parent and every child."""
-    from items.bundles import bundle_get_published
-
     try:
         bundle = bundle_get_published(code=bundle_code)
     except Http404 as error:

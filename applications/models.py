@@ -56,6 +56,21 @@ class Channel(models.TextChoices):
     MAIL = "mail", "邮寄申请"
 
 
+class MaterialState(models.TextChoices):
+    """Where a case stands on one material requirement: one vocabulary for the pages, the API and the documents."""
+
+    UPLOADED = "uploaded", "已上传"
+    SATISFIED = "satisfied", "免交（已有电子证照）"
+    DEFERRABLE = "deferrable", "容缺后补"
+    MISSING = "missing", "未上传"
+    OPTIONAL = "optional", "选交"
+
+    @property
+    def document_wording(self) -> str:
+        """How the intake documents (受理通知书) say it: what was handed in, not how."""
+        return {"uploaded": "已提交", "missing": "未提交"}.get(self.value, self.label)
+
+
 class Outcome(models.TextChoices):
     """The department's decision on a case."""
 

@@ -7,7 +7,7 @@ from django.db import connections
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from applications.models import Application, Deficiency, Material, State
+from applications.models import Application, Deficiency, Material, MaterialState, State
 from applications.permissions import visible_applications
 from certificates.services import held_valid_certificate_types
 from items.models import ItemVersion, MaterialRequirement
@@ -185,6 +185,20 @@ REQUIREMENT_FIELDS = ["version_id", "order", "name", "form", "copies_original", 
 def material_status(case: Application) -> MaterialStatus:
     requirements = list(case.item_version.materials.select_related("satisfied_by").only(*REQUIREMENT_FIELDS))
     return MaterialStatus(requirements, current_materials(case), satisfied_by_certificates(case, requirements=requirements))
+
+
+def requirement_state(requirement: MaterialRequirement, *, present, satisfied) -> MaterialState:
+    """The one classification of a requirement on a case (pages, API and documents all use it): an upload
+    first, then a held e-certificate standing in (免交), then 容缺, missing, or optional."""
+    if requirement.pk in present:
+        return MaterialState.UPLOADED
+    if requirement.pk in satisfied:
+        return MaterialState.SATISFIED
+    if requirement.required and requirement.deferrable:
+        return MaterialState.DEFERRABLE
+    if requirement.required:
+        return MaterialState.MISSING
+    return MaterialState.OPTIONAL
 
 
 def missing_requirements(case: Application, *, include_deferrable: bool = False,

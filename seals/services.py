@@ -202,7 +202,7 @@ def seal_issue_failed(*, issuance_id: int, error: str) -> None:
             return
         issuance.status, issuance.last_error, issuance.finished_at = IssuanceStatus.FAILED, error[:300], timezone.now()
         issuance.save(update_fields=["status", "last_error", "finished_at"])
-        application_services.application_issuing_failed(application=issuance.application)
+        application_services.application_issuing_failed(application=issuance.application, error=issuance.last_error)
 
 
 def seal_issue_retry_sweep(*, older_than_minutes: int = 5) -> int:

@@ -8,8 +8,8 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
 from applications.clock import alert_state
-from applications.models import Application, Document, NumberSequence
-from applications.selectors import MaterialStatus, material_status, missing_requirements
+from applications.models import Application, Document, MaterialState, NumberSequence
+from applications.selectors import MaterialStatus, material_status, missing_requirements, requirement_state
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import mask_id_number
@@ -144,22 +144,16 @@ def tell_applicant(case: Application, kind: str, message: str) -> None:
 
 
 def materials_snapshot(case: Application, *, status: MaterialStatus | None = None) -> list[dict]:
+    """The material list an intake document freezes: every requirement but the optional ones not handed in."""
     status = status or material_status(case)
-    present, satisfied = status.present, status.satisfied
     rows = []
     for requirement in status.requirements:
-        if requirement.pk in present:
-            status = "已提交"
-        elif requirement.pk in satisfied:
-            status = "免交（已有电子证照）"
-        elif requirement.required and requirement.deferrable:
-            status = "容缺后补"
-        elif requirement.required:
-            status = "未提交"
-        else:
+        state = requirement_state(requirement, present=status.present, satisfied=status.satisfied)
+        if state == MaterialState.OPTIONAL:
             continue
         copies = requirement.copies_original or requirement.copies_copy or 1
-        rows.append({"name": requirement.name, "form_label": requirement.get_form_display(), "copies": copies, "status": status})
+        rows.append({"name": requirement.name, "form_label": requirement.get_form_display(), "copies": copies,
+                     "status": state.document_wording})
     return rows
 
 
