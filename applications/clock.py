@@ -11,12 +11,6 @@ DEEMED_ACCEPTANCE_WORKING_DAYS = 5
 MAX_EXTENSION_WORKING_DAYS = 10
 
 
-def alert_level_for(*, calendar: WorkCalendar, today: date, due_date: date, warning_days: int) -> str:
-    """green; yellow when the working days left (after today, up to the due date) ≤ warning days; red on the
-    due date; overdue after it."""
-    return alert_state(calendar=calendar, today=today, due_date=due_date, warning_days=warning_days)[0]
-
-
 def alert_state(*, calendar: WorkCalendar, today: date, due_date: date, warning_days: int) -> tuple[str, date | None]:
     """The level today and the first day it changes, so the sweep only looks at cases whose day came.
 

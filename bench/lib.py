@@ -139,21 +139,6 @@ class Timings:
         return self.count / self.wall if self.wall else 0.0
 
 
-def time_calls(call: Callable[[], object], count: int, *, warmup: int = 0) -> Timings:
-    """Call `call` warmup + count times in a row; time each of the last `count` calls."""
-    for _ in range(warmup):
-        call()
-    timings = Timings()
-    clock = time.perf_counter
-    started = clock()
-    for _ in range(count):
-        before = clock()
-        call()
-        timings.seconds.append(clock() - before)
-    timings.wall = clock() - started
-    return timings
-
-
 @dataclass
 class Stopwatch:
     """`with Stopwatch() as watch: …` then `watch.seconds`."""
@@ -361,12 +346,6 @@ def children_pids(pid: int) -> list[int]:
 # ---------------------------------------------------------------------------------------------- bulk data
 
 
-def batched(iterable: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(iterable)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
-
-
 def reserve_ids(model, count: int) -> range:
     """Take `count` consecutive primary keys from the model's sequence, for rows written by COPY that other
     rows must point at. The harness is alone on its database, so the range is contiguous."""
@@ -566,10 +545,6 @@ def explain_analyze(sql: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         return "\n".join(line for (line,) in cursor.fetchall())
-
-
-def fmt_ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
 
 
 # ---------------------------------------------------------------------------------------------- machine

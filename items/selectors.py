@@ -361,10 +361,6 @@ def snapshot_diff(old: dict | None, new: dict) -> VersionDiff:
     return VersionDiff(fields=fields, materials=materials)
 
 
-def item_version_diff(*, old: ItemVersion | None, new: ItemVersion) -> VersionDiff:
-    return snapshot_diff(version_snapshot(old) if old else None, version_snapshot(new))
-
-
 @dataclass
 class HistoryEntry:
     version: ItemVersion
