@@ -4,6 +4,9 @@ from rest_framework.test import APIClient
 
 from tests.factories import TEST_PASSWORD, UserFactory
 
+# The case fixtures every folder shares (item, clerk, reviewer, draft, submitted, decided, issued …).
+pytest_plugins = ["tests.case_fixtures"]
+
 
 @pytest.fixture
 def api():

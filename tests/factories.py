@@ -1,9 +1,16 @@
-"""factory_boy factories shared by every app's tests; traits name the role (UserFactory(clerk=True))."""
+"""factory_boy factories shared by every app's tests; traits name the role (UserFactory(clerk=True)) or the
+state (ApplicationFactory(accepted=True))."""
 
 import factory
 from stdnum.cn import ric, uscc
 
+from applications import services
+from applications.models import Application, State
 from portal.models import AdminLevel, Department, Hall, Role, User
+from seals.models import IssuanceStatus, Seal, SealStatus
+from seals.services import seal_ca_init, seal_create, seal_issue
+from seals.tasks import seal_issue_task
+from tests.files import pdf_file
 
 TEST_PASSWORD = "Test-pass-2026"
 
@@ -104,3 +111,96 @@ def published_item(
     item_publish(item=item, actor=admin)
     item.refresh_from_db()
     return item
+
+
+APPROVAL_OPINION = "材料齐全，符合法定条件"
+REJECTION_OPINION = "经营场所不符合要求"
+REJECTION_LEGAL_BASIS = "《食品经营许可和备案管理办法》第十二条"
+
+
+class ApplicationFactory(factory.Factory):
+    """A case (办件) taken to its state through applications.services, step by step as DESIGN §5 has the
+    people do it: the applicant creates it online, uploads every required material and submits; a clerk
+    accepts; a reviewer of the item's department claims and decides; a custodian stamps it with the
+    department's seal and the issuance task runs in-process (seals' real path). Nothing sets `state`.
+
+    The trait names the state: ApplicationFactory(submitted=True), (accepted=True), (in_review=True),
+    (approved=True), (rejected=True), (issued=True); issued=True with decision="reject" issues the decision
+    letter of a rejection. Pass `item`, `applicant`, `clerk`, `reviewer`, `custodian` to reuse them; whoever
+    is missing is made. `ApplicationFactory.advance(case, to=...)` takes an existing case further.
+    """
+
+    class Meta:
+        model = Application
+
+    item = factory.LazyFunction(published_item)
+    applicant = factory.SubFactory(UserFactory, identified=True)
+    form_data = factory.LazyFunction(lambda: {"经营场所": "人民大街 1 号"})
+    state = State.DRAFT
+    decision = "approve"
+    clerk = None
+    reviewer = None
+    custodian = None
+
+    class Params:
+        submitted = factory.Trait(state=State.SUBMITTED)
+        accepted = factory.Trait(state=State.ACCEPTED)
+        in_review = factory.Trait(state=State.IN_REVIEW)
+        approved = factory.Trait(state=State.APPROVED)
+        rejected = factory.Trait(state=State.REJECTED, decision="reject")
+        issued = factory.Trait(state=State.ISSUED)
+
+    @classmethod
+    def _build(cls, model_class, *args, **kwargs):
+        raise TypeError("a case exists only through the services: ApplicationFactory(...) creates it, never .build()")
+
+    @classmethod
+    def _create(cls, model_class, *, item, applicant, form_data, state, **steps):
+        case = services.application_create(actor=applicant, item_code=item.code, form_data=form_data)
+        return cls.advance(case, to=state, **steps)
+
+    @classmethod
+    def advance(cls, case: Application, *, to: str, clerk: User | None = None, reviewer: User | None = None,
+                custodian: User | None = None, decision: str = "approve", opinion: str | None = None,
+                legal_basis: str = REJECTION_LEGAL_BASIS, face_data: dict | None = None) -> Application:
+        """Take `case` from its state along the lifecycle to `to`, one service call per transition; the
+        case as stored afterwards."""
+        decided = State.REJECTED if to == State.REJECTED or decision == "reject" else State.APPROVED
+        path = [State.DRAFT, State.SUBMITTED, State.ACCEPTED, State.IN_REVIEW, decided, State.ISSUED]
+        case.refresh_from_db()
+        if to not in path or case.state not in path or path.index(case.state) > path.index(to):
+            raise ValueError(f"ApplicationFactory cannot take a case from {case.state} to {to}")
+        for step in path[path.index(case.state) + 1:path.index(to) + 1]:
+            if step == State.SUBMITTED:
+                for requirement in services.missing_requirements(case):
+                    services.application_material_upload(
+                        actor=case.applicant, application=case, requirement_id=requirement.pk, upload=pdf_file())
+                services.application_submit(actor=case.applicant, application=case)
+            elif step == State.ACCEPTED:
+                services.application_accept(actor=clerk or UserFactory(clerk=True), application=case)
+            elif step == State.IN_REVIEW:
+                reviewer = reviewer or UserFactory(reviewer=True, department=case.department)
+                services.application_claim(actor=reviewer, application=case)
+            elif step == State.APPROVED:
+                services.application_approve(actor=reviewer or case.reviewer, application=case,
+                                             opinion=opinion or APPROVAL_OPINION, face_data=face_data)
+            elif step == State.REJECTED:
+                services.application_reject(actor=reviewer or case.reviewer, application=case,
+                                            opinion=opinion or REJECTION_OPINION, legal_basis=legal_basis)
+            else:
+                cls._stamp(case, custodian=custodian or UserFactory(custodian=True))
+            case.refresh_from_db()
+            assert case.state == step, f"ApplicationFactory: {case.number} is {case.state} after the step to {step}"
+        return case
+
+    @staticmethod
+    def _stamp(case: Application, *, custodian: User) -> None:
+        """What the custodian's 用印签发 and the worker do: the order (seal_issue), then the issuance task."""
+        if not Seal.objects.filter(department_id=case.department_id, status=SealStatus.ACTIVE).exists():
+            seal_ca_init()
+            seal_create(department_code=case.department.code)
+        issuance = seal_issue(actor=custodian, application=case)
+        seal_issue_task.apply(args=[issuance.pk]).get()
+        issuance.refresh_from_db()
+        if issuance.status != IssuanceStatus.DONE:
+            raise AssertionError(f"issuance of {case.number} did not complete: {issuance.status} {issuance.last_error}")

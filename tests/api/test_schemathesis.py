@@ -18,19 +18,14 @@ from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance
 
 from applications import services
 from applications.models import AppointmentSlot
 from portal.models import Notification
-from tests.applications.conftest import pdf_bytes
 from tests.certificates.factories import CertificateTypeFactory, issue_certificate
 from tests.factories import HallFactory, UserFactory, published_item
+from tests.files import pdf_bytes
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
 

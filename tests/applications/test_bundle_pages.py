@@ -6,8 +6,8 @@ from django.test import Client
 
 from applications.models import Application, Material, Notice, State
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember
-from tests.applications.conftest import pdf_file, stored_files
 from tests.factories import DepartmentFactory, UserFactory, published_item
+from tests.files import pdf_file, stored_files
 
 pytestmark = pytest.mark.django_db
 

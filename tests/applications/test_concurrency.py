@@ -5,9 +5,9 @@ import pytest
 
 from applications.models import Application, Document
 from portal.models import AuditEvent
-from tests.applications.conftest import pdf_file
 from tests.concurrency import client_for, race
 from tests.factories import HallFactory, UserFactory, published_item
+from tests.files import pdf_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from applications.models import Application, Deficiency, Document, Material, Notice, State
 from portal.models import AuditEvent, User
 from portal.security import FILE_POLICY
-from tests.applications.conftest import pdf_file
 from tests.factories import UserFactory, published_item
+from tests.files import pdf_file
 
 pytestmark = pytest.mark.django_db
 

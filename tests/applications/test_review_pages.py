@@ -6,15 +6,15 @@ import re
 from datetime import date
 
 import pytest
-from django.db import connection
 import time_machine
+from django.db import connection
 from django.test import Client
 
 from applications import services
 from applications.models import Application, Deficiency, Notice, State, Suspension
 from portal.models import AuditEvent, Notification
-from tests.applications.conftest import pdf_file
 from tests.factories import UserFactory, published_item, resident_id
+from tests.files import pdf_file
 
 pytestmark = pytest.mark.django_db
 
@@ -178,7 +178,7 @@ def test_worklist_lists_only_open_cases_of_the_own_department(reviewer_client, r
 
 
 def test_worklist_pages_keep_the_filters(reviewer_client, clerk, item, monkeypatch):
-    monkeypatch.setattr("applications.views.WORKLIST_PAGE_SIZE", 2)
+    monkeypatch.setattr("applications.views.department.WORKLIST_PAGE_SIZE", 2)
     cases = [accepted_case(clerk, item, day) for day in ("2026-11-16", "2026-11-17", "2026-11-18")]
     body = text(get(reviewer_client, "2026-11-18", "/review/", {"state": "accepted"}))
     assert numbers(body) == [c.number for c in cases[:2]]

@@ -23,19 +23,13 @@ import time_machine
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.test import Client
-from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from applications import services, statistics
 from applications.models import Application, DayStat, Rectification, StatDay, Ticket, TicketDayStat
-from tests.applications.conftest import pdf_file
-from tests.factories import (
-    DepartmentFactory,
-    HallFactory,
-    UserFactory,
-    published_item,
-    resident_id,
-)
+from tests.factories import DepartmentFactory, HallFactory, UserFactory, published_item, resident_id
+from tests.files import pdf_file
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,7 @@ from applications.uploads import (
 from portal.models import AuditEvent
 from seals.services import seal_ca_init, seal_create
 from seals.signing import SealSigner
-from tests.applications.conftest import build_pdf, pdf_bytes, png_bytes, stored_files, upload
+from tests.files import build_pdf, pdf_bytes, png_bytes, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 

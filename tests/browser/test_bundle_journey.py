@@ -6,14 +6,9 @@ import pytest
 
 from applications.models import Application, Material, State
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember
-from tests.applications.conftest import build_pdf
 from tests.browser.conftest import ARTIFACTS
-from tests.factories import (
-    TEST_PASSWORD,
-    DepartmentFactory,
-    UserFactory,
-    published_item,
-)
+from tests.factories import TEST_PASSWORD, DepartmentFactory, UserFactory, published_item
+from tests.files import build_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -24,14 +24,9 @@ from seals.models import Issuance, SealUse
 from seals.services import seal_ca_init, seal_create
 from seals.signing import pdf_signature_is_valid
 from seals.tasks import seal_issue_task
-from tests.applications.conftest import build_pdf
 from tests.browser.conftest import ARTIFACTS
-from tests.factories import (
-    TEST_PASSWORD,
-    DepartmentFactory,
-    UserFactory,
-    published_item,
-)
+from tests.factories import TEST_PASSWORD, DepartmentFactory, UserFactory, published_item
+from tests.files import build_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

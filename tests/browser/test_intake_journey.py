@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from applications.models import Application, Material, State
 from portal.workdays import WorkCalendar
-from tests.applications.conftest import build_pdf
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import TEST_PASSWORD, UserFactory, published_item
+from tests.files import build_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

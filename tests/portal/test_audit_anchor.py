@@ -16,7 +16,6 @@ from portal.audit import audit_heads, audit_verify, canonical_json, event_hash
 from portal.audit_anchor import AuditAnchorRefused, key_id
 from portal.models import AuditEvent
 from portal.tasks import audit_anchor_task
-from tests.applications.conftest import *  # noqa: F403  (a submitted case, its clerk and reviewer)
 from tests.concurrency import race
 from tests.portal.test_audit import append, tamper
 

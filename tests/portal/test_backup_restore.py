@@ -27,9 +27,14 @@ from certificates.models import Certificate
 from portal.models import AuditEvent
 from tests.portal.test_audit import append
 from tests.processes import environment
-from tests.seals.conftest import *  # noqa: F403  (issued: a case approved and issued through the real path)
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def item(licence_item):
+    """The issued case (tests/case_fixtures.py `issued`) is for a licence item: it has an e-certificate to restore."""
+    return licence_item
 
 
 @pytest.fixture(autouse=True)

@@ -76,12 +76,12 @@ def test_deadline_sweep_runs_in_a_real_worker(tmp_path):
 
     from django.db import connection
     from django.utils import timezone
+    from rest_framework.test import APIClient
 
     from applications.models import Application
     from applications.tasks import application_alert_task
-    from tests.applications.conftest import pdf_file
     from tests.factories import HallFactory, UserFactory, published_item
-    from rest_framework.test import APIClient
+    from tests.files import pdf_file
 
     item = published_item()
     citizen, clerk = UserFactory(identified=True), UserFactory(clerk=True, hall=HallFactory())

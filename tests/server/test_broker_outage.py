@@ -11,8 +11,8 @@ import pytest
 
 from applications.models import Application
 from portal.models import Notification
-from tests.applications.conftest import upload
 from tests.factories import TEST_PASSWORD, HallFactory, UserFactory, published_item
+from tests.files import upload
 from tests.server.conftest import ROOT, call, celery_worker, environment, redis_server, token_for, web_server
 
 

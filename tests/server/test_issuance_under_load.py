@@ -12,16 +12,21 @@ from django.core.management import call_command
 from applications.models import Application, State
 from seals.models import Issuance, SealUse
 from seals.services import seal_ca_init, seal_create
-from tests.applications.conftest import upload
 from tests.factories import TEST_PASSWORD, HallFactory, UserFactory
-from tests.seals.conftest import item  # noqa: F401  (a licence item yielding an e-certificate)
+from tests.files import upload
 from tests.server.conftest import call, celery_worker, environment, token_for, web_server
 
 CASES = 6
 
 
 @pytest.fixture
-def decided_cases(item, login_api):  # noqa: F811
+def item(licence_item):
+    """A licence item: each approval yields an e-certificate to render and sign."""
+    return licence_item
+
+
+@pytest.fixture
+def decided_cases(item, login_api):
     """CASES cases of one department, approved through the API (in-process), ready for the custodian."""
     clerk = UserFactory(clerk=True, hall=HallFactory())
     reviewer = UserFactory(reviewer=True, department=item.department)
@@ -45,7 +50,7 @@ def decided_cases(item, login_api):  # noqa: F811
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_back_to_back_issuance_never_fails(item, decided_cases, tmp_path, settings):  # noqa: F811
+def test_back_to_back_issuance_never_fails(item, decided_cases, tmp_path, settings):
     seal_ca_init()
     seal_create(department_code=item.department.code)
     custodian = UserFactory(custodian=True)
