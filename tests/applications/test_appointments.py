@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from applications.models import Appointment, AppointmentSlot, Ticket
 from applications.services import appointment_slots_create
 from portal.models import AuditEvent
+from tests.assertions import unchanged
 from tests.concurrency import client_for, race
 from tests.factories import HallFactory, UserFactory, published_item
 
@@ -97,11 +98,13 @@ def test_citizen_books_lists_and_cancels(as_user, citizen, hall, slot, item):
         assert slot.booked == 1
         assert [a["id"] for a in client.get("/api/v1/appointments/").json()["results"]] == [body["id"]]
         # The same slot twice is refused.
-        again = book(client, hall, slot, item)
+        with unchanged(slot, Appointment.objects.get(pk=body["id"])):
+            again = book(client, hall, slot, item)
         assert again.status_code == 409 and again.json()["code"] == "already_booked"
         cancelled = client.post(f"/api/v1/appointments/{body['id']}/cancel/")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-        assert client.post(f"/api/v1/appointments/{body['id']}/cancel/").status_code == 409
+        with unchanged(slot, Appointment.objects.get(pk=body["id"])):
+            assert client.post(f"/api/v1/appointments/{body['id']}/cancel/").status_code == 409
     slot.refresh_from_db()
     assert slot.booked == 0
     assert list(AuditEvent.objects.filter(object_type="appointment").values_list("action", flat=True)) == [
@@ -112,7 +115,9 @@ def test_citizen_books_lists_and_cancels(as_user, citizen, hall, slot, item):
 def test_a_full_slot_is_409_and_cancellation_frees_the_place(as_user, hall, slot, item):
     people = [UserFactory(identified=True) for _ in range(3)]
     with time_machine.travel(BEFORE):
-        first, second, third = (book(as_user(p), hall, slot, item) for p in people)
+        first, second = (book(as_user(p), hall, slot, item) for p in people[:2])
+        with unchanged(slot):
+            third = book(as_user(people[2]), hall, slot, item)
         assert (first.status_code, second.status_code, third.status_code) == (201, 201, 409)
         assert third.json()["code"] == "slot_full"
         assert as_user(people[0]).post(f"/api/v1/appointments/{first.json()['id']}/cancel/").status_code == 200
@@ -125,23 +130,27 @@ def test_booking_input_errors(as_user, citizen, hall, slot, item):
     client = as_user(citizen)
     with time_machine.travel(BEFORE):
         other_hall_slot = AppointmentSlot.objects.create(hall=HallFactory(), date=DAY, start=time(9), end=time(9, 30), capacity=1)
-        response = book(client, hall, other_hall_slot, item)
-        assert response.status_code == 400 and "slot" in response.json()
-        response = client.post("/api/v1/appointments/", {"hall": hall.code, "slot": slot.pk, "item": "NOPE"}, format="json")
-        assert response.status_code == 400 and "item" in response.json()
-        assert client.post("/api/v1/appointments/", {"hall": "NOPE", "slot": slot.pk, "item": item.code}, format="json").status_code == 404
-    with time_machine.travel("2026-11-24 09:10 +0800"):
+        with unchanged(slot, other_hall_slot):
+            response = book(client, hall, other_hall_slot, item)
+            assert response.status_code == 400 and "slot" in response.json()
+            response = client.post("/api/v1/appointments/", {"hall": hall.code, "slot": slot.pk, "item": "NOPE"}, format="json")
+            assert response.status_code == 400 and "item" in response.json()
+            assert client.post("/api/v1/appointments/", {"hall": "NOPE", "slot": slot.pk, "item": item.code}, format="json").status_code == 404
+    with time_machine.travel("2026-11-24 09:10 +0800"), unchanged(slot):
         late = book(client, hall, slot, item)
         assert late.status_code == 409 and late.json()["code"] == "slot_closed"
+    assert not Appointment.objects.exists()
 
 
 def test_only_applicants_book_and_only_their_own_bookings(as_user, citizen, clerk, hall, slot, item):
     with time_machine.travel(BEFORE):
-        assert book(as_user(clerk), hall, slot, item).status_code == 403
-        assert book(APIClient(), hall, slot, item).status_code in (401, 403)
+        with unchanged(slot):
+            assert book(as_user(clerk), hall, slot, item).status_code == 403
+            assert book(APIClient(), hall, slot, item).status_code in (401, 403)
         mine = book(as_user(citizen), hall, slot, item).json()["id"]
         stranger = UserFactory(identified=True)
-        assert as_user(stranger).post(f"/api/v1/appointments/{mine}/cancel/").status_code == 404
+        with unchanged(slot, Appointment.objects.get(pk=mine)):
+            assert as_user(stranger).post(f"/api/v1/appointments/{mine}/cancel/").status_code == 404
         assert as_user(stranger).get("/api/v1/appointments/").json()["count"] == 0
     assert Appointment.objects.get(pk=mine).status == "booked"
 
@@ -154,20 +163,23 @@ def test_clerk_of_the_hall_checks_the_booking_in_and_it_gets_a_ticket(as_user, c
     with time_machine.travel(BEFORE):
         appointment = book(as_user(citizen), hall, slot, item).json()["id"]
         # Not on another day.
-        early = as_user(clerk).post(f"/api/v1/appointments/{appointment}/arrive/")
+        with unchanged(hall, slot, Appointment.objects.get(pk=appointment)):
+            early = as_user(clerk).post(f"/api/v1/appointments/{appointment}/arrive/")
         assert early.status_code == 409 and early.json()["code"] == "not_today"
     with time_machine.travel("2026-11-24 08:50 +0800"):
         assert APIClient().post(f"/api/v1/halls/{hall.code}/tickets/").json()["ticket"] == "A001"
         other_clerk = UserFactory(clerk=True, hall=HallFactory(code="CC-NANGUAN"))
-        assert as_user(other_clerk).post(f"/api/v1/appointments/{appointment}/arrive/").status_code == 404
-        # The citizen cannot check themselves in.
-        assert as_user(citizen).post(f"/api/v1/appointments/{appointment}/arrive/").status_code == 403
+        with unchanged(hall, slot, Appointment.objects.get(pk=appointment)):
+            assert as_user(other_clerk).post(f"/api/v1/appointments/{appointment}/arrive/").status_code == 404
+            # The citizen cannot check themselves in.
+            assert as_user(citizen).post(f"/api/v1/appointments/{appointment}/arrive/").status_code == 403
         response = as_user(clerk).post(f"/api/v1/appointments/{appointment}/arrive/")
         assert response.status_code == 200, response.content
         assert response.json()["status"] == "arrived" and response.json()["ticket"] == "A002"
-        assert as_user(clerk).post(f"/api/v1/appointments/{appointment}/arrive/").status_code == 409
-        # An arrived booking can no longer be cancelled.
-        assert as_user(citizen).post(f"/api/v1/appointments/{appointment}/cancel/").status_code == 409
+        with unchanged(hall, slot, Appointment.objects.get(pk=appointment)):
+            assert as_user(clerk).post(f"/api/v1/appointments/{appointment}/arrive/").status_code == 409
+            # An arrived booking can no longer be cancelled.
+            assert as_user(citizen).post(f"/api/v1/appointments/{appointment}/cancel/").status_code == 409
     ticket = Ticket.objects.get(hall=hall, number="A002")
     assert ticket.appointment.pk == appointment and ticket.item == item and ticket.taken_by == citizen
 

@@ -8,8 +8,9 @@ from applications import bundles, services
 from applications.models import Application, Material, Notice, State
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember
 from portal.errors import InvalidTransition
-from tests.applications.conftest import pdf_file
+from tests.assertions import unchanged
 from tests.factories import DepartmentFactory, UserFactory, published_item
+from tests.files import pdf_file
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +119,7 @@ def test_shared_material_uploaded_once_counts_for_every_child(citizen, bundle):
 def test_submit_is_all_or_nothing(citizen, bundle):
     parent = create(citizen, bundle)
     bundles.bundle_material_upload(actor=citizen, application=parent, material_id=parent_material(parent).pk, upload=pdf_file())
-    with pytest.raises(Exception) as error:
+    with unchanged(parent, *parent.children.all()), pytest.raises(Exception) as error:
         bundles.bundle_submit(actor=citizen, application=parent)
     assert "食品经营许可申请书" in str(error.value)
     assert set(parent.children.values_list("state", flat=True)) == {State.DRAFT}
@@ -173,9 +174,10 @@ def test_clerk_accepts_all_children_together_and_the_parent_shows_the_latest_due
 
 def test_accept_is_all_or_none(login_api, clerk, submitted_parent):
     child = bundles.bundle_children(submitted_parent)[1]
-    services.application_request_materials(actor=clerk, application=child, deficiencies=[
+    services.application_request_materials(actor=clerk, application=child, as_part_of=submitted_parent, deficiencies=[
         {"requirement": requirement(child, "涉税事项申请表").pk, "reason": "未签字"}])
-    response = login_api(clerk).post(f"/api/v1/applications/{submitted_parent.number}/accept/")
+    with unchanged(submitted_parent, *bundles.bundle_children(submitted_parent)):
+        response = login_api(clerk).post(f"/api/v1/applications/{submitted_parent.number}/accept/")
     assert response.status_code == 409
     assert "新办纳税人涉税事项套餐" in response.json()["detail"]
     assert [c.state for c in bundles.bundle_children(submitted_parent)] == [State.SUBMITTED, State.PENDING_MATERIALS]
@@ -183,7 +185,8 @@ def test_accept_is_all_or_none(login_api, clerk, submitted_parent):
 
 def test_a_child_cannot_be_accepted_on_its_own(login_api, clerk, submitted_parent):
     child = bundles.bundle_children(submitted_parent)[0]
-    response = login_api(clerk).post(f"/api/v1/applications/{child.number}/accept/")
+    with unchanged(submitted_parent, *bundles.bundle_children(submitted_parent)):
+        response = login_api(clerk).post(f"/api/v1/applications/{child.number}/accept/")
     assert response.status_code == 409 and response.json()["code"] == "bundle_child"
 
 
@@ -212,8 +215,9 @@ def test_one_notice_lists_every_childs_deficiencies(login_api, clerk, citizen, s
         services.application_material_upload(actor=citizen, application=child, requirement_id=requirement(child, name).pk, upload=pdf_file())
     assert client.post(f"/api/v1/applications/{submitted_parent.number}/resubmit/").status_code == 200
     surprise = [{"child": tax_case.number, "requirement": requirement(tax_case, "办税人员身份证件").pk, "reason": "模糊"}]
-    response = login_api(clerk).post(f"/api/v1/applications/{submitted_parent.number}/request-materials/",
-                                     {"deficiencies": surprise}, format="json")
+    with unchanged(submitted_parent, food_case, tax_case):
+        response = login_api(clerk).post(f"/api/v1/applications/{submitted_parent.number}/request-materials/",
+                                         {"deficiencies": surprise}, format="json")
     assert response.status_code == 400
     assert "一次性告知" in str(response.json())
     assert Notice.objects.filter(application=tax_case).count() == 1
@@ -238,7 +242,7 @@ def test_departments_decide_in_parallel_and_a_rejection_does_not_block_the_other
     assert states == {food_case.number: State.APPROVED, tax_case.number: State.REJECTED}
     assert bundles.combined_state(bundles.bundle_children(submitted_parent)) == "in_progress"
     # Delivered together: nothing is issued yet.
-    with pytest.raises(InvalidTransition):
+    with unchanged(submitted_parent, food_case, tax_case), pytest.raises(InvalidTransition):
         bundles.bundle_deliver(actor=clerk, application=submitted_parent, method="mail", tracking_number="SF1")
 
 
@@ -249,11 +253,13 @@ def test_withdrawing_the_bundle_withdraws_every_undecided_child(login_api, citiz
     submitted_parent.refresh_from_db()
     assert submitted_parent.state == State.WITHDRAWN
     assert {c.state for c in bundles.bundle_children(submitted_parent)} == {State.WITHDRAWN}
-    assert login_api(citizen).post(f"/api/v1/applications/{submitted_parent.number}/withdraw/").status_code == 409
+    with unchanged(submitted_parent, *bundles.bundle_children(submitted_parent)):
+        assert login_api(citizen).post(f"/api/v1/applications/{submitted_parent.number}/withdraw/").status_code == 409
 
 
 def test_review_actions_on_the_parent_are_refused(login_api, clerk, submitted_parent):
-    response = login_api(clerk).post(f"/api/v1/applications/{submitted_parent.number}/refer/", {"reason": "x"}, format="json")
+    with unchanged(submitted_parent, *bundles.bundle_children(submitted_parent)):
+        response = login_api(clerk).post(f"/api/v1/applications/{submitted_parent.number}/refer/", {"reason": "x"}, format="json")
     assert response.status_code == 409
 
 

@@ -12,10 +12,10 @@ from django.db import transaction
 from PIL import Image
 
 from applications import services
-from applications.models import Application, Deficiency, Notice, Rating, Rectification, Referral, Suspension
+from applications.models import Application, Deficiency, Notice, Rating, Rectification, Referral, State, Suspension
 from portal.models import AuditEvent, Notification, User
-from tests.applications.conftest import upload
-from tests.factories import UserFactory
+from tests.factories import ApplicationFactory, UserFactory
+from tests.files import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -49,21 +49,20 @@ def referred(as_user, clerk, submitted):
 
 
 @pytest.fixture
-def accepted(as_user, clerk, submitted):
-    assert as_user(clerk).post(f"/api/v1/applications/{submitted}/accept/").status_code == 200
+def accepted(clerk, submitted):
+    ApplicationFactory.advance(Application.objects.get(number=submitted), to=State.ACCEPTED, clerk=clerk)
     return submitted
 
 
 @pytest.fixture
-def in_review(as_user, reviewer, accepted):
-    assert as_user(reviewer).post(f"/api/v1/applications/{accepted}/claim/").status_code == 200
+def in_review(reviewer, accepted):
+    ApplicationFactory.advance(Application.objects.get(number=accepted), to=State.IN_REVIEW, reviewer=reviewer)
     return accepted
 
 
 @pytest.fixture
-def issued(as_user, reviewer, in_review):
-    response = as_user(reviewer).post(f"/api/v1/applications/{in_review}/approve/", {"opinion": "符合条件"}, format="json")
-    assert response.status_code == 200, response.content
+def issued(in_review):
+    ApplicationFactory.advance(Application.objects.get(number=in_review), to=State.APPROVED, opinion="符合条件")
     # What seals does around the stamp (tests/seals covers the stamp itself).
     with transaction.atomic():
         services.application_issue(actor=UserFactory(custodian=True), application=Application.objects.get(number=in_review),

@@ -7,8 +7,9 @@ import time_machine
 
 from applications.models import Application, Deficiency, Document, Material, Notice, State
 from portal.models import AuditEvent
-from tests.applications.conftest import pdf_file, upload
+from tests.assertions import unchanged
 from tests.factories import UserFactory
+from tests.files import pdf_file, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +102,8 @@ def test_walk_in_with_invalid_id_names_the_field(as_user, clerk, item):
 def test_submit_needs_every_required_material(as_user, citizen, draft, requirements):
     client = as_user(citizen)
     upload(client, draft, requirements["食品经营许可申请书"])
-    response = client.post(f"/api/v1/applications/{draft}/submit/")
+    with unchanged(draft):
+        response = client.post(f"/api/v1/applications/{draft}/submit/")
     assert response.status_code == 409
     assert response.json()["code"] == "materials_incomplete" and "营业执照" in response.json()["detail"]
     assert state_of(draft) == State.DRAFT
@@ -123,7 +125,8 @@ def test_second_click_on_accept_is_409_and_changes_nothing(as_user, clerk, submi
     assert client.post(f"/api/v1/applications/{submitted}/accept/").status_code == 200
     before = Application.objects.get(number=submitted)
     events = AuditEvent.objects.count()
-    response = client.post(f"/api/v1/applications/{submitted}/accept/")
+    with unchanged(submitted):
+        response = client.post(f"/api/v1/applications/{submitted}/accept/")
     assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
     after = Application.objects.get(number=submitted)
     assert (after.state, after.accepted_at, after.due_date) == (before.state, before.accepted_at, before.due_date)
@@ -133,17 +136,20 @@ def test_second_click_on_accept_is_409_and_changes_nothing(as_user, clerk, submi
 
 @pytest.mark.parametrize("action", ["resubmit", "return", "claim", "withdraw-twice"])
 def test_transitions_not_in_the_table_are_409(as_user, citizen, clerk, head, submitted, action):
-    if action == "resubmit":
-        response = as_user(citizen).post(f"/api/v1/applications/{submitted}/resubmit/")
-    elif action == "return":
-        response = as_user(head).post(f"/api/v1/applications/{submitted}/return/", {"reason": "x"}, format="json")
-    elif action == "claim":
-        response = as_user(clerk).post(f"/api/v1/applications/{submitted}/decline/", {"reason": "x", "legal_basis": "y"}, format="json")
+    if action == "withdraw-twice":
+        assert as_user(citizen).post(f"/api/v1/applications/{submitted}/withdraw/").status_code == 200
+    with unchanged(submitted):
+        if action == "resubmit":
+            response = as_user(citizen).post(f"/api/v1/applications/{submitted}/resubmit/")
+        elif action == "return":
+            response = as_user(head).post(f"/api/v1/applications/{submitted}/return/", {"reason": "x"}, format="json")
+        elif action == "claim":
+            response = as_user(clerk).post(f"/api/v1/applications/{submitted}/decline/", {"reason": "x", "legal_basis": "y"}, format="json")
+        else:
+            response = as_user(citizen).post(f"/api/v1/applications/{submitted}/withdraw/")
+    if action == "claim":
         assert response.status_code == 403
         return
-    else:
-        assert as_user(citizen).post(f"/api/v1/applications/{submitted}/withdraw/").status_code == 200
-        response = as_user(citizen).post(f"/api/v1/applications/{submitted}/withdraw/")
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
 
@@ -166,15 +172,17 @@ class TestOneTimeNotice:
 
     def test_empty_or_foreign_deficiencies_are_400(self, as_user, clerk, submitted):
         client = as_user(clerk)
-        assert self.notice(client, submitted).status_code == 400
-        response = self.notice(client, submitted, (999999, "x"))
+        with unchanged(submitted):
+            assert self.notice(client, submitted).status_code == 400
+            response = self.notice(client, submitted, (999999, "x"))
         assert response.status_code == 400 and "deficiencies" in response.json()
         assert state_of(submitted) == State.SUBMITTED and not Notice.objects.exists()
 
     def test_only_noticed_requirements_may_change_and_nothing_is_deleted(self, as_user, citizen, clerk, submitted, requirements):
         self.notice(as_user(clerk), submitted, (requirements["营业执照"], "复印件不清晰"))
         client = as_user(citizen)
-        refused = upload(client, submitted, requirements["食品经营许可申请书"])
+        with unchanged(submitted):
+            refused = upload(client, submitted, requirements["食品经营许可申请书"])
         assert refused.status_code == 409 and refused.json()["code"] == "not_noticed"
         assert upload(client, submitted, requirements["营业执照"], pdf_file("营业执照-清晰.pdf")).status_code == 201
         files = Material.objects.filter(application__number=submitted, requirement_id=requirements["营业执照"]).order_by("version")
@@ -185,7 +193,8 @@ class TestOneTimeNotice:
 
     def test_resubmit_without_supplying_is_refused(self, as_user, citizen, clerk, submitted, requirements):
         self.notice(as_user(clerk), submitted, (requirements["营业执照"], "复印件不清晰"))
-        response = as_user(citizen).post(f"/api/v1/applications/{submitted}/resubmit/")
+        with unchanged(submitted):
+            response = as_user(citizen).post(f"/api/v1/applications/{submitted}/resubmit/")
         assert response.status_code == 409 and "营业执照" in response.json()["detail"]
         assert state_of(submitted) == State.PENDING_MATERIALS
 
@@ -194,7 +203,8 @@ class TestOneTimeNotice:
         client = as_user(citizen)
         upload(client, submitted, requirements["营业执照"])
         client.post(f"/api/v1/applications/{submitted}/resubmit/")
-        response = self.notice(as_user(clerk), submitted, (requirements["食品经营许可申请书"], "未签字"))
+        with unchanged(submitted):
+            response = self.notice(as_user(clerk), submitted, (requirements["食品经营许可申请书"], "未签字"))
         assert response.status_code == 400
         assert "首次告知未列出「食品经营许可申请书」" in str(response.json()["deficiencies"])
         assert state_of(submitted) == State.SUBMITTED and Notice.objects.count() == 1
@@ -207,8 +217,9 @@ class TestOneTimeNotice:
 class TestReferral:
     def test_window_has_no_veto_only_referral(self, as_user, clerk, head, submitted):
         client = as_user(clerk)
-        assert client.post(f"/api/v1/applications/{submitted}/decline/", {"reason": "x", "legal_basis": "y"}, format="json").status_code == 403
-        assert client.post(f"/api/v1/applications/{submitted}/refer/", {"reason": ""}, format="json").status_code == 400
+        with unchanged(submitted):
+            assert client.post(f"/api/v1/applications/{submitted}/decline/", {"reason": "x", "legal_basis": "y"}, format="json").status_code == 403
+            assert client.post(f"/api/v1/applications/{submitted}/refer/", {"reason": ""}, format="json").status_code == 400
         response = client.post(f"/api/v1/applications/{submitted}/refer/", {"reason": "经营场所性质存疑"}, format="json")
         assert response.status_code == 200 and response.json()["state"] == "referred"
 
@@ -220,7 +231,8 @@ class TestReferral:
     def test_head_declines_with_reason_and_legal_basis(self, as_user, clerk, head, submitted):
         as_user(clerk).post(f"/api/v1/applications/{submitted}/refer/", {"reason": "存疑"}, format="json")
         client = as_user(head)
-        missing = client.post(f"/api/v1/applications/{submitted}/decline/", {"reason": "不属于本机关职权", "legal_basis": ""}, format="json")
+        with unchanged(submitted):
+            missing = client.post(f"/api/v1/applications/{submitted}/decline/", {"reason": "不属于本机关职权", "legal_basis": ""}, format="json")
         assert missing.status_code == 400 and "legal_basis" in missing.json()
         response = client.post(f"/api/v1/applications/{submitted}/decline/", {
             "reason": "申请事项依法不需要取得行政许可", "legal_basis": "《中华人民共和国行政许可法》第三十二条第一款第（一）项",
@@ -232,7 +244,8 @@ class TestReferral:
     def test_head_of_another_department_sees_nothing(self, as_user, clerk, submitted):
         as_user(clerk).post(f"/api/v1/applications/{submitted}/refer/", {"reason": "存疑"}, format="json")
         stranger = UserFactory(head=True)
-        assert as_user(stranger).post(f"/api/v1/applications/{submitted}/decline/", {"reason": "x", "legal_basis": "y"}, format="json").status_code == 404
+        with unchanged(submitted):
+            assert as_user(stranger).post(f"/api/v1/applications/{submitted}/decline/", {"reason": "x", "legal_basis": "y"}, format="json").status_code == 404
 
 
 def test_applicant_withdraws(as_user, citizen, submitted):

@@ -4,8 +4,9 @@ import pytest
 
 from applications.models import Application
 from portal.models import AuditEvent
-from tests.applications.conftest import upload
+from tests.assertions import unchanged
 from tests.factories import UserFactory
+from tests.files import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -13,11 +14,12 @@ pytestmark = pytest.mark.django_db
 def test_another_citizen_gets_404_everywhere(as_user, submitted, requirements):
     stranger = as_user(UserFactory(identified=True))
     material = Application.objects.get(number=submitted).materials.first()
-    for url in [f"/api/v1/applications/{submitted}/", f"/api/v1/applications/{submitted}/events/",
-                f"/api/v1/applications/{submitted}/materials/{material.pk}/"]:
-        assert stranger.get(url).status_code == 404, url
-    assert stranger.post(f"/api/v1/applications/{submitted}/withdraw/").status_code == 404
-    assert upload(stranger, submitted, requirements["营业执照"]).status_code == 404
+    with unchanged(submitted):
+        for url in [f"/api/v1/applications/{submitted}/", f"/api/v1/applications/{submitted}/events/",
+                    f"/api/v1/applications/{submitted}/materials/{material.pk}/"]:
+            assert stranger.get(url).status_code == 404, url
+        assert stranger.post(f"/api/v1/applications/{submitted}/withdraw/").status_code == 404
+        assert upload(stranger, submitted, requirements["营业执照"]).status_code == 404
     assert stranger.get("/api/v1/applications/").json()["count"] == 0
 
 
@@ -47,8 +49,9 @@ def test_department_does_not_see_drafts(as_user, reviewer, draft):
 
 
 def test_reviewer_cannot_accept_and_citizen_cannot_accept(as_user, reviewer, citizen, submitted):
-    assert as_user(reviewer).post(f"/api/v1/applications/{submitted}/accept/").status_code == 403
-    assert as_user(citizen).post(f"/api/v1/applications/{submitted}/accept/").status_code == 403
+    with unchanged(submitted):
+        assert as_user(reviewer).post(f"/api/v1/applications/{submitted}/accept/").status_code == 403
+        assert as_user(citizen).post(f"/api/v1/applications/{submitted}/accept/").status_code == 403
     assert Application.objects.get(number=submitted).state == "submitted"
 
 
@@ -73,7 +76,8 @@ def test_events_are_the_audit_chain_oldest_first(as_user, citizen, submitted):
 
 def test_clerk_does_not_see_a_citizens_online_draft(as_user, clerk, draft, requirements):
     client = as_user(clerk)
-    assert client.get(f"/api/v1/applications/{draft}/").status_code == 404
-    assert client.post(f"/api/v1/applications/{draft}/accept/").status_code == 404
-    assert upload(client, draft, requirements["营业执照"]).status_code == 404
+    with unchanged(draft):
+        assert client.get(f"/api/v1/applications/{draft}/").status_code == 404
+        assert client.post(f"/api/v1/applications/{draft}/accept/").status_code == 404
+        assert upload(client, draft, requirements["营业执照"]).status_code == 404
     assert Application.objects.get(number=draft).state == "draft"

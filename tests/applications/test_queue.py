@@ -8,6 +8,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from applications.models import Ticket
+from tests.assertions import unchanged
 from tests.concurrency import client_for, race
 from tests.factories import HallFactory, UserFactory
 
@@ -71,15 +72,18 @@ def test_anonymous_kiosk_and_a_signed_in_citizen_both_take_numbers(hall, as_user
 
 
 def test_unknown_hall_and_unknown_item(hall):
-    assert take("NOPE").status_code == 404
-    response = take(hall.code, item="NO-SUCH-ITEM")
+    with unchanged(hall):
+        assert take("NOPE").status_code == 404
+        response = take(hall.code, item="NO-SUCH-ITEM")
     assert response.status_code == 400 and "item" in response.json()
+    assert not Ticket.objects.exists()
 
 
 def test_anonymous_kiosk_is_rate_limited(hall):
     client = APIClient()
     statuses = [take(hall.code, client).status_code for _ in range(61)]
     assert statuses[:60] == [201] * 60 and statuses[60] == 429
+    assert Ticket.objects.filter(hall=hall).count() == 60
 
 
 # --- calling ----------------------------------------------------------------------------------------------
@@ -97,7 +101,8 @@ def test_clerk_calls_the_oldest_waiting_ticket_and_the_wait_is_recorded(hall, cl
         assert (body["ticket"], body["window"], body["wait_seconds"]) == ("A001", 2, 12 * 60)
         assert body["called_at"].startswith("2026-11-24T09:12")
         assert call_next(as_user(clerk), hall.code, 3).json()["ticket"] == "A002"
-        empty = call_next(as_user(clerk), hall.code, 2)
+        with unchanged(hall, *Ticket.objects.all()):
+            empty = call_next(as_user(clerk), hall.code, 2)
     assert empty.status_code == 409 and empty.json()["code"] == "queue_empty"
     ticket = Ticket.objects.get(hall=hall, number="A001")
     assert ticket.called_by == clerk and ticket.wait_seconds == 720
@@ -106,7 +111,7 @@ def test_clerk_calls_the_oldest_waiting_ticket_and_the_wait_is_recorded(hall, cl
 def test_yesterdays_waiting_tickets_are_not_called_today(hall, clerk, as_user):
     with time_machine.travel("2026-11-23 16:55 +0800"):
         take(hall.code)
-    with time_machine.travel("2026-11-24 09:00 +0800"):
+    with time_machine.travel("2026-11-24 09:00 +0800"), unchanged(hall, Ticket.objects.get()):
         response = call_next(as_user(clerk), hall.code, 1)
     assert response.status_code == 409 and response.json()["code"] == "queue_empty"
 
@@ -114,7 +119,8 @@ def test_yesterdays_waiting_tickets_are_not_called_today(hall, clerk, as_user):
 @pytest.mark.parametrize("window", [0, 4, -1])
 def test_window_must_be_one_of_the_halls(hall, clerk, as_user, window):
     take(hall.code)
-    response = call_next(as_user(clerk), hall.code, window)
+    with unchanged(hall, Ticket.objects.get()):
+        response = call_next(as_user(clerk), hall.code, window)
     assert response.status_code == 400 and "window" in response.json()
     assert Ticket.objects.get().called_at is None
 
@@ -122,10 +128,11 @@ def test_window_must_be_one_of_the_halls(hall, clerk, as_user, window):
 def test_only_a_clerk_of_this_hall_calls(hall, as_user, citizen):
     take(hall.code)
     other_hall_clerk = UserFactory(clerk=True, hall=HallFactory(code="CC-NANGUAN"))
-    assert call_next(as_user(other_hall_clerk), hall.code, 1).status_code == 403
-    assert call_next(as_user(citizen), hall.code, 1).status_code == 403
-    assert call_next(APIClient(), hall.code, 1).status_code in (401, 403)
-    assert call_next(as_user(other_hall_clerk), "NOPE", 1).status_code == 404
+    with unchanged(hall, Ticket.objects.get()):
+        assert call_next(as_user(other_hall_clerk), hall.code, 1).status_code == 403
+        assert call_next(as_user(citizen), hall.code, 1).status_code == 403
+        assert call_next(APIClient(), hall.code, 1).status_code in (401, 403)
+        assert call_next(as_user(other_hall_clerk), "NOPE", 1).status_code == 404
     assert Ticket.objects.get().called_at is None
 
 

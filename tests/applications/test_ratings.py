@@ -10,21 +10,14 @@ from django.core.management import call_command
 from django.db import transaction
 
 from applications import services
-from applications.models import Application, Rating, Rectification
+from applications.models import Application, Rating, Rectification, State
 from applications.tasks import rectification_overdue_task
 from portal.audit import audit_verify
 from portal.models import AuditEvent, Notification
-from tests.factories import UserFactory
+from tests.assertions import unchanged
+from tests.factories import ApplicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def decide(as_user, clerk, reviewer, number, *, at="2026-09-21 10:00 +0800"):
-    with time_machine.travel(at):
-        assert as_user(clerk).post(f"/api/v1/applications/{number}/accept/").status_code == 200
-        assert as_user(reviewer).post(f"/api/v1/applications/{number}/claim/").status_code == 200
-        response = as_user(reviewer).post(f"/api/v1/applications/{number}/approve/", {"opinion": "符合条件"}, format="json")
-        assert response.status_code == 200
 
 
 def issue(number, *, at="2026-09-25 10:00 +0800"):
@@ -36,8 +29,10 @@ def issue(number, *, at="2026-09-25 10:00 +0800"):
 
 
 @pytest.fixture
-def decided(as_user, clerk, reviewer, submitted):
-    decide(as_user, clerk, reviewer, submitted)
+def decided(clerk, reviewer, submitted):
+    with time_machine.travel("2026-09-21 10:00 +0800"):
+        ApplicationFactory.advance(Application.objects.get(number=submitted), to=State.APPROVED, clerk=clerk, reviewer=reviewer,
+                                   opinion="符合条件")
     return submitted
 
 
@@ -87,19 +82,22 @@ def test_a_delivered_case_can_be_rated(as_user, citizen, issued):
 
 
 def test_rating_before_issue_is_409_and_changes_nothing(as_user, citizen, decided):
-    response = rate(as_user(citizen), decided, score=1)
+    with unchanged(decided):
+        response = rate(as_user(citizen), decided, score=1)
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
     assert not Rating.objects.exists()
 
 
 def test_rating_a_submitted_case_is_409(as_user, citizen, submitted):
-    assert rate(as_user(citizen), submitted, score=3).json()["code"] == "invalid_transition"
+    with unchanged(submitted):
+        assert rate(as_user(citizen), submitted, score=3).json()["code"] == "invalid_transition"
 
 
 def test_rating_twice_is_409_already_rated(as_user, citizen, issued):
     assert rate(as_user(citizen), issued, score=2).status_code == 200
-    response = rate(as_user(citizen), issued, score=5, comment="再评一次")
+    with unchanged(issued, Rating.objects.get(application__number=issued)):
+        response = rate(as_user(citizen), issued, score=5, comment="再评一次")
     assert response.status_code == 409
     assert response.json()["code"] == "already_rated"
     assert Rating.objects.get(application__number=issued).score == 2
@@ -108,31 +106,36 @@ def test_rating_twice_is_409_already_rated(as_user, citizen, issued):
 
 def test_another_applicants_case_is_404(as_user, issued):
     stranger = UserFactory(identified=True)
-    assert rate(as_user(stranger), issued, score=5, comment="不是我的").status_code == 404
+    with unchanged(issued):
+        assert rate(as_user(stranger), issued, score=5, comment="不是我的").status_code == 404
     assert not Rating.objects.exists()
 
 
 def test_staff_who_see_the_case_may_not_rate_it(as_user, clerk, issued):
-    response = rate(as_user(clerk), issued, score=1)
+    with unchanged(issued):
+        response = rate(as_user(clerk), issued, score=1)
     assert response.status_code == 403
     assert not Rating.objects.exists()
 
 
 @pytest.mark.parametrize("score", [0, 6, -1])
 def test_score_out_of_range_is_400_on_score(as_user, citizen, issued, score):
-    response = rate(as_user(citizen), issued, score=score)
+    with unchanged(issued):
+        response = rate(as_user(citizen), issued, score=score)
     assert response.status_code == 400
     assert "score" in response.json()
 
 
 def test_unknown_channel_is_400_on_channel(as_user, citizen, issued):
-    response = rate(as_user(citizen), issued, score=1, channel="carrier-pigeon")
+    with unchanged(issued):
+        response = rate(as_user(citizen), issued, score=1, channel="carrier-pigeon")
     assert response.status_code == 400 and "channel" in response.json()
 
 
 @pytest.mark.parametrize("score", [4, 5])
 def test_poor_score_needs_a_comment(as_user, citizen, issued, score):
-    response = rate(as_user(citizen), issued, score=score, comment="   ")
+    with unchanged(issued):
+        response = rate(as_user(citizen), issued, score=score, comment="   ")
     assert response.status_code == 400
     assert "comment" in response.json()
     assert not Rating.objects.exists() and not Rectification.objects.exists()
@@ -193,10 +196,12 @@ def test_head_may_declare_it_impossible_with_a_reason(as_user, head, rectificati
 
 def test_steps_out_of_order_are_409(as_user, head, rectification):
     client = as_user(head)
-    response = client.post(f"/api/v1/rectifications/{rectification.pk}/complete/", {"note": "跳过整改中"}, format="json")
+    with unchanged(rectification):
+        response = client.post(f"/api/v1/rectifications/{rectification.pk}/complete/", {"note": "跳过整改中"}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
     assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 200
-    assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 409
+    with unchanged(rectification):
+        assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 409
     rectification.refresh_from_db()
     assert rectification.state == "in_progress"
 
@@ -204,8 +209,9 @@ def test_steps_out_of_order_are_409(as_user, head, rectification):
 def test_only_the_rated_departments_head_handles_it(as_user, reviewer, rectification):
     other_head = UserFactory(head=True)
     # Another department's head does not see it at all; the department's reviewer sees no rectifications.
-    assert as_user(other_head).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 404
-    assert as_user(reviewer).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 404
+    with unchanged(rectification):
+        assert as_user(other_head).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 404
+        assert as_user(reviewer).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 404
     assert as_user(other_head).get("/api/v1/rectifications/").json()["count"] == 0
 
 
@@ -213,20 +219,23 @@ def test_supervisor_judges_a_rating_invalid(as_user, supervisor, head, citizen, 
     client = as_user(supervisor)
     assert client.get("/api/v1/rectifications/").json()["count"] == 1
     # The supervisor does not do the department's work.
-    assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 403
-    assert client.post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": ""}, format="json").status_code == 400
+    with unchanged(rectification):
+        assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 403
+        assert client.post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": ""}, format="json").status_code == 400
     response = client.post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": "评价内容与本办件无关"}, format="json")
     assert response.status_code == 200
     assert response.json()["state"] == "invalid" and response.json()["invalid_reason"] == "评价内容与本办件无关"
     assert Rating.objects.get(pk=rectification.rating_id).invalid is True
     # Closed: the head can no longer act on it, and it cannot be judged twice.
-    assert as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 409
-    assert client.post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": "再判"}, format="json").status_code == 409
+    with unchanged(rectification, Rating.objects.get(pk=rectification.rating_id)):
+        assert as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 409
+        assert client.post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": "再判"}, format="json").status_code == 409
     assert Notification.objects.filter(user=citizen, kind="rectification_closed", message__contains="无效评价").exists()
 
 
 def test_a_head_may_not_judge_invalid(as_user, head, rectification):
-    response = as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": "不认可"}, format="json")
+    with unchanged(rectification, Rating.objects.get(pk=rectification.rating_id)):
+        response = as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": "不认可"}, format="json")
     assert response.status_code == 403
     rectification.refresh_from_db()
     assert rectification.state == "pending"
@@ -292,7 +301,8 @@ def page_client(user):
 def test_rating_page_needs_a_reason_for_a_poor_score_then_rates(citizen, issued, head):
     client = page_client(citizen)
     assert "请对本次办事服务进行评价" in client.get(f"/my/cases/{issued}/rate/").content.decode()
-    response = client.post(f"/my/cases/{issued}/rate/", {"score": "4", "comment": ""})
+    with unchanged(issued):
+        response = client.post(f"/my/cases/{issued}/rate/", {"score": "4", "comment": ""})
     assert response.status_code == 200 and "请写明不满意的原因" in response.content.decode()
     assert not Rating.objects.exists()
     response = client.post(f"/my/cases/{issued}/rate/", {"score": "4", "comment": "材料说明不清楚"}, follow=True)
@@ -316,7 +326,8 @@ def test_rectification_page_head_acts_supervisor_judges(head, supervisor, rectif
     assert "窗口让我跑了三次" in body and "开始整改" in body and "判定无效评价" not in body
     response = client.post(f"/supervision/rectifications/{rectification.pk}/start/", {"text": "约谈"}, follow=True)
     assert "已更新整改状态" in response.content.decode()
-    response = client.post(f"/supervision/rectifications/{rectification.pk}/complete/", {"text": ""}, follow=True)
+    with unchanged(rectification):
+        response = client.post(f"/supervision/rectifications/{rectification.pk}/complete/", {"text": ""}, follow=True)
     assert "请写明整改措施" in response.content.decode()
     rectification.refresh_from_db()
     assert rectification.state == "in_progress"

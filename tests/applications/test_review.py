@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from applications.models import Application, State, Suspension
 from applications.services import application_alert_sweep
 from portal.models import AuditEvent, CalendarDay, Notification
-from tests.applications.conftest import upload
+from tests.assertions import unchanged
 from tests.factories import UserFactory
+from tests.files import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,8 @@ def test_claim_approve(as_user, reviewer, accepted_on, citizen):
     number = accepted_on("2026-11-23")
     client = as_user(reviewer)
     assert act(client, number, "claim", "2026-11-24").json()["state"] == "in_review"
-    assert act(client, number, "approve", "2026-11-24", {"opinion": ""}).status_code == 400
+    with unchanged(number):
+        assert act(client, number, "approve", "2026-11-24", {"opinion": ""}).status_code == 400
     response = act(client, number, "approve", "2026-11-24", {"opinion": "材料齐全，符合法定条件，准予许可"})
     assert response.status_code == 200
     body = response.json()
@@ -63,7 +65,8 @@ def test_reject_needs_legal_basis_and_states_rights(as_user, reviewer, accepted_
     number = accepted_on("2026-11-23")
     client = as_user(reviewer)
     act(client, number, "claim", "2026-11-24")
-    refused = act(client, number, "reject", "2026-11-24", {"opinion": "经营场所不符合要求", "legal_basis": ""})
+    with unchanged(number):
+        refused = act(client, number, "reject", "2026-11-24", {"opinion": "经营场所不符合要求", "legal_basis": ""})
     assert refused.status_code == 400 and "legal_basis" in refused.json()
     assert case(number).state == State.IN_REVIEW
     response = act(client, number, "reject", "2026-11-24", {"opinion": "经营场所不符合要求", "legal_basis": "《食品经营许可管理办法》第十一条"})
@@ -74,10 +77,12 @@ def test_reject_needs_legal_basis_and_states_rights(as_user, reviewer, accepted_
 
 def test_reviewer_cannot_approve_before_claim_and_clerk_cannot_approve(as_user, reviewer, clerk, accepted_on):
     number = accepted_on("2026-11-23")
-    response = act(as_user(reviewer), number, "approve", "2026-11-24", {"opinion": "同意"})
+    with unchanged(number):
+        response = act(as_user(reviewer), number, "approve", "2026-11-24", {"opinion": "同意"})
     assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
     act(as_user(reviewer), number, "claim", "2026-11-24")
-    assert act(as_user(clerk), number, "approve", "2026-11-24", {"opinion": "同意"}).status_code == 403
+    with unchanged(number):
+        assert act(as_user(clerk), number, "approve", "2026-11-24", {"opinion": "同意"}).status_code == 403
     assert case(number).state == State.IN_REVIEW
 
 
@@ -85,13 +90,15 @@ def test_another_reviewer_of_the_department_cannot_take_over(as_user, reviewer, 
     number = accepted_on("2026-11-23")
     act(as_user(reviewer), number, "claim", "2026-11-24")
     colleague = UserFactory(reviewer=True, department=item.department)
-    assert act(as_user(colleague), number, "approve", "2026-11-24", {"opinion": "同意"}).status_code == 403
+    with unchanged(number):
+        assert act(as_user(colleague), number, "approve", "2026-11-24", {"opinion": "同意"}).status_code == 403
 
 
 def test_reviewer_of_another_department_gets_404(as_user, accepted_on):
     number = accepted_on("2026-11-23")
     stranger = UserFactory(reviewer=True)
-    assert act(as_user(stranger), number, "claim", "2026-11-24").status_code == 404
+    with unchanged(number):
+        assert act(as_user(stranger), number, "claim", "2026-11-24").status_code == 404
     assert as_user(stranger).get(f"/api/v1/applications/{number}/").status_code == 404
 
 
@@ -126,7 +133,8 @@ class TestSuspension:
         number = accepted_on("2026-11-23")
         client = as_user(reviewer)
         act(client, number, "claim", "2026-11-24")
-        assert act(client, number, "suspend", "2026-11-24", {"kind": "supplement", "reason": "补正"}).status_code == 400
+        with unchanged(number):
+            assert act(client, number, "suspend", "2026-11-24", {"kind": "supplement", "reason": "补正"}).status_code == 400
         response = act(client, number, "suspend", "2026-11-24", {
             "kind": "supplement", "reason": "需补正",
             "deficiencies": [{"requirement": requirements["营业执照"], "reason": "已过期"}],
@@ -135,13 +143,15 @@ class TestSuspension:
         assert response.json()["notices"][0]["deficiencies"][0]["name"] == "营业执照"
         applicant = as_user(citizen)
         assert upload(applicant, number, requirements["营业执照"]).status_code == 201
-        assert upload(applicant, number, requirements["食品经营许可申请书"]).status_code == 409
+        with unchanged(number):
+            assert upload(applicant, number, requirements["食品经营许可申请书"]).status_code == 409
 
     def test_unknown_kind_and_missing_reason_are_400(self, as_user, reviewer, accepted_on):
         number = accepted_on("2026-11-23")
         client = as_user(reviewer)
         act(client, number, "claim", "2026-11-24")
-        response = act(client, number, "suspend", "2026-11-24", {"kind": "holiday", "reason": ""})
+        with unchanged(number):
+            response = act(client, number, "suspend", "2026-11-24", {"kind": "holiday", "reason": ""})
         assert response.status_code == 400 and {"kind", "reason"} <= set(response.json())
         assert case(number).state == State.IN_REVIEW
 
@@ -150,11 +160,13 @@ class TestExtension:
     def test_head_extends_once(self, as_user, head, accepted_on, citizen):
         number = accepted_on("2026-11-23")  # Mon + 5 → Mon 11-30
         client = as_user(head)
-        assert act(client, number, "extend", "2026-11-24", {"days": 11, "reason": "情况复杂"}).status_code == 400
-        assert act(client, number, "extend", "2026-11-24", {"days": 3, "reason": ""}).status_code == 400
+        with unchanged(number):
+            assert act(client, number, "extend", "2026-11-24", {"days": 11, "reason": "情况复杂"}).status_code == 400
+            assert act(client, number, "extend", "2026-11-24", {"days": 3, "reason": ""}).status_code == 400
         response = act(client, number, "extend", "2026-11-24", {"days": 3, "reason": "需征求相关部门意见"})
         assert response.status_code == 200 and response.json()["due_date"] == "2026-12-03"
-        again = act(client, number, "extend", "2026-11-25", {"days": 1, "reason": "再延"})
+        with unchanged(number):
+            again = act(client, number, "extend", "2026-11-25", {"days": 1, "reason": "再延"})
         assert again.status_code == 409 and again.json()["code"] == "already_extended"
         assert case(number).due_date == date(2026, 12, 3)
         assert AuditEvent.objects.filter(object_id=number, action="application_extend").count() == 1
@@ -162,7 +174,8 @@ class TestExtension:
 
     def test_reviewer_cannot_extend(self, as_user, reviewer, accepted_on):
         number = accepted_on("2026-11-23")
-        assert act(as_user(reviewer), number, "extend", "2026-11-24", {"days": 3, "reason": "x"}).status_code == 403
+        with unchanged(number):
+            assert act(as_user(reviewer), number, "extend", "2026-11-24", {"days": 3, "reason": "x"}).status_code == 403
 
 
 class TestAlerts:

@@ -11,6 +11,7 @@ from certificates.models import CertificateStatus
 from certificates.services import certificate_revoke
 from portal.models import AuditEvent
 from portal.security import FILE_POLICY
+from tests.assertions import unchanged
 from tests.certificates.factories import (
     COMPANY_CODE,
     FOOD_FACE_DATA,
@@ -140,14 +141,16 @@ def test_the_head_of_the_issuing_department_revokes(certificate, head):
     assert response.json()["status"] == "revoked" and response.json()["revoke_reason"] == "以欺骗手段取得许可"
     certificate.refresh_from_db()
     assert certificate.status == CertificateStatus.REVOKED
-    again = client_for(head).post(url(certificate, "revoke/"), {"reason": "再次注销"}, format="json")
+    with unchanged(certificate):
+        again = client_for(head).post(url(certificate, "revoke/"), {"reason": "再次注销"}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
 
 
 def test_a_reason_is_required(certificate, head):
-    response = client_for(head).post(url(certificate, "revoke/"), {"reason": " "}, format="json")
-    assert response.status_code == 400 and "reason" in response.json()
-    response = client_for(head).post(url(certificate, "revoke/"), {}, format="json")
+    with unchanged(certificate):
+        response = client_for(head).post(url(certificate, "revoke/"), {"reason": " "}, format="json")
+        assert response.status_code == 400 and "reason" in response.json()
+        response = client_for(head).post(url(certificate, "revoke/"), {}, format="json")
     assert response.status_code == 400 and "reason" in response.json()
     certificate.refresh_from_db()
     assert certificate.status == CertificateStatus.VALID
@@ -155,14 +158,18 @@ def test_a_reason_is_required(certificate, head):
 
 @pytest.mark.parametrize(("who", "code"), [("reviewer", 403), ("holder", 403), ("other_head", 404)])
 def test_others_cannot_revoke(certificate, who, code, request):
-    response = client_for(request.getfixturevalue(who)).post(url(certificate, "revoke/"), {"reason": "理由"}, format="json")
+    actor = request.getfixturevalue(who)
+    with unchanged(certificate):
+        response = client_for(actor).post(url(certificate, "revoke/"), {"reason": "理由"}, format="json")
     assert response.status_code == code
     certificate.refresh_from_db()
     assert certificate.status == CertificateStatus.VALID
 
 
 def test_a_supervisor_sees_but_cannot_revoke(certificate):
-    response = client_for(UserFactory(supervisor=True)).post(url(certificate, "revoke/"), {"reason": "理由"}, format="json")
+    supervisor = UserFactory(supervisor=True)
+    with unchanged(certificate):
+        response = client_for(supervisor).post(url(certificate, "revoke/"), {"reason": "理由"}, format="json")
     assert response.status_code == 403
 
 

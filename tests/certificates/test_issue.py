@@ -11,14 +11,11 @@ from django.db import transaction
 
 from certificates.identifiers import certificate_identifier, identifier_is_valid
 from certificates.models import Certificate, CertificateStatus
-from certificates.services import (
-    certificate_revoke,
-    held_valid_certificate_types,
-    valid_until_for,
-)
+from certificates.services import certificate_revoke, held_valid_certificate_types, valid_until_for
 from portal.audit import audit_verify
 from portal.errors import InvalidTransition
 from portal.models import AuditEvent, Notification
+from tests.assertions import unchanged
 from tests.certificates.factories import (
     COMPANY_CODE,
     FOOD_FACE_DATA,
@@ -218,21 +215,21 @@ def test_an_expired_certificate_can_be_renewed(food_type, holder):
 def test_only_the_current_version_can_be_reissued(food_type, holder, head):
     old = issue_certificate(certificate_type=food_type, holder=holder, face_data=FOOD_FACE_DATA)
     issue_certificate(certificate_type=food_type, holder=holder, face_data=FOOD_FACE_DATA, previous=old)
-    with pytest.raises(InvalidTransition, match="已换发"):
+    with unchanged(old), pytest.raises(InvalidTransition, match="已换发"):
         issue_certificate(certificate_type=food_type, holder=holder, face_data=FOOD_FACE_DATA, previous=old)
     revoked = issue_certificate(certificate_type=food_type, holder=holder, face_data=FOOD_FACE_DATA)
     certificate_revoke(actor=head, certificate=revoked, reason="以欺骗手段取得许可")
-    with pytest.raises(InvalidTransition, match="已注销"):
+    with unchanged(revoked), pytest.raises(InvalidTransition, match="已注销"):
         issue_certificate(certificate_type=food_type, holder=holder, face_data=FOOD_FACE_DATA, previous=revoked)
     assert Certificate.objects.filter(status=CertificateStatus.VALID).count() == 1
 
 
 def test_reissue_keeps_type_issuer_and_holder_code(food_type, licence_type, holder):
     old = issue_certificate(certificate_type=food_type, holder=holder, face_data=FOOD_FACE_DATA)
-    with pytest.raises(ValidationError) as error:
+    with unchanged(old), pytest.raises(ValidationError) as error:
         issue_certificate(certificate_type=licence_type, holder=holder, previous=old)
     assert "previous" in error.value.message_dict
-    with pytest.raises(ValidationError) as error:
+    with unchanged(old), pytest.raises(ValidationError) as error:
         issue_certificate(certificate_type=food_type, face_data=FOOD_FACE_DATA, previous=old,
                           holder_id_type="001", holder_id_number=COMPANY_CODE)
     assert "holder_id_number" in error.value.message_dict

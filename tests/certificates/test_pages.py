@@ -12,6 +12,7 @@ from certificates.models import CertificateStatus
 from certificates.services import certificate_revoke
 from portal.models import AuditEvent, Notification
 from portal.security import FILE_POLICY
+from tests.assertions import unchanged
 from tests.certificates.factories import (
     FOOD_FACE_DATA,
     PERSON_ID,
@@ -199,7 +200,8 @@ def test_the_head_lists_and_revokes(certificate, head, holder):
 
 
 def test_revoking_without_a_reason_shows_the_error_and_changes_nothing(certificate, head):
-    response = login(head).post(f"/dept/certificates/{certificate.identifier}/revoke/", {"reason": ""})
+    with unchanged(certificate):
+        response = login(head).post(f"/dept/certificates/{certificate.identifier}/revoke/", {"reason": ""})
     assert response.status_code == 400
     assert "请填写注销原因" in text(response) and "<details class=\"revoke\" open>" in text(response)
     certificate.refresh_from_db()
@@ -260,9 +262,10 @@ def test_the_admin_shows_certificates_read_only(certificate):
     assert change.status_code == 200
     assert PERSON_ID_MASKED in text(change) and PERSON_ID not in text(change)
     assert 'name="pdf"' not in text(change) and 'name="status"' not in text(change)
-    assert client.post(f"/admin/certificates/certificate/{certificate.pk}/change/", {"holder_name": "王五"}).status_code == 403
-    assert client.get("/admin/certificates/certificate/add/").status_code == 403
-    assert client.post(f"/admin/certificates/certificate/{certificate.pk}/delete/", {"post": "yes"}).status_code == 403
+    with unchanged(certificate):
+        assert client.post(f"/admin/certificates/certificate/{certificate.pk}/change/", {"holder_name": "王五"}).status_code == 403
+        assert client.get("/admin/certificates/certificate/add/").status_code == 403
+        assert client.post(f"/admin/certificates/certificate/{certificate.pk}/delete/", {"post": "yes"}).status_code == 403
     certificate.refresh_from_db()
     assert certificate.holder_name == "张伟"
     assert login(UserFactory(is_staff=True, catalogue_admin=True)).get("/admin/certificates/certificate/").status_code == 403

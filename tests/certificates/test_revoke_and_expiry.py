@@ -12,11 +12,8 @@ from certificates.services import certificate_expiry_sweep, certificate_revoke
 from certificates.tasks import certificate_expiry_task
 from portal.errors import Forbidden, InvalidTransition
 from portal.models import AuditEvent, Notification
-from tests.certificates.factories import (
-    FOOD_FACE_DATA,
-    CertificateTypeFactory,
-    issue_certificate,
-)
+from tests.assertions import unchanged
+from tests.certificates.factories import FOOD_FACE_DATA, CertificateTypeFactory, issue_certificate
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +40,7 @@ def test_the_head_of_the_issuing_department_revokes(certificate, head, holder):
 @pytest.mark.parametrize("who", ["reviewer", "other_head", "holder", "supervisor", "custodian"])
 def test_nobody_else_revokes(certificate, who, request):
     actor = UserFactory(supervisor=True) if who == "supervisor" else UserFactory(custodian=True) if who == "custodian" else request.getfixturevalue(who)
-    with pytest.raises(Forbidden):
+    with unchanged(certificate), pytest.raises(Forbidden):
         certificate_revoke(actor=actor, certificate=certificate, reason="理由")
     certificate.refresh_from_db()
     assert certificate.status == CertificateStatus.VALID
@@ -51,7 +48,7 @@ def test_nobody_else_revokes(certificate, who, request):
 
 
 def test_a_reason_is_required(certificate, head):
-    with pytest.raises(ValidationError) as error:
+    with unchanged(certificate), pytest.raises(ValidationError) as error:
         certificate_revoke(actor=head, certificate=certificate, reason="  ")
     assert "reason" in error.value.message_dict
     certificate.refresh_from_db()
@@ -60,7 +57,7 @@ def test_a_reason_is_required(certificate, head):
 
 def test_only_a_valid_certificate_is_revoked(certificate, head):
     certificate_revoke(actor=head, certificate=certificate, reason="申请人申请注销")
-    with pytest.raises(InvalidTransition, match="已注销"):
+    with unchanged(certificate), pytest.raises(InvalidTransition, match="已注销"):
         certificate_revoke(actor=head, certificate=certificate, reason="再次注销")
     assert AuditEvent.objects.filter(action="certificate_revoke").count() == 1
 

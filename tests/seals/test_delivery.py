@@ -4,6 +4,7 @@ the applicant's download is delivery with zero visits."""
 import pytest
 
 from applications.models import Application
+from tests.assertions import unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +15,8 @@ def deliver(client, number, **data):
 
 def test_pickup_checks_the_id_and_counts_a_visit(as_user, clerk, citizen, issued):
     client = as_user(clerk)
-    wrong = deliver(client, issued, method="pickup", id_number="110105194912310021")
+    with unchanged(issued):
+        wrong = deliver(client, issued, method="pickup", id_number="110105194912310021")
     assert wrong.status_code == 400 and "id_number" in wrong.json()
     assert Application.objects.get(number=issued).state == "issued"
     response = deliver(client, issued, method="pickup", id_number=citizen.id_number.lower())
@@ -25,7 +27,8 @@ def test_pickup_checks_the_id_and_counts_a_visit(as_user, clerk, citizen, issued
 
 def test_mail_needs_a_tracking_number(as_user, clerk, issued):
     client = as_user(clerk)
-    assert deliver(client, issued, method="mail").status_code == 400
+    with unchanged(issued):
+        assert deliver(client, issued, method="mail").status_code == 400
     response = deliver(client, issued, method="mail", tracking_number="SF1234567890")
     assert response.status_code == 200
     case = Application.objects.get(number=issued)
@@ -33,18 +36,22 @@ def test_mail_needs_a_tracking_number(as_user, clerk, issued):
 
 
 def test_download_by_the_applicant_is_zero_visit_delivery(as_user, citizen, clerk, issued):
-    assert deliver(as_user(clerk), issued, method="download").status_code == 403
+    with unchanged(issued):
+        assert deliver(as_user(clerk), issued, method="download").status_code == 403
     response = deliver(as_user(citizen), issued, method="download")
     assert response.status_code == 200 and response.json()["visits"] == 0
 
 
 def test_citizen_cannot_mark_mail_delivered_and_nothing_twice(as_user, citizen, clerk, issued):
-    assert deliver(as_user(citizen), issued, method="mail", tracking_number="x").status_code == 403
+    with unchanged(issued):
+        assert deliver(as_user(citizen), issued, method="mail", tracking_number="x").status_code == 403
     assert deliver(as_user(clerk), issued, method="mail", tracking_number="SF1").status_code == 200
-    again = deliver(as_user(clerk), issued, method="mail", tracking_number="SF2")
+    with unchanged(issued):
+        again = deliver(as_user(clerk), issued, method="mail", tracking_number="SF2")
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
 
 
 def test_unknown_method_names_the_field(as_user, clerk, issued):
-    response = deliver(as_user(clerk), issued, method="pigeon")
+    with unchanged(issued):
+        response = deliver(as_user(clerk), issued, method="pigeon")
     assert response.status_code == 400 and "method" in response.json()

@@ -6,21 +6,17 @@ import time_machine
 
 from applications.models import Application
 from certificates.models import Certificate, CertificateType
-from seals.models import Issuance
-from seals.tasks import seal_issue_task
-from tests.applications.conftest import upload
+from tests.assertions import unchanged
 from tests.factories import published_item
+from tests.files import upload
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def licence(as_user, custodian, seal, decided, citizen):
+def licence(issued):
     """The citizen already holds a 食品经营许可证 issued by this system."""
-    number = decided("approve")
-    as_user(custodian).post(f"/api/v1/applications/{number}/issue/")
-    seal_issue_task.apply(args=[Issuance.objects.get(application__number=number).pk]).get()
-    return Certificate.objects.get(application_number=number)
+    return Certificate.objects.get(application_number=issued)
 
 
 @pytest.fixture
@@ -60,7 +56,8 @@ def test_revoked_certificate_satisfies_nothing(as_user, citizen, licence, follow
     number = client.post("/api/v1/applications/", {"item": follow_up_item.code}, format="json").json()["number"]
     requirements = {r.name: r.pk for r in follow_up_item.current_version.materials.all()}
     upload(client, number, requirements["变更申请书"])
-    response = client.post(f"/api/v1/applications/{number}/submit/")
+    with unchanged(number):
+        response = client.post(f"/api/v1/applications/{number}/submit/")
     assert response.status_code == 409 and "食品经营许可证" in response.json()["detail"]
     assert Application.objects.get(number=number).state == "draft"
 
@@ -70,6 +67,6 @@ def test_expired_by_date_satisfies_nothing(as_user, citizen, licence, follow_up_
     number = client.post("/api/v1/applications/", {"item": follow_up_item.code}, format="json").json()["number"]
     requirements = {r.name: r.pk for r in follow_up_item.current_version.materials.all()}
     upload(client, number, requirements["变更申请书"])
-    with time_machine.travel("2032-01-05 10:00 +0800"):  # the 5-year licence ended in 2031
+    with time_machine.travel("2032-01-05 10:00 +0800"), unchanged(number):  # the 5-year licence ended in 2031
         response = client.post(f"/api/v1/applications/{number}/submit/")
     assert response.status_code == 409

@@ -13,6 +13,7 @@ from seals.models import Issuance, Seal, SealAuthority, SealUse
 from seals.services import seal_create, seal_issue_complete, seal_revoke
 from seals.signing import pdf_signature_is_valid
 from seals.tasks import seal_issue_task
+from tests.assertions import unchanged
 from tests.factories import UserFactory, published_item
 
 pytestmark = pytest.mark.django_db
@@ -125,8 +126,9 @@ class TestClosedLoop:
 
     def test_department_staff_cannot_issue(self, as_user, reviewer, head, seal, decided):
         number = decided("approve")
-        assert issue(as_user(reviewer), number).status_code == 403
-        assert issue(as_user(head), number).status_code == 403
+        with unchanged(number):
+            assert issue(as_user(reviewer), number).status_code == 403
+            assert issue(as_user(head), number).status_code == 403
         assert not Issuance.objects.exists() and Application.objects.get(number=number).state == "approved"
 
     def test_the_reviewer_who_decided_cannot_stamp_it_after_becoming_a_custodian(self, as_user, client, reviewer, seal, decided):
@@ -135,7 +137,8 @@ class TestClosedLoop:
         reviewer.role, reviewer.department = "custodian", None
         reviewer.save(update_fields=["role", "department"])
         events = AuditEvent.objects.count()
-        response = issue(as_user(reviewer), number)
+        with unchanged(number):
+            response = issue(as_user(reviewer), number)
         assert response.status_code == 403 and "不能为其用印签发" in response.json()["detail"]
         assert not Issuance.objects.exists() and AuditEvent.objects.count() == events
         case = Application.objects.get(number=number)
@@ -144,29 +147,34 @@ class TestClosedLoop:
         client.force_login(reviewer)
         page = client.get("/center/issuance/").content.decode()
         assert "不能为其用印签发" in page and f"/center/issuance/{number}/issue/" not in page
-        client.post(f"/center/issuance/{number}/issue/")
+        with unchanged(number):
+            client.post(f"/center/issuance/{number}/issue/")
         assert not Issuance.objects.exists()
 
     def test_custodian_cannot_decide(self, as_user, custodian, clerk, reviewer, submitted):
         as_user(clerk).post(f"/api/v1/applications/{submitted}/accept/")
         as_user(reviewer).post(f"/api/v1/applications/{submitted}/claim/")
         # Custodians see decided cases only: an undecided one is not theirs to see.
-        response = as_user(custodian).post(f"/api/v1/applications/{submitted}/approve/", {"opinion": "同意"}, format="json")
+        with unchanged(submitted):
+            response = as_user(custodian).post(f"/api/v1/applications/{submitted}/approve/", {"opinion": "同意"}, format="json")
         assert response.status_code == 404
         assert Application.objects.get(number=submitted).state == "in_review"
 
     def test_undecided_case_cannot_be_stamped(self, as_user, custodian, seal, clerk, submitted):
         as_user(clerk).post(f"/api/v1/applications/{submitted}/accept/")
-        assert issue(as_user(custodian), submitted).status_code == 404
+        with unchanged(submitted):
+            assert issue(as_user(custodian), submitted).status_code == 404
 
     def test_second_issue_click_is_refused(self, as_user, custodian, seal, decided):
         number = decided("approve")
         client = as_user(custodian)
         assert issue(client, number).status_code == 202
-        second = issue(client, number)
+        with unchanged(number):
+            second = issue(client, number)
         assert second.status_code == 409 and second.json()["code"] == "issuing"
         run_issuance(number)
-        third = issue(client, number)
+        with unchanged(number):
+            third = issue(client, number)
         assert third.status_code == 409 and third.json()["code"] == "invalid_transition"
         assert SealUse.objects.count() == 1
 
@@ -177,7 +185,7 @@ class TestClosedLoop:
         issue(as_user(custodian), number)
         issuance = Issuance.objects.get(application__number=number)
         Issuance.objects.filter(pk=issuance.pk).update(seal=other_seal)  # forged order
-        with pytest.raises(Exception, match="只能用本部门印章"):
+        with unchanged(number, issuance, other_seal), pytest.raises(Exception, match="只能用本部门印章"):
             seal_issue_complete(issuance_id=issuance.pk)
         assert not SealUse.objects.exists()
         assert Application.objects.get(number=number).state == "approved"
@@ -187,15 +195,17 @@ class TestClosedLoop:
         issue(as_user(custodian), number)
         seal_revoke(seal=seal, reason="印章遗失")
         issuance = Issuance.objects.get(application__number=number)
-        with pytest.raises(Exception, match="印章已注销"):
+        with unchanged(number, issuance, seal), pytest.raises(Exception, match="印章已注销"):
             seal_issue_complete(issuance_id=issuance.pk)
         assert not SealUse.objects.exists()
         # And no new order can be placed without an active seal.
-        assert issue(as_user(custodian), number).status_code == 409
+        with unchanged(number, issuance, seal):
+            assert issue(as_user(custodian), number).status_code == 409
 
     def test_no_seal_no_issue(self, as_user, custodian, decided, authority):
         number = decided("approve")
-        response = issue(as_user(custodian), number)
+        with unchanged(number):
+            response = issue(as_user(custodian), number)
         assert response.status_code == 409 and response.json()["code"] == "no_seal"
 
 
@@ -248,8 +258,8 @@ class TestFaceData:
 
     def test_approval_needs_every_face_field_then_the_certificate_carries_them(self, as_user, clerk, custodian, typed_item, authority):
         from certificates.models import Certificate
-        from tests.applications.conftest import pdf_file
         from tests.factories import UserFactory
+        from tests.files import pdf_file
 
         citizen = UserFactory(identified=True, real_name="张伟")
         applicant = as_user(citizen)
@@ -260,7 +270,8 @@ class TestFaceData:
         as_user(clerk).post(f"/api/v1/applications/{number}/accept/")
         reviewer = as_user(UserFactory(reviewer=True, department=typed_item.department))
         reviewer.post(f"/api/v1/applications/{number}/claim/")
-        refused = reviewer.post(f"/api/v1/applications/{number}/approve/", {"opinion": "同意"}, format="json")
+        with unchanged(number):
+            refused = reviewer.post(f"/api/v1/applications/{number}/approve/", {"opinion": "同意"}, format="json")
         assert refused.status_code == 400 and "经营项目" in str(refused.json()["face_data"])
         assert Application.objects.get(number=number).state == "in_review"
         response = reviewer.post(f"/api/v1/applications/{number}/approve/", {
@@ -328,3 +339,6 @@ def test_a_failing_issuance_is_retried_then_released_never_half_issued(as_user, 
     assert issuance.status == "failed" and "印章已注销" in issuance.last_error
     assert case.issuing is False and case.state == "approved"
     assert not Certificate.objects.filter(application_number=number).exists() and not SealUse.objects.exists()
+    # Releasing 制证中 is a write like any other: it is on the case's audit trail, with the reason.
+    released = AuditEvent.objects.get(object_type="application", object_id=number, action="application_issuing_failed")
+    assert released.from_state == released.to_state == "approved" and "印章已注销" in released.payload["error"]
