@@ -1,10 +1,6 @@
 import pytest
 
-from tests.certificates.factories import (
-    FOOD_FACE_FIELDS,
-    PERSON_ID,
-    CertificateTypeFactory,
-)
+from tests.certificates.factories import FOOD_FACE_FIELDS, PERSON_ID, CertificateTypeFactory
 from tests.factories import DepartmentFactory, UserFactory
 
 

@@ -11,11 +11,7 @@ from rest_framework.test import APIClient
 from certificates.models import Certificate, CertificateStatus
 from certificates.services import certificate_expiry_sweep
 from portal.models import AuditEvent
-from tests.certificates.factories import (
-    FOOD_FACE_DATA,
-    CertificateTypeFactory,
-    issue_certificate,
-)
+from tests.certificates.factories import FOOD_FACE_DATA, CertificateTypeFactory, issue_certificate
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

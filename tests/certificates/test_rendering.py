@@ -15,20 +15,8 @@ from PIL import Image
 
 from certificates.identifiers import certificate_identifier
 from certificates.models import Certificate
-from certificates.rendering import (
-    PAGE_MM,
-    SEAL_BOX,
-    SEAL_BOX_MM,
-    RowRunSvgPathImage,
-    certificate_render_pdf,
-    verification_url,
-)
-from tests.certificates.factories import (
-    COMPANY_CODE,
-    FOOD_FACE_DATA,
-    PERSON_ID,
-    issue_certificate,
-)
+from certificates.rendering import PAGE_MM, SEAL_BOX, SEAL_BOX_MM, RowRunSvgPathImage, certificate_render_pdf, verification_url
+from tests.certificates.factories import COMPANY_CODE, FOOD_FACE_DATA, PERSON_ID, issue_certificate
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,7 @@ import pytest
 import time_machine
 
 from certificates.services import certificate_revoke, certificate_verify_file
-from tests.certificates.factories import (
-    FOOD_FACE_DATA,
-    CertificateTypeFactory,
-    issue_certificate,
-    marked_signature,
-)
+from tests.certificates.factories import FOOD_FACE_DATA, CertificateTypeFactory, issue_certificate, marked_signature
 
 pytestmark = pytest.mark.django_db
 
