@@ -149,6 +149,16 @@ def _applicant_or_clerk(message: str) -> Callable[[User, Application], str | Non
     return lambda user, case: None if owns(user=user, application=case) or user.role == Role.CLERK else message
 
 
+def _issuer(user: User, case: Application) -> str | None:
+    """审批与用印分离, by role and by person: a custodian stamps, and never a case they claimed or decided (a
+    reviewer moved to the center may not stamp their own approval)."""
+    if user.role != Role.CUSTODIAN:
+        return "只有政务服务中心印章管理员可以用印签发"
+    if user.pk in (case.reviewer_id, case.decided_by_id):
+        return "您曾审查或决定该办件，不能为其用印签发（审批与用印须由不同人员完成）"
+    return None
+
+
 WHO = {
     "submit": _applicant("只有申请人本人可以提交申请"),
     "request_materials": _role(Role.CLERK),
@@ -164,7 +174,7 @@ WHO = {
     "extend": _head("只有本部门负责人可以批准延长办理期限"),
     "approve": _case_reviewer,
     "reject": _case_reviewer,
-    "issue": _role(Role.CUSTODIAN, "只有服务中心印章管理员可以用印签发"),
+    "issue": _issuer,
     # The method decides further: the applicant downloads, the window hands over or mails.
     "deliver": _applicant_or_clerk("只有申请人或窗口人员可以办理送达"),
     "rate": _applicant("只有申请人本人可以评价"),

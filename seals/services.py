@@ -17,10 +17,11 @@ from django.utils import timezone
 from applications import services as application_services
 from applications.documents import DocumentKind, render_document
 from applications.models import Application, State
+from applications.permissions import actor_refusal, check_actor
 from portal.audit import audit_record
 from portal.broker import publish
-from portal.errors import Forbidden, Refused
-from portal.models import Department, Role, User
+from portal.errors import Refused
+from portal.models import Department, User
 from seals import keys
 from seals.image import seal_png
 from seals.models import Issuance, IssuanceStatus, Seal, SealAuthority, SealStatus, SealUse
@@ -104,18 +105,14 @@ def custodian_conflict(*, actor: User, application: Application) -> str:
     """审批与用印分离 by person, not only by role: whoever claimed or decided the case may not stamp it, even
     after becoming a custodian (issue 14: a reviewer moved to the center stamped their own approval).
     The reason to refuse, or "" if there is none."""
-    if actor.pk in (application.reviewer_id, application.decided_by_id):
-        return "您曾审查或决定该办件，不能为其用印签发（审批与用印须由不同人员完成）"
-    return ""
+    refusal = actor_refusal(actor, application, "issue")
+    return refusal.detail if refusal else ""
 
 
 @transaction.atomic
 def seal_issue(*, actor: User, application: Application) -> Issuance:
     """The custodian orders the stamp; the case shows 制证中 and a task renders, signs and issues."""
-    if actor.role != Role.CUSTODIAN:
-        raise Forbidden("只有政务服务中心印章管理员可以用印签发")
-    if conflict := custodian_conflict(actor=actor, application=application):
-        raise Forbidden(conflict)
+    check_actor(actor, application, "issue")
     seal = _active_seal(application.department_id)
     if seal is None:
         raise Refused(f"{application.department.name}没有可用的行政审批专用章", code="no_seal")
