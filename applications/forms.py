@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from applications.clock import MAX_EXTENSION_WORKING_DAYS
-from applications.models import SuspensionKind
+from applications.models import State, SuspensionKind
 from portal.identity import IdType, normalize_id_number
 from portal.inputs import phone_validator
 
@@ -201,3 +201,73 @@ class DeliverForm(forms.Form):
                                initial="pickup")
     id_number = forms.CharField(label="领取人证件号码", max_length=18, required=False)
     tracking_number = forms.CharField(label="快递单号", max_length=40, required=False)
+
+
+# --- 一件事一次办 (DESIGN §4 "Bundles") ---------------------------------------------------------------------
+
+
+class BundleApplyForm(forms.Form):
+    """The bundle's one form: its shared fields (from the catalogue), the description and the contact."""
+
+    description = forms.CharField(
+        label="申请说明", max_length=1000, required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "可简要说明申请的情况"}),
+    )
+    contact_phone = forms.CharField(label="联系电话", max_length=20, required=False, validators=[phone_validator])
+    contact_address = forms.CharField(label="联系地址", max_length=200, required=False,
+                                      help_text="用于邮寄送达办理结果，可不填")
+
+    def __init__(self, *args, bundle, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shared = list(bundle.fields.all())
+        for field in self.shared:
+            self.fields[f"f_{field.name}"] = forms.CharField(
+                label=field.label, max_length=500, required=field.required,
+                error_messages={"required": f"请填写{field.label}"},
+            )
+
+    def shared_fields(self):
+        return [self[f"f_{field.name}"] for field in self.shared]
+
+    def form_data(self) -> dict:
+        data = {field.name: self.cleaned_data[f"f_{field.name}"] for field in self.shared}
+        if self.cleaned_data.get("description", "").strip():
+            data["申请说明"] = self.cleaned_data["description"].strip()
+        return data
+
+
+class BundleNoticeForm(forms.Form):
+    """一次性告知 across the bundle: one checkbox + reason per (child, requirement) of the children that may
+    still be told (submitted)."""
+
+    def __init__(self, *args, children, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entries = []
+        for child in children:
+            if child.state != State.SUBMITTED:
+                continue
+            for requirement in child.item_version.materials.all():
+                key = f"{child.pk}_{requirement.pk}"
+                self.fields[f"named_{key}"] = forms.BooleanField(label=requirement.name, required=False)
+                self.fields[f"reason_{key}"] = forms.CharField(
+                    label=f"{child.item_version.name}：{requirement.name}的补正原因", max_length=300, required=False,
+                    widget=forms.TextInput(attrs={"placeholder": "例如：复印件不清晰"}),
+                )
+                self.entries.append((child, requirement, key))
+
+    def rows(self):
+        return [(child, requirement, self[f"named_{key}"], self[f"reason_{key}"]) for child, requirement, key in self.entries]
+
+    def clean(self):
+        data = super().clean()
+        for _child, _requirement, key in self.entries:
+            if data.get(f"named_{key}") and not (data.get(f"reason_{key}") or "").strip():
+                self.add_error(f"reason_{key}", "请写明补正原因")
+        return data
+
+    def deficiencies(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {"child": child.number, "requirement": requirement.pk, "reason": data[f"reason_{key}"].strip()}
+            for child, requirement, key in self.entries if data.get(f"named_{key}")
+        ]

@@ -5,28 +5,21 @@ Views only translate HTTP: certificates come from permissions / selectors, every
 service; a service's ValidationError is shown next to its field, a refusal as a message.
 """
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from certificates import selectors, services
-from certificates.forms import (
-    DepartmentFilterForm,
-    IdentifierForm,
-    RevokeForm,
-    VerifyFileForm,
-)
+from certificates.forms import DepartmentFilterForm, IdentifierForm, RevokeForm, VerifyFileForm
 from certificates.identifiers import identifier_is_valid
 from certificates.models import CertificateStatus
 from certificates.permissions import access_certificate, visible_certificates
+from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
 from portal.models import Role
 from portal.security import file_response
@@ -34,18 +27,7 @@ from portal.throttles import throttle_page
 
 PAGE_SIZE = 20
 
-
-def head_required(view):
-    """Anonymous → the login page; a signed-in user of another role → 404, as if the page did not exist."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if request.user.role != Role.HEAD or not request.user.department_id:
-            raise Http404("页面不存在")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+head_required = role_required(Role.HEAD, with_department=True)
 
 
 def _rows(certificates) -> list[dict]:

@@ -5,7 +5,7 @@ from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from applications.apis import ApplicationDetailSerializer, detail_response
+from applications.apis.cases import ApplicationDetailSerializer, detail_response
 from applications.permissions import access_application
 from seals.services import seal_issue
 

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from applications.models import Application, State
 from applications.permissions import access_application
-from applications.views import role_required
+from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
 from portal.models import Role
 from seals.models import SealUse

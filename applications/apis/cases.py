@@ -1,0 +1,214 @@
+"""The case API (DESIGN §10): list, create and read cases (a bundle's parent with its children's summary),
+and a case's audit events. Views only translate HTTP; services decide; permissions fetch."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from applications import bundles, selectors, services
+from applications.models import Application, State
+from applications.permissions import access_application, sees_contact_data
+from applications.presenters import materials_view
+from items.models import Item
+from portal.identity import IdType, mask_id_number
+from portal.inputs import FormDataField, bounded, phone_validator
+from portal.models import User
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    item = serializers.SerializerMethodField()
+    applicant = serializers.SerializerMethodField()
+    state_display = serializers.CharField(source="get_state_display")
+    suspended = serializers.BooleanField()
+    outcome = serializers.SerializerMethodField()
+    certificate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Application
+        fields = [
+            "number", "item", "state", "state_display", "channel", "applicant", "submitted_at", "accepted_at",
+            "due_date", "due_date_provisional", "alert_level", "suspended", "outcome", "certificate", "visits",
+            "created_at", "deemed_accepted", "issuing",
+        ]
+
+    def get_item(self, case) -> dict:
+        version = case.item_version
+        return {"code": version.item.code, "name": version.name, "version": version.number}
+
+    def get_applicant(self, case) -> dict:
+        return {"name": case.applicant_name, "id_type": case.applicant_id_type, "id_masked": mask_id_number(case.applicant_id_number)}
+
+    def get_outcome(self, case) -> str | None:
+        if case.outcome:
+            return case.outcome
+        return {State.NOT_ACCEPTED: "not_accepted", State.WITHDRAWN: "withdrawn"}.get(case.state)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_certificate(self, case):
+        # The e-certificate's identifier once issued (DESIGN §8); none before issuance.
+        return case.certificate_identifier or None
+
+
+class ApplicationDetailSerializer(ApplicationSerializer):
+    materials = serializers.SerializerMethodField()
+    suspensions = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
+    notices = serializers.SerializerMethodField()
+    documents = serializers.SerializerMethodField()
+    contact = serializers.SerializerMethodField()
+    form_data = serializers.JSONField()
+
+    class Meta(ApplicationSerializer.Meta):
+        fields = [
+            *ApplicationSerializer.Meta.fields, "materials", "notices", "documents", "contact", "form_data",
+            "suspensions", "extended_days", "extension_reason", "decision",
+        ]
+
+    def get_suspensions(self, case) -> list[dict]:
+        return [
+            {"kind": s.kind, "kind_display": s.get_kind_display(), "reason": s.reason, "from": s.started_on,
+             "to": s.ended_on, "working_days": s.working_days}
+            for s in case.suspensions.all()
+        ]
+
+    def get_decision(self, case) -> dict | None:
+        if case.decided_at is None:
+            return None
+        return {"opinion": case.decision_opinion, "legal_basis": case.decision_legal_basis, "at": case.decided_at}
+
+    def get_materials(self, case) -> list[dict]:
+        return materials_view(case)
+
+    def get_notices(self, case) -> list[dict]:
+        return [
+            {
+                "sequence": notice.sequence,
+                "issued_at": notice.issued_at,
+                "resolved_at": notice.resolved_at,
+                "deficiencies": [
+                    {"requirement": d.requirement_id, "name": d.requirement.name, "reason": d.reason}
+                    for d in notice.deficiencies.all()
+                ],
+            }
+            for notice in case.notices.all()
+        ]
+
+    def get_documents(self, case) -> list[dict]:
+        return [
+            {"id": d.id, "kind": d.kind, "serial": d.serial, "created_at": d.created_at,
+             "url": f"/api/v1/applications/{case.number}/documents/{d.id}/pdf/"}
+            for d in case.documents.all()
+        ]
+
+    def get_contact(self, case) -> dict | None:
+        # 受审分离: reviewers never see the applicant's phone or address.
+        if not sees_contact_data(user=self.context["request"].user, application=case):
+            return None
+        return {"phone": case.contact_phone, "address": case.contact_address}
+
+
+class ApplicantInputSerializer(serializers.Serializer):
+    # The walk-in's account keeps the name (portal.services.user_for_identity).
+    name = bounded(User, "real_name", label="申请人姓名")
+    id_type = serializers.ChoiceField(label="证件类型", choices=IdType.choices, default=IdType.RESIDENT_ID)
+    id_number = bounded(Application, "applicant_id_number")
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    item = bounded(Item, "code", label="事项实施编码")
+    form_data = FormDataField(required=False, default=dict)
+    applicant = ApplicantInputSerializer(required=False)
+    contact_phone = bounded(Application, "contact_phone", required=False, allow_blank=True, default="",
+                            validators=[phone_validator])
+    contact_address = bounded(Application, "contact_address", required=False, allow_blank=True, default="")
+
+
+def detail_response(request, case, status_code=status.HTTP_200_OK) -> Response:
+    case = selectors.application_detail(application=case)
+    data = ApplicationDetailSerializer(case, context={"request": request}).data
+    if case.is_bundle_parent:
+        data.update(bundle_summary(case))
+    return Response(data, status=status_code)
+
+
+def bundle_summary(parent: Application) -> dict:
+    """一件事: the parent's status is its children's (applications/bundles.py)."""
+    children = bundles.bundle_children(parent)
+    combined = bundles.combined_state(children)
+    due = bundles.latest_due_date(children)
+    return {
+        "bundle": parent.bundle_code,
+        "combined_state": combined,
+        "combined_state_display": bundles.CombinedState.LABELS[combined],
+        "due_date": due.isoformat() if due else None,
+        "children": [
+            {"number": c.number, "item": {"code": c.item_version.item.code, "name": c.item_version.name},
+             "state": c.state, "due_date": c.due_date.isoformat() if c.due_date else None,
+             "department": {"code": c.department.code, "name": c.department.name}}
+            for c in children
+        ],
+    }
+
+
+def access_case_or_bundle(*, user, number) -> Application:
+    """A case the user may see, or a bundle's parent (clerks cannot see a parent through its own row)."""
+    try:
+        return access_application(user=user, number=number)
+    except Http404:
+        return bundles.access_bundle(user=user, number=number)
+
+
+class ApplicationListApi(ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = ApplicationSerializer
+
+    def get_queryset(self):
+        return selectors.application_list(user=self.request.user, state=self.request.query_params.get("state"))
+
+    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationDetailSerializer})
+    def post(self, request):
+        data = ApplicationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.application_create(
+            actor=request.user,
+            item_code=data.validated_data["item"],
+            form_data=data.validated_data["form_data"],
+            applicant=data.validated_data.get("applicant"),
+            contact_phone=data.validated_data["contact_phone"],
+            contact_address=data.validated_data["contact_address"],
+        )
+        return detail_response(request, case, status.HTTP_201_CREATED)
+
+
+class ApplicationDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ApplicationDetailSerializer)
+    def get(self, request, number):
+        return detail_response(request, access_case_or_bundle(user=request.user, number=number))
+
+
+class EventSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    actor = serializers.CharField(source="actor_name")
+    role = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    at = serializers.DateTimeField()
+    payload = serializers.JSONField()
+    hash = serializers.CharField()
+
+
+class ApplicationEventsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=EventSerializer(many=True))
+    def get(self, request, number):
+        case = access_application(user=request.user, number=number)
+        return Response(EventSerializer(selectors.application_events(application=case), many=True).data)
+
+

@@ -1,0 +1,53 @@
+"""How a case's materials are shown, the same on the pages and in the API: one row per requirement."""
+
+from rest_framework import serializers
+
+from applications import selectors
+from applications.models import Application
+
+
+class MaterialFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    original_name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    uploaded_at = serializers.DateTimeField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, material) -> str:
+        return f"/api/v1/applications/{self.context['number']}/materials/{material.id}/"
+
+
+def materials_view(case: Application) -> list[dict]:
+    """Each requirement of the pinned version with its uploads, newest first; `satisfied` (免交) when a
+    valid e-certificate the applicant holds stands in for it, shown to the clerk and the reviewer alike."""
+    satisfied = selectors.satisfied_by_certificates(case)
+    uploads: dict[int, list] = {}
+    for material in case.materials.all():
+        uploads.setdefault(material.requirement_id, []).append(material)
+    rows = []
+    for requirement in case.item_version.materials.all():
+        files = uploads.get(requirement.pk, [])
+        if files:
+            status_ = "uploaded"
+        elif requirement.pk in satisfied:
+            status_ = "satisfied"
+        elif requirement.required and requirement.deferrable:
+            status_ = "deferrable"
+        elif requirement.required:
+            status_ = "missing"
+        else:
+            status_ = "optional"
+        rows.append({
+            "requirement": requirement.pk,
+            "name": requirement.name,
+            "form": requirement.form,
+            "required": requirement.required,
+            "deferrable": requirement.deferrable,
+            "satisfied_by": requirement.satisfied_by.code if requirement.satisfied_by_id else None,
+            "status": status_,
+            "certificate": satisfied.get(requirement.pk),
+            "files": MaterialFileSerializer(files, many=True, context={"number": case.number}).data,
+        })
+    return rows

@@ -1,0 +1,114 @@
+"""The citizen's pages (apply/, my/cases/): apply online, my cases, a case's page with its materials, and
+submit, resubmit and withdraw. A bundle's parent shares these URLs; views.bundles answers for it."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from applications import bundles, selectors, services
+from applications.forms import ApplyForm, add_service_errors
+from applications.models import Application
+from applications.permissions import access_application
+from applications.views import bundles as bundle_views
+from applications.views.common import PAGE_SIZE, act, applicant_required, bundle_or_case, case_context, upload_material
+from items.selectors import item_get_current
+from portal.models import Role
+
+
+@login_required
+def apply(request, code):
+    """在线办理: the draft is created here; materials are uploaded on the case page."""
+    if request.user.role == Role.CLERK:
+        # A clerk following the guide's button registers a walk-in for the same item.
+        return redirect(f"{reverse('applications:intake')}?item={code}")
+    if request.user.role != Role.APPLICANT:
+        raise Http404("页面不存在")
+    version = item_get_current(code=code)
+    user = request.user
+    form = ApplyForm(request.POST or None, initial={"contact_phone": user.phone, "contact_address": user.address})
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.application_create(
+                actor=user, item_code=version.item.code, form_data=form.form_data(),
+                contact_phone=form.cleaned_data["contact_phone"], contact_address=form.cleaned_data["contact_address"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"申请已创建（办件编号 {case.number}），请逐项上传材料后提交。")
+            return redirect("applications:case", number=case.number)
+    return render(request, "applications/pages/apply.html", {
+        "version": version, "item": version.item, "form": form, "identified": bool(user.id_number),
+    })
+
+
+@applicant_required
+def my_cases(request):
+    """我的办件: a bundle's parent with its children under it; children are not listed on their own."""
+    cases = (
+        selectors.application_list(user=request.user).filter(parent__isnull=True)
+        .prefetch_related(Prefetch("children", queryset=Application.objects.select_related(
+            "item_version", "department").order_by("pk")))
+        .order_by("-created_at")
+    )
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    for case in page:
+        if case.is_bundle_parent:
+            children = list(case.children.all())
+            combined = bundles.combined_state(children)
+            case.bundle_view = {"name": bundles.parent_bundle_name(case), "children": children, "state": combined,
+                                "label": bundles.CombinedState.LABELS[combined],
+                                "due_date": bundles.latest_due_date(children)}
+    return render(request, "applications/pages/bundle_mine.html", {"page": page})
+
+
+def _case_page(request, case, *, upload_errors=None):
+    return render(request, "applications/pages/case.html", case_context(request, case, upload_errors=upload_errors))
+
+
+@applicant_required
+@bundle_or_case(bundle_views.case_page)
+def my_case(request, number):
+    return _case_page(request, access_application(user=request.user, number=number))
+
+
+@applicant_required
+@require_POST
+def my_case_upload(request, number):
+    case = access_application(user=request.user, number=number)
+    return upload_material(request, case, page=_case_page, back="applications:case")
+
+
+@applicant_required
+@require_POST
+@bundle_or_case(bundle_views.submit)
+def my_case_submit(request, number):
+    case = access_application(user=request.user, number=number)
+    act(request, case, services.application_submit, success="申请已提交，窗口将在 5 个工作日内完成预审。")
+    return redirect("applications:case", number=case.number)
+
+
+@applicant_required
+@require_POST
+@bundle_or_case(bundle_views.resubmit)
+def my_case_resubmit(request, number):
+    case = access_application(user=request.user, number=number)
+    act(request, case, services.application_resubmit, success="补正材料已提交，等待窗口受理。")
+    return redirect("applications:case", number=case.number)
+
+
+@applicant_required
+@bundle_or_case(bundle_views.withdraw)
+def my_case_withdraw(request, number):
+    """撤回 asks once more before it acts: a withdrawn case cannot be reopened."""
+    case = access_application(user=request.user, number=number)
+    if request.method == "POST":
+        act(request, case, services.application_withdraw, success="申请已撤回。")
+        return redirect("applications:case", number=case.number)
+    return render(request, "applications/pages/withdraw.html", {"case": case})

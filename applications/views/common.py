@@ -1,0 +1,206 @@
+"""What every case page shares: the role gates, the case page's context and timeline, uploading one
+material, running one transition, and the one dispatch from a shared URL to a bundle's parent or a case."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from applications import bundles, selectors, services
+from applications.documents import DocumentKind
+from applications.forms import MaterialUploadForm, add_service_errors
+from applications.models import WITHDRAWABLE, Application, State, SuspensionKind
+from applications.presenters import materials_view
+from portal.decorators import role_required
+from portal.errors import Forbidden, Refused
+from portal.identity import mask_id_number
+from portal.models import Role
+
+PAGE_SIZE = 30
+
+EVENT_LABELS = {
+    "application_create": "创建申请",
+    "material_upload": "上传材料",
+    **{f"application_{method}": label for method, label in services.ACTION_LABELS.items()},
+}
+
+applicant_required = role_required(Role.APPLICANT)
+clerk_required = role_required(Role.CLERK)
+head_required = role_required(Role.HEAD)
+
+# Intake and delivery of a bundle's child are for the whole bundle, on the parent (DESIGN §4): the API
+# routes them there (applications.apis.actions.bundle_action); a child's own page refuses them the same way.
+BUNDLE_WIDE_SERVICES = {
+    services.application_submit, services.application_resubmit, services.application_withdraw,
+    services.application_accept, services.application_deliver,
+}
+
+
+def _events(case, requirement_names: dict[int, str]) -> list[dict]:
+    """The timeline: what happened, oldest first; file reads are recorded but not shown here."""
+    rows = []
+    for event in selectors.application_events(application=case).exclude(action="material_read"):
+        detail = ""
+        if event.action == "material_upload":
+            name = requirement_names.get(event.payload.get("requirement"), "")
+            detail = f"{name}（第 {event.payload.get('version', 1)} 版）"
+        elif event.action == "application_suspend":
+            kind = event.payload.get("kind", "")
+            label = SuspensionKind(kind).label if kind in SuspensionKind.values else kind
+            detail = f"{label}：{event.payload.get('reason', '')}"
+        elif event.action == "application_extend":
+            detail = f"延长 {event.payload.get('days')} 个工作日，承诺办结日期 {event.payload.get('due_date')}：{event.payload.get('reason', '')}"
+        elif event.payload.get("reason"):
+            detail = event.payload["reason"]
+        elif event.payload.get("opinion"):
+            basis = event.payload.get("legal_basis")
+            detail = event.payload["opinion"] + (f"（依据：{basis}）" if basis else "")
+        elif event.payload.get("due_date"):
+            detail = f"承诺办结日期 {event.payload['due_date']}{'（预计）' if event.payload.get('provisional') else ''}"
+        rows.append({
+            "at": event.at,
+            "label": EVENT_LABELS.get(event.action, event.action),
+            "actor": event.actor_name or "系统",
+            "to_state": State(event.to_state).label if event.to_state in State.values else "",
+            "detail": detail,
+            "deficiencies": event.payload.get("deficiencies", [])
+            if event.action in ("application_request_materials", "application_suspend") else [],
+        })
+    return rows
+
+
+def case_context(request, case, *, upload_errors=None) -> dict:
+    """A single case as its pages show it: materials, notices, documents and timeline."""
+    case = selectors.application_detail(application=case)
+    notices = list(case.notices.all())
+    # What the open notice named: the same set the upload service checks.
+    noticed = {d.requirement_id for notice in notices if notice.resolved_at is None for d in notice.deficiencies.all()}
+    requirements = {requirement.pk: requirement for requirement in case.item_version.materials.all()}
+    latest_notice = notices[-1] if notices else None
+    latest_noticed = {d.requirement_id for d in latest_notice.deficiencies.all()} if latest_notice else set()
+    documents = list(case.documents.all())
+    notice_pdfs = [d for d in documents if d.kind == DocumentKind.MATERIALS_NOTICE]
+    materials = materials_view(case)
+    upload_errors = upload_errors or {}
+    for row in materials:
+        row["uploadable"] = services.upload_refusal(case, requirements[row["requirement"]], noticed=noticed) is None
+        row["noticed"] = row["requirement"] in latest_noticed and case.state == State.PENDING_MATERIALS
+        row["errors"] = upload_errors.get(row["requirement"], [])
+    return {
+        "case": case,
+        "materials": materials,
+        "events": _events(case, {row["requirement"]: row["name"] for row in materials}),
+        "notices": [
+            {"notice": notice, "pdf": notice_pdfs[index] if index < len(notice_pdfs) else None}
+            for index, notice in enumerate(notices)
+        ],
+        "documents": [
+            {"document": d, "label": DocumentKind(d.kind).label if d.kind in DocumentKind.values else d.kind,
+             "url": f"/api/v1/applications/{case.number}/documents/{d.id}/pdf/"}
+            for d in documents
+        ],
+        "id_masked": mask_id_number(case.applicant_id_number),
+        # A bundle's child is submitted, withdrawn and resubmitted with its bundle, on the parent's page.
+        "bundle_parent": case.parent.number if case.parent_id else "",
+        "can_withdraw": case.state in WITHDRAWABLE and not case.parent_id,
+        "missing": [row["name"] for row in materials if row["status"] == "missing"],
+        "upload_action": reverse(
+            "applications:window-upload" if request.user.role == Role.CLERK else "applications:upload", args=[case.number]
+        ),
+    }
+
+
+def show_refusal(request, error) -> None:
+    """A service's refusal (Refused, InvalidTransition, Forbidden) as a message on the next page."""
+    messages.error(request, error.detail)
+
+
+def upload_material(request, case, *, page, back):
+    """One file for one requirement; a bad file is shown next to that requirement's input."""
+    form = MaterialUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            material = services.application_material_upload(
+                actor=request.user, application=case,
+                requirement_id=form.cleaned_data["requirement"], upload=form.cleaned_data["file"],
+            )
+        except ValidationError as error:
+            errors = [message for messages_ in error.message_dict.values() for message in messages_] \
+                if hasattr(error, "error_dict") else error.messages
+            return page(request, case, upload_errors={form.cleaned_data["requirement"]: errors})
+        except (Refused, Forbidden) as error:
+            show_refusal(request, error)
+        else:
+            messages.success(request, f"已上传「{material.requirement.name}」（第 {material.version} 版）")
+    else:
+        errors = [message for field_errors in form.errors.values() for message in field_errors]
+        try:
+            requirement = int(request.POST.get("requirement", ""))
+        except ValueError:
+            messages.error(request, "；".join(errors))
+        else:
+            return page(request, case, upload_errors={requirement: errors})
+    return redirect(back, number=case.number)
+
+
+def act(request, case, service, *, success: str, **arguments) -> None:
+    """Run a transition without input on a case or a bundle's parent: a refusal becomes a message and the
+    case stays as it was."""
+    try:
+        if case.parent_id and service in BUNDLE_WIDE_SERVICES:
+            raise bundles.child_refusal(case)
+        service(actor=request.user, application=case, **arguments)
+    except (Refused, Forbidden) as error:
+        show_refusal(request, error)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    else:
+        messages.success(request, success)
+
+
+def submit_form(request, form, *, run, success, back: str):
+    """Run a service with a page form's input (`run()`, once the form is valid). A form error or the
+    service's ValidationError is left on the form and None returned, for the caller to show the page again;
+    a refusal is a message; either way nothing has changed. Done or refused, the redirect to `back`.
+    `success` is the message, or a function that makes it from the form's data."""
+    if not form.is_valid():
+        return None
+    try:
+        run()
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+    except (Refused, Forbidden) as error:
+        show_refusal(request, error)
+    else:
+        messages.success(request, success() if callable(success) else success)
+    return redirect(back)
+
+
+def _visible_parent(user, number) -> Application | None:
+    """The bundle's parent with this number if the user may see it; None for any other number."""
+    try:
+        return bundles.access_bundle(user=user, number=number)
+    except Http404:
+        return None
+
+
+def bundle_or_case(bundle_view):
+    """For a URL that a bundle's parent shares with single cases (my/cases/<number>/…, window/cases/<number>/…):
+    a parent's number goes to `bundle_view(request, parent, …)`, any other number to the decorated
+    single-case view. The one place where the two are told apart (一件事一次办, DESIGN §4)."""
+
+    def decorator(case_view):
+        @wraps(case_view)
+        def view(request, number, **kwargs):
+            parent = _visible_parent(request.user, number)
+            if parent is None:
+                return case_view(request, number, **kwargs)
+            return bundle_view(request, parent, **kwargs)
+
+        return view
+
+    return decorator

@@ -1,0 +1,219 @@
+"""The window's pages (window/, clerks): online pre-review, walk-in registration, the case checklist with
+accept, one-time notice, referral and resubmission, and pickup and delivery of results. A bundle's parent
+shares the case URLs; views.bundles answers for it."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from applications import bundles, selectors, services
+from applications.forms import DeliverForm, IntakeForm, NoticeForm, ReferForm, add_service_errors
+from applications.models import Channel, State
+from applications.permissions import access_application
+from applications.views import bundles as bundle_views
+from applications.views.common import PAGE_SIZE, act, bundle_or_case, case_context, clerk_required, submit_form, upload_material
+from items.selectors import item_list
+from portal.workdays import WorkCalendar
+
+ITEM_CHOICES_LIMIT = 30
+
+
+@clerk_required
+def prereview(request):
+    """网上预审: submissions waiting for the window, oldest first, with the days left before the law deems
+    them accepted (行政许可法 第三十二条)."""
+    cases = (
+        selectors.application_list(user=request.user, state=State.SUBMITTED)
+        .select_related("department")
+        .order_by("submitted_at", "pk")
+    )
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    calendar, today = WorkCalendar.load(), timezone.localdate()
+    rows = []
+    for case in page:
+        row = {"case": case, "due": None, "remaining": None}
+        if case.channel == Channel.ONLINE and case.submitted_at:
+            due = services.deemed_acceptance_due(submitted_on=timezone.localdate(case.submitted_at), calendar=calendar)
+            row["due"], row["remaining"] = due, calendar.remaining_working_days(today, due)
+        rows.append(row)
+    return render(request, "applications/pages/prereview.html", {"page": page, "rows": rows})
+
+
+def _item_choices(query: str, selected: str):
+    versions = item_list(search=query).prefetch_related(None).select_related("item", "department")
+    choices = list(versions[:ITEM_CHOICES_LIMIT])
+    if selected and all(version.item.code != selected for version in choices):
+        extra = item_list().prefetch_related(None).select_related("item", "department").filter(item__code=selected).first()
+        if extra is not None:
+            choices.insert(0, extra)
+    return choices
+
+
+@clerk_required
+def intake(request):
+    """窗口受理: register a walk-in with real name and ID, then check the materials on the case page."""
+    query = request.GET.get("q", "").strip()
+    form = IntakeForm(request.POST or None, initial={"item": request.GET.get("item", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.application_create(
+                actor=request.user, item_code=form.cleaned_data["item"], applicant=form.applicant(),
+                contact_phone=form.cleaned_data["contact_phone"], contact_address=form.cleaned_data["contact_address"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"已登记办件 {case.number}，请核对并收取材料。")
+            return redirect("applications:window-case", number=case.number)
+    selected = form["item"].value() or ""
+    return render(request, "applications/pages/intake.html", {
+        "form": form, "query": query, "items": _item_choices(query, selected), "selected": selected,
+        "limit": ITEM_CHOICES_LIMIT,
+    })
+
+
+def _case_page(request, case, *, upload_errors=None, notice_form=None, refer_form=None, deliver_form=None):
+    context = case_context(request, case, upload_errors=upload_errors)
+    case = context["case"]
+    requirements = list(case.item_version.materials.all())
+    expected_due = None
+    if case.state in (State.DRAFT, State.SUBMITTED):
+        # What the applicant is told at the window: the due date if accepted today.
+        expected_due = WorkCalendar.load().add_working_days(timezone.localdate(), case.item_version.promised_days)
+    context.update({
+        "expected_due": expected_due,
+        "notice_form": notice_form or NoticeForm(requirements=requirements, prefix="notice"),
+        "refer_form": refer_form or ReferForm(prefix="refer"),
+        "can_accept": case.state in (State.DRAFT, State.SUBMITTED),
+        "can_notice": case.state == State.SUBMITTED,
+        "can_refer": case.state == State.SUBMITTED,
+        "can_resubmit": case.state == State.PENDING_MATERIALS,
+        # A bundle's child is delivered with its bundle, on the parent's page.
+        "can_deliver": case.state == State.ISSUED and not case.parent_id,
+        "deliver_form": deliver_form or DeliverForm(prefix="deliver"),
+    })
+    return render(request, "applications/pages/window_case.html", context)
+
+
+@clerk_required
+@bundle_or_case(bundle_views.window_page)
+def window_case(request, number):
+    return _case_page(request, access_application(user=request.user, number=number))
+
+
+@clerk_required
+@require_POST
+def window_case_upload(request, number):
+    case = access_application(user=request.user, number=number)
+    return upload_material(request, case, page=_case_page, back="applications:window-case")
+
+
+@clerk_required
+@require_POST
+@bundle_or_case(bundle_views.window_accept)
+def window_case_accept(request, number):
+    case = access_application(user=request.user, number=number)
+    act(request, case, services.application_accept, success="已受理，受理通知书已生成。")
+    return redirect("applications:window-case", number=case.number)
+
+
+@clerk_required
+@require_POST
+@bundle_or_case(bundle_views.window_resubmit)
+def window_case_resubmit(request, number):
+    case = access_application(user=request.user, number=number)
+    act(request, case, services.application_resubmit, success="补正材料已提交。")
+    return redirect("applications:window-case", number=case.number)
+
+
+@clerk_required
+@require_POST
+@bundle_or_case(bundle_views.window_notice)
+def window_case_notice(request, number):
+    """一次性告知: every deficiency in one submit, or nothing."""
+    case = access_application(user=request.user, number=number)
+    form = NoticeForm(request.POST, requirements=case.item_version.materials.all(), prefix="notice")
+    done = submit_form(
+        request, form, back=reverse("applications:window-case", args=[case.number]),
+        run=lambda: services.application_request_materials(
+            actor=request.user, application=case, deficiencies=form.deficiencies()),
+        success="已一次性告知需补正的全部材料，补正材料通知书已生成。",
+    )
+    return done or _case_page(request, case, notice_form=form)
+
+
+@clerk_required
+@require_POST
+def window_case_refer(request, number):
+    """The window has no veto (窗口无否决权): doubts go to the department with a reason."""
+    case = access_application(user=request.user, number=number)
+    form = ReferForm(request.POST, prefix="refer")
+    done = submit_form(
+        request, form, back=reverse("applications:window-case", args=[case.number]),
+        run=lambda: services.application_refer(actor=request.user, application=case, reason=form.cleaned_data["reason"]),
+        success="已转部门研判。",
+    )
+    return done or _case_page(request, case, refer_form=form)
+
+
+# --- results: pickup and delivery ----------------------------------------------------------------------
+
+
+@clerk_required
+def pickup(request):
+    """领取送达: issued results waiting to be picked up or mailed, newest first; `q` finds a case by its
+    number or the applicant's ID number (as the person at the window shows it)."""
+    cases = selectors.application_list(user=request.user, state=State.ISSUED).filter(parent__isnull=True)
+    query = (request.GET.get("q") or "").strip().upper()
+    if query:
+        cases = cases.filter(Q(number=query) | Q(applicant_id_number=query))
+    page = Paginator(cases.order_by("-issued_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # A bundle is listed once all its results can go together (一并送达): some issued, none still running.
+    unfinished = [state for state in State.values if state not in (State.ISSUED, *bundles.FINISHED)]
+    issued_parents = (selectors.application_list(user=request.user)
+                      .filter(bundle_code__gt="", parent__isnull=True, children__state=State.ISSUED)
+                      .exclude(children__state__in=unfinished).distinct())
+    if query:
+        issued_parents = issued_parents.filter(Q(number=query) | Q(applicant_id_number=query))
+    return render(request, "applications/pages/pickup.html", {
+        "page": page, "query": query, "bundles": list(issued_parents.order_by("-pk")[:PAGE_SIZE]),
+    })
+
+
+def _deliver(request, case, *, deliver, page):
+    """送达 at the window: pickup (the holder's ID checked, a visit) or mail (tracking number)."""
+    form = DeliverForm(request.POST, prefix="deliver")
+
+    def run():
+        if case.parent_id:
+            raise bundles.child_refusal(case)
+        data = form.cleaned_data
+        deliver(actor=request.user, application=case, method=data["method"],
+                tracking_number=data["tracking_number"], id_number=data["id_number"])
+
+    def success():
+        data = form.cleaned_data
+        done = "已核验证件，当面交付" if data["method"] == "pickup" else f"已邮寄（单号 {data['tracking_number'].strip()}）"
+        return f"{done}，办件已送达。"
+
+    done = submit_form(request, form, run=run, success=success,
+                       back=reverse("applications:window-case", args=[case.number]))
+    return done or page(request, case, deliver_form=form)
+
+
+def _deliver_bundle(request, parent):
+    """A bundle's results all together (一并送达)."""
+    return _deliver(request, parent, deliver=bundles.bundle_deliver, page=bundle_views.window_page)
+
+
+@clerk_required
+@require_POST
+@bundle_or_case(_deliver_bundle)
+def window_case_deliver(request, number):
+    case = access_application(user=request.user, number=number)
+    return _deliver(request, case, deliver=services.application_deliver, page=_case_page)
