@@ -74,11 +74,6 @@ def latest_due_date(children: list[Application]) -> date | None:
 # --- reads ---------------------------------------------------------------------------------------
 
 
-def child_refusal(child: Application) -> Refused:
-    """Intake and delivery of a bundle's child happen for the whole bundle, on its parent (DESIGN §4)."""
-    return Refused("该办件属于一件事，请对一件事主办件 " + child.parent.number + " 操作", code="bundle_child")
-
-
 def bundle_children(parent: Application) -> list[Application]:
     return list(
         parent.children.select_related("item_version", "item_version__item", "department").order_by("pk")

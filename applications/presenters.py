@@ -29,16 +29,7 @@ def materials_view(case: Application) -> list[dict]:
     rows = []
     for requirement in case.item_version.materials.all():
         files = uploads.get(requirement.pk, [])
-        if files:
-            status_ = "uploaded"
-        elif requirement.pk in satisfied:
-            status_ = "satisfied"
-        elif requirement.required and requirement.deferrable:
-            status_ = "deferrable"
-        elif requirement.required:
-            status_ = "missing"
-        else:
-            status_ = "optional"
+        state = selectors.requirement_state(requirement, present=uploads, satisfied=satisfied)
         rows.append({
             "requirement": requirement.pk,
             "name": requirement.name,
@@ -46,7 +37,8 @@ def materials_view(case: Application) -> list[dict]:
             "required": requirement.required,
             "deferrable": requirement.deferrable,
             "satisfied_by": requirement.satisfied_by.code if requirement.satisfied_by_id else None,
-            "status": status_,
+            "status": state.value,
+            "status_label": state.label,
             "certificate": satisfied.get(requirement.pk),
             "files": MaterialFileSerializer(files, many=True, context={"number": case.number}).data,
         })

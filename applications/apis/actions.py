@@ -129,7 +129,7 @@ class ApplicationActionApi(APIView):
     @action_schema(ACTIONS, operation_id="applications_action", responses=ApplicationDetailSerializer)
     def post(self, request, number, action):
         case = access_case_or_bundle(user=request.user, number=number)
-        if case.is_bundle_parent or (case.parent_id and action in BUNDLE_ACTIONS):
+        if case.is_bundle_parent:
             return bundle_action(request, case, action)
         if action not in ACTIONS:
             raise Http404("未知的操作")
@@ -163,9 +163,6 @@ BUNDLE_ACTIONS = {
 
 
 def bundle_action(request, case: Application, action: str) -> Response:
-    if case.parent_id:
-        # Intake and delivery of a bundle are for all its cases together (DESIGN §4).
-        raise bundles.child_refusal(case)
     if action not in BUNDLE_ACTIONS:
         raise Refused("一件事主办件不能执行该操作，审查在各子办件上进行", code="invalid_transition")
     service, input_serializer = BUNDLE_ACTIONS[action]

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from applications import bundles, selectors, services
 from applications.models import Application, State
-from applications.permissions import access_application, sees_contact_data
+from applications.permissions import access_application, allowed_actions, bundle_allowed_actions, sees_contact_data
 from applications.presenters import materials_view
 from items.models import Item
 from portal.identity import IdType, mask_id_number
@@ -53,7 +53,17 @@ class ApplicationSerializer(serializers.ModelSerializer):
         return case.certificate_identifier or None
 
 
+# The URL names of the transitions (POST /applications/{number}/{name}/) where they differ from the services'.
+API_ACTION_NAMES = {"request_materials": "request-materials", "return_to_window": "return"}
+
+
+def api_actions(actions: list[str]) -> list[str]:
+    return [API_ACTION_NAMES.get(action, action) for action in actions]
+
+
 class ApplicationDetailSerializer(ApplicationSerializer):
+    available_actions = serializers.SerializerMethodField(
+        help_text="本用户此刻可以执行的操作（POST …/{action}/），与页面上的按钮一致")
     materials = serializers.SerializerMethodField()
     suspensions = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField()
@@ -65,8 +75,11 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     class Meta(ApplicationSerializer.Meta):
         fields = [
             *ApplicationSerializer.Meta.fields, "materials", "notices", "documents", "contact", "form_data",
-            "suspensions", "extended_days", "extension_reason", "decision",
+            "suspensions", "extended_days", "extension_reason", "decision", "available_actions",
         ]
+
+    def get_available_actions(self, case) -> list[str]:
+        return api_actions(allowed_actions(self.context["request"].user, case))
 
     def get_suspensions(self, case) -> list[dict]:
         return [
@@ -131,12 +144,12 @@ def detail_response(request, case, status_code=status.HTTP_200_OK) -> Response:
     case = selectors.application_detail(application=case)
     data = ApplicationDetailSerializer(case, context={"request": request}).data
     if case.is_bundle_parent:
-        data.update(bundle_summary(case))
+        data.update(bundle_summary(case, user=request.user))
     return Response(data, status=status_code)
 
 
-def bundle_summary(parent: Application) -> dict:
-    """一件事: the parent's status is its children's (applications/bundles.py)."""
+def bundle_summary(parent: Application, *, user: User) -> dict:
+    """一件事: the parent's status and what may be done to it are its children's (applications/bundles.py)."""
     children = bundles.bundle_children(parent)
     combined = bundles.combined_state(children)
     due = bundles.latest_due_date(children)
@@ -145,6 +158,7 @@ def bundle_summary(parent: Application) -> dict:
         "combined_state": combined,
         "combined_state_display": bundles.CombinedState.LABELS[combined],
         "due_date": due.isoformat() if due else None,
+        "available_actions": api_actions(bundle_allowed_actions(user, parent, children)),
         "children": [
             {"number": c.number, "item": {"code": c.item_version.item.code, "name": c.item_version.name},
              "state": c.state, "due_date": c.due_date.isoformat() if c.due_date else None,

@@ -1,6 +1,5 @@
 """A case's files (DESIGN §10): upload a material, read one (every read recorded), and a document's PDF."""
 
-from django.core.files.base import ContentFile
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -10,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from applications import services, uploads
-from applications.documents import render_document_pdf
 from applications.permissions import access_application
 from applications.presenters import MaterialFileSerializer
 from portal.schema import ERROR
@@ -65,9 +63,7 @@ class DocumentPdfApi(APIView):
         document = case.documents.filter(pk=document_id).first()
         if document is None:
             raise Http404("文书不存在")
-        if not document.pdf:
-            # Rendered from the frozen snapshot the first time someone asks; kept afterwards.
-            document.pdf.save(f"{document.serial}.pdf", ContentFile(render_document_pdf(kind=document.kind, context=document.context)))
+        document = services.document_pdf_ensure(document=document)
         return file_response(document.pdf.open("rb"), content_type="application/pdf", filename=f"{document.serial}.pdf")
 
 

@@ -23,6 +23,7 @@ from applications.services.case import (
     ACTION_LABELS,
     CLOCK_FIELDS,
     document_create,
+    document_pdf_ensure,
     local_today,
     lock_case,
     materials_snapshot,

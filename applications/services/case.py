@@ -4,10 +4,13 @@ telling the applicant. Each use case lives in its capability's module and calls 
 from collections.abc import Iterable
 from datetime import date
 
+from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
 from applications.clock import alert_state
+from applications.documents import render_document_pdf
 from applications.models import Application, Document, MaterialState, NumberSequence
 from applications.selectors import MaterialStatus, material_status, missing_requirements, requirement_state
 from portal.audit import audit_record
@@ -136,6 +139,19 @@ def document_create(case: Application, *, kind: str, context: dict) -> Document:
         "submitted_on": timezone.localdate(case.submitted_at).isoformat() if case.submitted_at else "",
     }
     document = Document.objects.create(application=case, kind=kind, serial=serial, context={**base, **context})
+    return document
+
+
+def document_pdf_ensure(*, document: Document) -> Document:
+    """The document's PDF, rendered from its frozen snapshot the first time someone asks and kept afterwards
+    (the same text whenever it is rendered). Two first readers at once: the row lock lets one render."""
+    if document.pdf:
+        return document
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        if not document.pdf:
+            pdf = render_document_pdf(kind=document.kind, context=document.context)
+            document.pdf.save(f"{document.serial}.pdf", ContentFile(pdf))
     return document
 
 

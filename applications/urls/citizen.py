@@ -13,6 +13,7 @@ urlpatterns = [
     path("my/cases/<str:number>/submit/", citizen.my_case_submit, name="submit"),
     path("my/cases/<str:number>/resubmit/", citizen.my_case_resubmit, name="resubmit"),
     path("my/cases/<str:number>/withdraw/", citizen.my_case_withdraw, name="withdraw"),
+    path("my/cases/<str:number>/deliver/", citizen.my_case_receive, name="receive"),
     path("my/cases/<str:number>/shared/<int:material_id>/", bundles.bundle_shared_upload, name="bundle-shared-upload"),
     path("my/cases/<str:number>/children/<str:child>/materials/", bundles.bundle_child_upload,
          name="bundle-child-upload"),

@@ -14,12 +14,12 @@ from django.views.decorators.http import require_POST
 from applications import bundles, selectors, services
 from applications.documents import DocumentKind
 from applications.forms import BundleApplyForm, BundleNoticeForm, DeliverForm, MaterialUploadForm, add_service_errors
-from applications.models import WITHDRAWABLE, State
-from applications.permissions import access_application
+from applications.models import DeliveryMethod, State
+from applications.permissions import access_application, bundle_allowed_actions
 from applications.presenters import materials_view
 from applications.views.common import act, applicant_required, show_refusal, submit_form
-from items.bundles import bundle_get_published
 from items.models import BundleField
+from items.selectors import bundle_get_published
 from portal.errors import Forbidden, Refused
 from portal.identity import mask_id_number
 from portal.models import Role
@@ -69,6 +69,7 @@ def _context(request, parent, *, upload_errors=None) -> dict:
     notices = list(parent.notices.prefetch_related("deficiencies__requirement").order_by("sequence"))
     notice_pdfs = [d for d in parent.documents.all() if d.kind == DocumentKind.MATERIALS_NOTICE]
     due = bundles.latest_due_date(detailed)
+    actions = bundle_allowed_actions(request.user, parent, detailed)
     # The parent keeps the form by field name; show each field's label.
     labels = dict(BundleField.objects.filter(bundle__code=parent.bundle_code).values_list("name", "label"))
     return {
@@ -85,9 +86,11 @@ def _context(request, parent, *, upload_errors=None) -> dict:
             for index, notice in enumerate(notices)
         ],
         "id_masked": mask_id_number(parent.applicant_id_number),
-        "can_submit": any(child.state == State.DRAFT for child in detailed),
-        "can_resubmit": any(child.state == State.PENDING_MATERIALS for child in detailed),
-        "can_withdraw": any(child.state in WITHDRAWABLE for child in detailed),
+        "actions": actions,
+        "can_submit": "submit" in actions,
+        "can_resubmit": "resubmit" in actions,
+        "can_withdraw": "withdraw" in actions,
+        "can_deliver": "deliver" in actions,
         "missing": [f"{row['case'].item_version.name}：{name}" for row in child_rows for name in row["missing"]],
     }
 
@@ -188,6 +191,13 @@ def resubmit(request, parent):
     return redirect("applications:case", number=parent.number)
 
 
+def receive(request, parent):
+    """网上下载送达 of every result of the bundle at once."""
+    act(request, parent, bundles.bundle_deliver, success="已确认收到全部办理结果（网上下载送达）。",
+        method=DeliveryMethod.DOWNLOAD)
+    return redirect("applications:case", number=parent.number)
+
+
 def withdraw(request, parent):
     """撤回 the whole bundle, after asking once more; children already decided keep their decision."""
     if request.method == "POST":
@@ -203,17 +213,13 @@ def window_page(request, parent, *, notice_form=None, deliver_form=None):
     """The window's page of a bundle: accept all children at once, one notice across them, deliver together."""
     context = _context(request, parent)
     children = [row["case"] for row in context["children"]]
-    live = [child for child in children if child.state != State.WITHDRAWN]
     calendar = WorkCalendar.load()
     for row in context["children"]:
         row["expected_due"] = calendar.add_working_days(timezone.localdate(), row["case"].item_version.promised_days)
     context.update({
         "notice_form": notice_form or BundleNoticeForm(children=children, prefix="notice"),
-        "can_accept": bool(live) and all(child.state in (State.DRAFT, State.SUBMITTED) for child in live),
-        "can_notice": any(child.state == State.SUBMITTED for child in children),
-        # 一并送达: once every child is decided and issued (or finished otherwise), all results at once.
-        "can_deliver": any(child.state == State.ISSUED for child in children)
-        and all(child.state in (State.ISSUED, *bundles.FINISHED) for child in children),
+        "can_accept": "accept" in context["actions"],
+        "can_notice": "request_materials" in context["actions"],
         "deliver_form": deliver_form or DeliverForm(prefix="deliver"),
     })
     return render(request, "applications/pages/bundle_window_case.html", context)

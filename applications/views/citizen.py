@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from applications import bundles, selectors, services
 from applications.forms import ApplyForm, add_service_errors
-from applications.models import Application
+from applications.models import Application, DeliveryMethod
 from applications.permissions import access_application
 from applications.views import bundles as bundle_views
 from applications.views.common import PAGE_SIZE, act, applicant_required, bundle_or_case, case_context, upload_material
@@ -112,3 +112,15 @@ def my_case_withdraw(request, number):
         act(request, case, services.application_withdraw, success="申请已撤回。")
         return redirect("applications:case", number=case.number)
     return render(request, "applications/pages/withdraw.html", {"case": case})
+
+
+@applicant_required
+@require_POST
+@bundle_or_case(bundle_views.receive)
+def my_case_receive(request, number):
+    """网上下载送达: the applicant confirms they have the result (the e-certificate in their wallet, or the
+    decision letter below): delivered, with no visit."""
+    case = access_application(user=request.user, number=number)
+    act(request, case, services.application_deliver, success="已确认收到办理结果（网上下载送达）。",
+        method=DeliveryMethod.DOWNLOAD)
+    return redirect("applications:case", number=case.number)

@@ -12,7 +12,8 @@ from django.urls import reverse
 from applications import bundles, selectors, services
 from applications.documents import DocumentKind
 from applications.forms import MaterialUploadForm, add_service_errors
-from applications.models import WITHDRAWABLE, Application, State, SuspensionKind
+from applications.models import Application, State, SuspensionKind
+from applications.permissions import allowed_actions
 from applications.presenters import materials_view
 from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
@@ -30,14 +31,6 @@ EVENT_LABELS = {
 applicant_required = role_required(Role.APPLICANT)
 clerk_required = role_required(Role.CLERK)
 head_required = role_required(Role.HEAD)
-
-# Intake and delivery of a bundle's child are for the whole bundle, on the parent (DESIGN §4): the API
-# routes them there (applications.apis.actions.bundle_action); a child's own page refuses them the same way.
-BUNDLE_WIDE_SERVICES = {
-    services.application_submit, services.application_resubmit, services.application_withdraw,
-    services.application_accept, services.application_deliver,
-}
-
 
 def _events(case, requirement_names: dict[int, str]) -> list[dict]:
     """The timeline: what happened, oldest first; file reads are recorded but not shown here."""
@@ -85,6 +78,9 @@ def case_context(request, case, *, upload_errors=None) -> dict:
     notice_pdfs = [d for d in documents if d.kind == DocumentKind.MATERIALS_NOTICE]
     materials = materials_view(case)
     upload_errors = upload_errors or {}
+    # The buttons a page shows: exactly what the services would accept from this user now (and what the
+    # case API lists as `available_actions`).
+    actions = allowed_actions(request.user, case)
     for row in materials:
         row["uploadable"] = services.upload_refusal(case, requirements[row["requirement"]], noticed=noticed) is None
         row["noticed"] = row["requirement"] in latest_noticed and case.state == State.PENDING_MATERIALS
@@ -105,7 +101,12 @@ def case_context(request, case, *, upload_errors=None) -> dict:
         "id_masked": mask_id_number(case.applicant_id_number),
         # A bundle's child is submitted, withdrawn and resubmitted with its bundle, on the parent's page.
         "bundle_parent": case.parent.number if case.parent_id else "",
-        "can_withdraw": case.state in WITHDRAWABLE and not case.parent_id,
+        "actions": actions,
+        "can_submit": "submit" in actions,
+        "can_resubmit": "resubmit" in actions,
+        "can_withdraw": "withdraw" in actions,
+        "can_deliver": "deliver" in actions,
+        "can_rate": "rate" in actions,
         "missing": [row["name"] for row in materials if row["status"] == "missing"],
         "upload_action": reverse(
             "applications:window-upload" if request.user.role == Role.CLERK else "applications:upload", args=[case.number]
@@ -150,8 +151,6 @@ def act(request, case, service, *, success: str, **arguments) -> None:
     """Run a transition without input on a case or a bundle's parent: a refusal becomes a message and the
     case stays as it was."""
     try:
-        if case.parent_id and service in BUNDLE_WIDE_SERVICES:
-            raise bundles.child_refusal(case)
         service(actor=request.user, application=case, **arguments)
     except (Refused, Forbidden) as error:
         show_refusal(request, error)

@@ -28,7 +28,7 @@ from applications.forms import (
     add_service_errors,
 )
 from applications.models import RUNNING, AlertLevel, Material, Referral, State, SuspensionKind
-from applications.permissions import access_application, is_department_head
+from applications.permissions import access_application
 from applications.views.common import PAGE_SIZE, case_context, head_required, show_refusal, submit_form
 from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
@@ -207,10 +207,11 @@ def _review_page(request, case, *, forms=None):
         "clock": _clock(case, suspensions),
         "reviewer": case.reviewer,
         "claimed_by_other": claimed_by_other,
-        "can_claim": case.state == State.ACCEPTED,
-        "can_decide": case.state == State.IN_REVIEW and not claimed_by_other,
-        "can_resume": case.state == State.SUSPENDED and not claimed_by_other,
-        "can_extend": is_department_head(user=user, application=case) and case.state in RUNNING and not case.extended_days,
+        "can_claim": "claim" in context["actions"],
+        # approve, reject and suspend have the same actor rule (the claiming reviewer or the head) and state.
+        "can_decide": "approve" in context["actions"],
+        "can_resume": "resume" in context["actions"],
+        "can_extend": "extend" in context["actions"],
         "suspend_form": forms.get("suspend") or SuspendForm(requirements=requirements, prefix="suspend"),
         "approve_form": forms.get("approve") or ApproveForm(prefix="approve", face_fields=_face_fields(case)),
         "reject_form": forms.get("reject") or RejectForm(prefix="reject"),

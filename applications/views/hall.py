@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from applications import selectors, services
 from applications.models import Appointment, AppointmentSlot, AppointmentStatus, Rating, RatingChannel, Score, Ticket
-from applications.permissions import access_application, access_appointment
+from applications.permissions import access_application, access_appointment, allowed_actions
 from applications.views.common import applicant_required, clerk_required, show_refusal
 from items.models import Item
 from portal.errors import Forbidden, Refused
@@ -171,6 +171,6 @@ def rate(request, number):
             return redirect("applications:rate", number=case.number)
     return render(request, "applications/pages/rate.html", {
         "case": case, "rating": rating, "scores": Score.choices, "errors": errors, "values": values,
-        "can_rate": rating is None and case.state in services.RATED_STATES,
+        "can_rate": "rate" in allowed_actions(request.user, case),
         "rectification": getattr(rating, "rectification", None) if rating else None,
     })

@@ -89,12 +89,9 @@ def _case_page(request, case, *, upload_errors=None, notice_form=None, refer_for
         "expected_due": expected_due,
         "notice_form": notice_form or NoticeForm(requirements=requirements, prefix="notice"),
         "refer_form": refer_form or ReferForm(prefix="refer"),
-        "can_accept": case.state in (State.DRAFT, State.SUBMITTED),
-        "can_notice": case.state == State.SUBMITTED,
-        "can_refer": case.state == State.SUBMITTED,
-        "can_resubmit": case.state == State.PENDING_MATERIALS,
-        # A bundle's child is delivered with its bundle, on the parent's page.
-        "can_deliver": case.state == State.ISSUED and not case.parent_id,
+        "can_accept": "accept" in context["actions"],
+        "can_notice": "request_materials" in context["actions"],
+        "can_refer": "refer" in context["actions"],
         "deliver_form": deliver_form or DeliverForm(prefix="deliver"),
     })
     return render(request, "applications/pages/window_case.html", context)
@@ -190,8 +187,6 @@ def _deliver(request, case, *, deliver, page):
     form = DeliverForm(request.POST, prefix="deliver")
 
     def run():
-        if case.parent_id:
-            raise bundles.child_refusal(case)
         data = form.cleaned_data
         deliver(actor=request.user, application=case, method=data["method"],
                 tracking_number=data["tracking_number"], id_number=data["id_number"])

@@ -249,3 +249,16 @@ def test_a_child_page_refuses_single_case_intake(citizen, bundle, submitted):
     response = login(clerk).post(f"/window/cases/{child.number}/accept/", follow=True)
     assert "该办件属于一件事" in text(response)
     assert set(Application.objects.filter(parent=submitted).values_list("state", flat=True)) == {State.SUBMITTED}
+
+
+def test_a_bundle_parents_buttons_are_its_available_actions(login_api, citizen, submitted):
+    """The parent answers for the bundle: its pages offer what the API lists, for the applicant and the window."""
+    from tests.applications.test_available_actions import api_actions, page_buttons
+
+    clerk = UserFactory(clerk=True)
+    assert api_actions(login_api, citizen, submitted.number) == page_buttons(citizen, submitted.number) == {"withdraw"}
+    assert (api_actions(login_api, clerk, submitted.number) == page_buttons(clerk, submitted.number)
+            == {"accept", "request-materials"})
+    child = submitted.children.order_by("pk").first()
+    # A child's intake is its bundle's: neither its page nor the API offers it.
+    assert api_actions(login_api, clerk, child.number) == page_buttons(clerk, child.number) == {"refer"}

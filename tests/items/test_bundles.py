@@ -4,10 +4,9 @@ import json
 
 import pytest
 
-from items.bundles import bundle_export
 from items.importing import CatalogueError
 from items.models import Bundle, BundleField, BundleMaterial
-from items.selectors import catalogue_export
+from items.selectors import bundle_export, catalogue_export
 from items.services import catalogue_import
 
 pytestmark = pytest.mark.django_db
