@@ -18,8 +18,11 @@ install: $(VENV)/.installed
 run: install
 	bin/run
 
+# Lint (imports sorted, none unused, none mid-module) and a model change without its migration fail first.
 test: $(VENV)/.installed
 	bin/system-deps --test
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Needs no dev venv: bin/smoke is stdlib-only and builds its own from requirements.txt under var/smoke/.
