@@ -69,7 +69,6 @@ from applications.services.issuance import (
     decision_document,
 )
 from applications.services.ratings import (
-    RATED_STATES,
     application_rate,
     rectification_complete,
     rectification_declare_impossible,

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
-from applications.models import POOR_SCORES, Application, Rating, RatingChannel, Rectification, RectificationState, Score, State
+from applications.models import POOR_SCORES, RATED, Application, Rating, RatingChannel, Rectification, RectificationState, Score
 from applications.permissions import check_actor
 from applications.services.case import local_today, lock_case, tell_applicant
 from applications.services.rollup import statistics_day_invalidate
@@ -22,7 +22,6 @@ from portal.workdays import WorkCalendar
 RECTIFICATION_WORKING_DAYS = 10
 
 
-RATED_STATES = (State.ISSUED, State.DELIVERED)
 
 
 RECTIFICATION_LABELS = {
@@ -48,7 +47,7 @@ def application_rate(*, actor: User, application: Application, score, comment: s
     needs a comment and opens a rectification for the department, due in 10 working days."""
     case = lock_case(application)
     check_actor(actor, case, "rate")
-    if case.state not in RATED_STATES:
+    if case.state not in RATED:
         raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，办结出证后才能评价")
     if Rating.objects.filter(application=case).exists():
         raise Refused("该办件已评价，每件只能评价一次", code="already_rated")
