@@ -18,7 +18,7 @@ from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import mask_id_number
 from portal.metrics import transition_counted
 from portal.models import User
-from portal.notifications import notify_many
+from portal.notifications import Message, notify_many
 from portal.workdays import WorkCalendar
 
 ACTION_LABELS = {
@@ -142,6 +142,11 @@ def document_create(case: Application, *, kind: str, context: dict) -> Document:
     return document
 
 
+# What the applicant must hear about wherever they are (DESIGN §13): these go by SMS to the phone written on
+# the application as well, when it is not the account's own (a walk-in's account often has none).
+CONTACT_SMS_KINDS = {"materials_notice", "accepted", "not_accepted", "suspended", "extended", "decided", "issued"}
+
+
 def document_pdf_ensure(*, document: Document) -> Document:
     """The document's PDF, rendered from its frozen snapshot the first time someone asks and kept afterwards
     (the same text whenever it is rendered). Two first readers at once: the row lock lets one render."""
@@ -156,7 +161,8 @@ def document_pdf_ensure(*, document: Document) -> Document:
 
 
 def tell_applicant(case: Application, kind: str, message: str) -> None:
-    notify_many(messages=[([case.applicant_id], kind, message, case.number)])
+    phone = case.contact_phone if kind in CONTACT_SMS_KINDS else ""
+    notify_many(messages=[Message([case.applicant_id], kind, message, case.number, contact_phone=phone)])
 
 
 def materials_snapshot(case: Application, *, status: MaterialStatus | None = None) -> list[dict]:

@@ -20,10 +20,6 @@ from portal.workdays import WorkCalendar
 
 # 好差评 rules: a 差评 is answered (整改) within 10 working days (国办发〔2019〕51号: 整改反馈).
 RECTIFICATION_WORKING_DAYS = 10
-
-
-
-
 RECTIFICATION_LABELS = {
     "start": "开始整改",
     "complete": "整改完成",

@@ -61,8 +61,6 @@ def statistics_rollup_day(*, day: date, until: datetime | None = None, calendar:
 # Today is rolled up to a ten-minute mark at least a minute old: a transaction that stamped a moment before
 # the mark has committed by then (and the nightly rollup recounts the whole day anyway).
 TODAY_STEP = timedelta(minutes=10)
-
-
 TODAY_SETTLE = timedelta(minutes=1)
 
 
