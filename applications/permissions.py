@@ -70,7 +70,21 @@ def owns(*, user: User, application: Application) -> bool:
 
 
 def is_department_head(*, user: User, application: Application) -> bool:
-    return user.role == Role.HEAD and user.department_id == application.department_id
+    return heads_department(user=user, department_id=application.department_id)
+
+
+def heads_department(*, user: User, department_id: int) -> bool:
+    """The head of this department: answers referrals, extends, and rectifies its 差评."""
+    return user.role == Role.HEAD and user.department_id == department_id
+
+
+def is_hall_clerk(*, user: User, hall_id: int) -> bool:
+    """A window clerk of this hall: calls its queue and checks its appointments in."""
+    return user.role == Role.CLERK and user.hall_id == hall_id
+
+
+def is_supervisor(*, user: User) -> bool:
+    return user.role == Role.SUPERVISOR
 
 
 def visible_rectifications(*, user: User):

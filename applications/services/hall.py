@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from applications.models import Appointment, AppointmentSlot, AppointmentStatus, NumberSequence, Ticket
+from applications.permissions import is_hall_clerk
 from applications.services.case import local_today, require_role
 from items.models import Item
 from portal.audit import audit_record
@@ -40,7 +41,7 @@ def ticket_issue(*, hall: Hall, actor: User | None = None, item_code: str = "") 
 
 
 def _require_hall_clerk(actor: User, hall: Hall) -> None:
-    if not (actor.role == Role.CLERK and actor.hall_id == hall.pk):
+    if not is_hall_clerk(user=actor, hall_id=hall.pk):
         raise Forbidden("只有本大厅的窗口人员可以叫号")
 
 
@@ -118,7 +119,7 @@ def _lock_appointment(appointment: Appointment) -> tuple[Appointment, Appointmen
 def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
     """The applicant cancels before the slot starts; the place is free again."""
     appointment, slot = _lock_appointment(appointment)
-    if not (actor.role == Role.APPLICANT and appointment.user_id == actor.pk):
+    if not (actor.role == Role.APPLICANT and appointment.user_id == actor.pk):  # their own booking
         raise Forbidden("只能取消本人的预约")
     if appointment.status != AppointmentStatus.BOOKED:
         raise InvalidTransition(f"预约当前状态为「{appointment.get_status_display()}」，不能取消")
@@ -138,7 +139,7 @@ def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
 def appointment_arrive(*, actor: User, appointment: Appointment) -> Appointment:
     """到厅签到: a clerk of the slot's hall checks the booking in on its day; the citizen gets a ticket."""
     appointment, slot = _lock_appointment(appointment)
-    if not (actor.role == Role.CLERK and actor.hall_id == slot.hall_id):
+    if not is_hall_clerk(user=actor, hall_id=slot.hall_id):
         raise Forbidden("只有预约大厅的窗口人员可以办理签到")
     if appointment.status != AppointmentStatus.BOOKED:
         raise InvalidTransition(f"预约当前状态为「{appointment.get_status_display()}」，不能签到取号")

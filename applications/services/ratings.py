@@ -9,7 +9,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
 from applications.models import POOR_SCORES, RATED, Application, Rating, RatingChannel, Rectification, RectificationState, Score
-from applications.permissions import check_actor
+from applications.permissions import check_actor, heads_department, is_supervisor
 from applications.services.case import local_today, lock_case, tell_applicant
 from applications.services.rollup import statistics_day_invalidate
 from portal.audit import audit_record
@@ -131,7 +131,7 @@ def _lock_rectification(rectification: Rectification) -> Rectification:
 
 
 def _require_head_of(actor: User, rectification: Rectification) -> None:
-    if not (actor.role == Role.HEAD and actor.department_id == rectification.department_id):
+    if not heads_department(user=actor, department_id=rectification.department_id):
         raise Forbidden("只有被评价部门的负责人可以办理整改")
 
 
@@ -183,7 +183,7 @@ def rectification_declare_impossible(*, actor: User, rectification: Rectificatio
 def rectification_invalidate(*, actor: User, rectification: Rectification, reason: str) -> Rectification:
     """A supervisor judges an open 差评 invalid (恶意差评, or not about this service): closed, and the rating
     leaves the satisfaction rate."""
-    if actor.role != Role.SUPERVISOR:
+    if not is_supervisor(user=actor):
         raise Forbidden("只有监察人员可以判定无效评价")
     rectification = _lock_rectification(rectification)
     reason = _required_note(reason, field="reason", message="请写明判定无效评价的理由",
