@@ -4,12 +4,12 @@ its own department.
 
 The parent never moves through the review graph: it stays `draft` as a container (so no timer, queue, work
 list or statistic ever counts it) until every child is withdrawn, and what it *shows* is computed from the
-children (`combined_state`, the latest `due_date`). Every bundle action runs the existing single-case
-services on each child inside one transaction, under the parent's row lock: all children or none.
+children (`combined_state`, the latest `due_date`: reads, kept in selectors, which the public query shares).
+Every bundle action runs the existing single-case services on each child inside one transaction, under the
+parent's row lock: all children or none.
 """
 
 from dataclasses import dataclass
-from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,56 +20,13 @@ from applications import services
 from applications.documents import DocumentKind
 from applications.models import FINISHED, WITHDRAWABLE, Application, Deficiency, Material, Notice, State
 from applications.permissions import check_actor, visible_applications
+from applications.selectors import CombinedState, combined_state, latest_due_date  # noqa: F401 — read as bundles.*
 from applications.uploads import inspect_upload, stored_upload
 from items.models import Bundle, BundleMaterial, MaterialRequirement
 from items.selectors import bundle_get_published
 from portal.audit import audit_record
 from portal.errors import InvalidTransition, Refused
 from portal.models import Role, User
-
-
-class CombinedState:
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    PENDING_MATERIALS = "pending_materials"
-    IN_PROGRESS = "in_progress"
-    ISSUED = "issued"
-    DONE = "done"
-    WITHDRAWN = "withdrawn"
-
-    LABELS = {
-        "draft": "草稿",
-        "submitted": "已提交待受理",
-        "pending_materials": "待补正材料",
-        "in_progress": "并联审批中",
-        "issued": "已出证待送达",
-        "done": "已办结",
-        "withdrawn": "已撤回",
-    }
-
-
-def combined_state(children: list[Application]) -> str:
-    """The parent's status, from its children (first rule that applies)."""
-    states = {child.state for child in children}
-    if not states or states == {State.WITHDRAWN}:
-        return CombinedState.WITHDRAWN
-    if states <= FINISHED:
-        return CombinedState.DONE
-    if State.DRAFT in states:
-        return CombinedState.DRAFT
-    if State.PENDING_MATERIALS in states:
-        return CombinedState.PENDING_MATERIALS
-    if states & {State.SUBMITTED, State.REFERRED}:
-        return CombinedState.SUBMITTED
-    if states <= FINISHED | {State.ISSUED}:
-        return CombinedState.ISSUED
-    return CombinedState.IN_PROGRESS
-
-
-def latest_due_date(children: list[Application]) -> date | None:
-    """The bundle is due when its slowest child is."""
-    return max((child.due_date for child in children if child.due_date and child.state != State.WITHDRAWN), default=None)
-
 
 # --- reads ---------------------------------------------------------------------------------------
 

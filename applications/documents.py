@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
@@ -19,6 +20,7 @@ import weasyprint
 from django.conf import settings
 from django.db import models
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -98,7 +100,7 @@ def render_document(*, kind: str, context: dict) -> RenderedDocument:
             **context,
             "title": kind.label,
             "display": _display_values(context),
-            "qr_code": _qr_code_data_uri(f"办件编号 {context['number']}"),
+            "qr_code": qr_code_data_uri(query_url(context["number"])),
         },
     )
     document = _layout(html)
@@ -177,7 +179,13 @@ def _chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _qr_code_data_uri(text: str) -> str:
+def query_url(number: str) -> str:
+    """The address a document's QR code opens: the public case query with the number filled in (DESIGN §13);
+    absolute, from PUBLIC_BASE_URL, because a phone scanning the paper knows no site."""
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('public:query')}?{urlencode({'number': number})}"
+
+
+def qr_code_data_uri(text: str) -> str:
     # A single <path> (not one <rect> per module) keeps the SVG small and quick for WeasyPrint to draw.
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     svg = image.to_string(encoding="unicode")

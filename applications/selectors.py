@@ -2,15 +2,16 @@
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.db import connections
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from applications.models import Application, Deficiency, Material, MaterialState, State
+from applications.models import FINISHED, Application, Deficiency, Material, MaterialState, State
 from applications.permissions import visible_applications
 from certificates.services import held_valid_certificate_types
-from items.models import ItemVersion, MaterialRequirement
+from items.models import Bundle, ItemVersion, MaterialRequirement
 from portal.models import AuditEvent, Hall, User
 
 
@@ -230,3 +231,156 @@ def hall_get(*, code: str) -> Hall:
     if hall is None:
         raise Http404("大厅不存在")
     return hall
+
+
+# --- 一件事: what a bundle's parent shows, from its children (applications/bundles.py) ---------------
+
+
+class CombinedState:
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PENDING_MATERIALS = "pending_materials"
+    IN_PROGRESS = "in_progress"
+    ISSUED = "issued"
+    DONE = "done"
+    WITHDRAWN = "withdrawn"
+
+    LABELS = {
+        "draft": "草稿",
+        "submitted": "已提交待受理",
+        "pending_materials": "待补正材料",
+        "in_progress": "并联审批中",
+        "issued": "已出证待送达",
+        "done": "已办结",
+        "withdrawn": "已撤回",
+    }
+
+
+def combined_state(children: list[Application]) -> str:
+    """The parent's status, from its children (first rule that applies)."""
+    states = {child.state for child in children}
+    if not states or states == {State.WITHDRAWN}:
+        return CombinedState.WITHDRAWN
+    if states <= FINISHED:
+        return CombinedState.DONE
+    if State.DRAFT in states:
+        return CombinedState.DRAFT
+    if State.PENDING_MATERIALS in states:
+        return CombinedState.PENDING_MATERIALS
+    if states & {State.SUBMITTED, State.REFERRED}:
+        return CombinedState.SUBMITTED
+    if states <= FINISHED | {State.ISSUED}:
+        return CombinedState.ISSUED
+    return CombinedState.IN_PROGRESS
+
+
+def latest_due_date(children: list[Application]) -> date | None:
+    """The bundle is due when its slowest child is."""
+    return max((child.due_date for child in children if child.due_date and child.state != State.WITHDRAWN), default=None)
+
+
+# --- 办件查询: the public case query (DESIGN §13; docs/decisions/045-public-case-query.md) ----------------
+
+# Audit actions that are milestones the public may see → (milestone, label). Nothing else of an event is read:
+# its payload holds reasons, opinions and names. A bundle's parent has its own events (`bundle_*`).
+PUBLIC_MILESTONES = {
+    "application_submit": ("submitted", "提交申请"),
+    "application_request_materials": ("materials_notice", "一次性告知补正材料"),
+    "application_resubmit": ("resubmitted", "补正后重新提交"),
+    "application_accept": ("accepted", "受理"),
+    "application_deem_accept": ("accepted", "视为受理"),
+    "application_decline": ("not_accepted", "不予受理"),
+    "application_suspend": ("suspended", "中止计时"),
+    "application_resume": ("resumed", "恢复计时"),
+    "application_extend": ("extended", "延长办理期限"),
+    "application_approve": ("decided", "作出准予许可决定"),
+    "application_reject": ("decided", "作出不予许可决定"),
+    "application_issue": ("issued", "出证"),
+    "application_deliver": ("delivered", "送达"),
+    "application_withdraw": ("withdrawn", "撤回申请"),
+}
+BUNDLE_MILESTONES = {
+    "bundle_submit": ("submitted", "提交申请"),
+    "bundle_request_materials": ("materials_notice", "一次性告知补正材料"),
+    "bundle_resubmit": ("resubmitted", "补正后重新提交"),
+    "bundle_accept": ("accepted", "受理"),
+    "bundle_deliver": ("delivered", "送达"),
+    "bundle_withdraw": ("withdrawn", "撤回申请"),
+}
+
+
+@dataclass(frozen=True)
+class Milestone:
+    action: str
+    label: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    """What anyone holding the number and the applicant's name may see: never materials, contact data, the
+    ID number, opinions or reasons. A bundle's parent lists its member cases as `parts`."""
+
+    number: str
+    item_code: str
+    item_name: str
+    department_name: str
+    state: str
+    state_display: str
+    due_date: date | None
+    due_date_provisional: bool
+    milestones: list[Milestone]
+    parts: list["PublicCase"]
+
+
+def _milestones(numbers: list[str]) -> dict[str, list[Milestone]]:
+    """Each case's public milestones, oldest first, in one read of the audit index (no payload fetched)."""
+    milestones: dict[str, list[Milestone]] = {number: [] for number in numbers}
+    for number, action, at in (
+        AuditEvent.objects.filter(object_type="application", object_id__in=numbers,
+                                  action__in=[*PUBLIC_MILESTONES, *BUNDLE_MILESTONES])
+        .order_by("seq").values_list("object_id", "action", "at")
+    ):
+        names = BUNDLE_MILESTONES if action.startswith("bundle_") else PUBLIC_MILESTONES
+        milestones[number].append(Milestone(*names[action], at))
+    return milestones
+
+
+def _public_case(case: Application, milestones: list[Milestone]) -> PublicCase:
+    return PublicCase(
+        number=case.number, item_code=case.item_version.item.code, item_name=case.item_version.name,
+        department_name=case.department.name, state=case.state, state_display=case.get_state_display(),
+        due_date=case.due_date, due_date_provisional=case.due_date_provisional, milestones=milestones, parts=[],
+    )
+
+
+def public_case_lookup(number: str, name: str) -> PublicCase | None:
+    """The case with this number whose applicant has exactly this name, or None: the same None for a wrong
+    number and a wrong name, so an answer never tells which one was right. A draft is no case yet."""
+    number, name = number.strip().upper(), name.strip()
+    if not number or not name:
+        return None
+    case = (Application.objects.select_related("item_version__item", "department")
+            .filter(number=number, applicant_name=name).first())
+    if case is None:
+        return None
+    if not case.is_bundle_parent:
+        if case.state == State.DRAFT:
+            return None
+        return _public_case(case, _milestones([case.number])[case.number])
+    children = list(case.children.select_related("item_version__item", "department").order_by("pk"))
+    combined = combined_state(children)
+    if combined == CombinedState.DRAFT:
+        return None
+    milestones = _milestones([case.number, *(child.number for child in children)])
+    due = latest_due_date(children)
+    return PublicCase(
+        number=case.number, item_code=case.bundle_code,
+        item_name=Bundle.objects.filter(code=case.bundle_code).values_list("name", flat=True).first() or case.bundle_code,
+        department_name="、".join(dict.fromkeys(child.department.name for child in children)),
+        state=combined, state_display=CombinedState.LABELS[combined],
+        due_date=due, due_date_provisional=any(child.due_date_provisional for child in children if child.due_date == due),
+        # The parent's own steps (submission, notice, acceptance, delivery of the whole); decisions are its parts'.
+        milestones=milestones[case.number],
+        parts=[_public_case(child, milestones[child.number]) for child in children],
+    )

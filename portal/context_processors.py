@@ -4,7 +4,7 @@ from django.urls import NoReverseMatch, reverse
 
 from portal.models import Notification, Role
 
-PUBLIC_LINKS = [("办事指南", "items:guide"), ("证照核验", "certificates:verify")]
+PUBLIC_LINKS = [("办事指南", "items:guide"), ("办件查询", "public:query"), ("证照核验", "certificates:verify")]
 ROLE_LINKS = {
     Role.APPLICANT: [("我的办件", "applications:mine"), ("我的证照", "certificates:wallet"), ("预约办事", "applications:appointments")],
     Role.CLERK: [("叫号", "applications:queue"), ("预审", "applications:prereview"), ("窗口受理", "applications:intake"),

@@ -241,6 +241,8 @@ class Notification(models.Model):
     # The case number, not a foreign key: the infrastructure knows no domain app.
     application = models.CharField("办件编号", max_length=40, blank=True)
     message = models.TextField("内容")
+    # The case's contact phone (DESIGN §13): the SMS goes there as well as to the account's phone.
+    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
     created_at = models.DateTimeField("时间", auto_now_add=True)
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)

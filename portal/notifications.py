@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -30,30 +31,42 @@ def notify(*, users: Iterable[User], kind: str, message: str, application: str =
     return rows
 
 
-def notify_many(*, messages: Iterable[tuple[Iterable[int], str, str, str]]) -> list[int]:
-    """Many notifications in one INSERT: each (user ids, kind, message, case number) becomes a row per
-    distinct user; returns their ids. The sweeps use this so their cost per changed case is a row, not a
-    round trip. On PostgreSQL the rows go as arrays through `unnest` (no model instance per row)."""
-    rows = [(pk, kind, message, application)
-            for user_ids, kind, message, application in messages for pk in dict.fromkeys(user_ids)]
+class Message(NamedTuple):
+    """One entry of notify_many: a plain 4-tuple works too (no contact phone)."""
+
+    user_ids: Iterable[int]
+    kind: str
+    message: str
+    application: str
+    contact_phone: str = ""  # also sent the SMS (a case's contact phone), besides each user's own phone
+
+
+def notify_many(*, messages: Iterable[tuple]) -> list[int]:
+    """Many notifications in one INSERT: each Message (user ids, kind, message, case number[, contact phone])
+    becomes a row per distinct user; returns their ids. The sweeps use this so their cost per changed case
+    is a row, not a round trip. On PostgreSQL the rows go as arrays through `unnest` (no model instance per row)."""
+    rows = [(pk, entry.kind, entry.message, entry.application, entry.contact_phone)
+            for entry in (Message(*message) for message in messages) for pk in dict.fromkeys(entry.user_ids)]
     if not rows:
         return []
     now = timezone.now()
     if connection.vendor == "postgresql":
-        user_ids, kinds, texts, applications = (list(column) for column in zip(*rows))
+        user_ids, kinds, texts, applications, phones = (list(column) for column in zip(*rows))
         with connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO portal_notification (user_id, kind, message, application, created_at, next_attempt_at,"
-                " attempts, last_error) SELECT user_id, kind, message, application, %s, %s, 0, ''"
-                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[])"
-                " AS row (user_id, kind, message, application) RETURNING id",
-                [now, now, user_ids, kinds, texts, applications],
+                "INSERT INTO portal_notification (user_id, kind, message, application, contact_phone, created_at,"
+                " next_attempt_at, attempts, last_error)"
+                " SELECT user_id, kind, message, application, contact_phone, %s, %s, 0, ''"
+                " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])"
+                " AS row (user_id, kind, message, application, contact_phone) RETURNING id",
+                [now, now, user_ids, kinds, texts, applications, phones],
             )
             ids = [row[0] for row in cursor.fetchall()]
     else:
         ids = [row.pk for row in Notification.objects.bulk_create(
-            Notification(user_id=pk, kind=kind, application=application, message=message, next_attempt_at=now)
-            for pk, kind, message, application in rows
+            Notification(user_id=pk, kind=kind, application=application, message=message, contact_phone=phone,
+                         next_attempt_at=now)
+            for pk, kind, message, application, phone in rows
         )]
     transaction.on_commit(lambda: enqueue_sending(ids))
     return ids
@@ -74,9 +87,15 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** attempts, 240))
 
 
+def sms_recipients(notification: Notification) -> list[str]:
+    """The account's phone and the row's contact phone, each number once (spaces do not make it another)."""
+    numbers = (number.replace(" ", "") for number in (notification.user.phone, notification.contact_phone))
+    return list(dict.fromkeys(number for number in numbers if number))
+
+
 def notification_send(*, notification_id: int) -> bool:
-    """Send one notification by email and SMS where the user has them. Idempotent: a sent row is skipped,
-    and a row another worker is sending is skipped too (skip_locked)."""
+    """Send one notification by email and SMS where the user has them (and to its contact phone).
+    Idempotent: a sent row is skipped, and a row another worker is sending is skipped too (skip_locked)."""
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
@@ -88,8 +107,8 @@ def notification_send(*, notification_id: int) -> bool:
         try:
             if user.email:
                 send_mail("一网通办 办件提醒", notification.message, settings.DEFAULT_FROM_EMAIL, [user.email])
-            if user.phone:
-                get_sms_backend().send(phone=user.phone, message=f"【一网通办】{notification.message}")
+            for phone in sms_recipients(notification):
+                get_sms_backend().send(phone=phone, message=f"【一网通办】{notification.message}")
         except Exception as error:  # a failing mail server or SMS gateway: retry later with backoff
             notification.attempts += 1
             notification.last_error = str(error)[:300]

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from applications.public_urls import api_urlpatterns as public_query_api
 from portal import apis, views
 from portal.metrics import MetricsView
 from portal.throttles import throttle_page
@@ -18,6 +19,7 @@ api_v1 = [
     path("", include("seals.api_urls")),
     path("", include("certificates.api_urls")),
     path("", include("applications.api_urls")),
+    path("", include(public_query_api)),  # GET query/: 办件查询 without signing in (DESIGN §13)
 ]
 
 urlpatterns = [
@@ -34,6 +36,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("guide/", include("items.urls")),
     path("", include("applications.urls")),
+    path("", include("applications.public_urls")),  # query/
     path("", include("certificates.urls")),
     path("", include("seals.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

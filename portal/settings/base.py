@@ -179,6 +179,9 @@ REST_FRAMEWORK = {
         "verify": "120/minute",  # a certificate by identifier: /verify/<id>/ and GET verify/<id>/
         "verify_file": "30/minute",  # a PDF checked by hash and signature: POST /verify/ and POST verify/
         "kiosk": "60/minute",  # anonymous hall tickets
+        # 办件查询 (DESIGN §13), page and API together: guesses of an applicant's name for a known case number.
+        "case_query": "10/minute",
+        "case_query_day": "100/day",
         # Overrides from the environment, e.g. THROTTLE_RATES="login=60/minute" where a big hall signs in
         # from behind one NAT address.
         **env.dict("THROTTLE_RATES", default={}),
@@ -272,6 +275,11 @@ else:
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 SMS_BACKEND = env("SMS_BACKEND", default="portal.sms.FileSmsBackend")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms.log"))
+# The operator's HTTP gateway (portal.sms.HttpSmsBackend; production selects it when the URL is set).
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_SIGN = env("SMS_GATEWAY_SIGN", default="一网通办")  # 短信签名, as registered with the operator
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="一网通办 <noreply@zwfw.example.cn>")
 
 # Certificates verify signatures through this (it lives in seals; certificates may not import seals).

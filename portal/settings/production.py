@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import DATABASES, env, logging_config
+from portal.settings.base import DATABASES, SMS_GATEWAY_TOKEN, SMS_GATEWAY_URL, env, logging_config
 
 SECRET_KEY = env("SECRET_KEY", default="")
 SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")
@@ -27,6 +27,18 @@ try:  # decision 042: the audit anchors' signing key, held apart from the databa
 except ValueError as error:
     raise ImproperlyConfigured("AUDIT_ANCHOR_KEY must be an Ed25519 private key: 32 random bytes, URL-safe base64") from error
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# The address printed in QR codes (certificates, intake documents): set it; without it, the first allowed
+# host over HTTPS. A wildcard or a domain pattern names no one site, so then it must be set.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="")
+if not PUBLIC_BASE_URL:
+    if not ALLOWED_HOSTS or ALLOWED_HOSTS[0].startswith(".") or "*" in ALLOWED_HOSTS[0]:
+        raise ImproperlyConfigured("PUBLIC_BASE_URL must be set (e.g. https://zwfw.example.cn) when ALLOWED_HOSTS starts with a pattern")
+    PUBLIC_BASE_URL = f"https://{ALLOWED_HOSTS[0]}"
+# SMS through the operator's HTTP gateway when one is configured (DESIGN §13); its token then has no default.
+if SMS_GATEWAY_URL:
+    if not SMS_GATEWAY_TOKEN:
+        raise ImproperlyConfigured("SMS_GATEWAY_TOKEN must be set in the environment when SMS_GATEWAY_URL is")
+    SMS_BACKEND = "portal.sms.HttpSmsBackend"
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

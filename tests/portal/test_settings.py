@@ -109,3 +109,25 @@ def test_production_logs_one_json_line_per_request():
     assert all(line.startswith("{") for line in result.stderr.splitlines() if line.strip()), result.stderr
     [not_found] = [line for line in lines if line["logger"] == "django.request"]
     assert not_found["request_id"] == "nginx-5e1d" and not_found["level"] == "WARNING"
+
+
+SETTINGS_SCRIPT = "from django.conf import settings; print(settings.SMS_BACKEND, settings.PUBLIC_BASE_URL)"
+
+
+def test_production_sends_sms_through_the_gateway_when_one_is_configured():
+    plain = manage("shell", "-v", "0", "-c", SETTINGS_SCRIPT, **PRODUCTION_ENV)
+    assert plain.returncode == 0, plain.stderr
+    # No gateway configured: the file backend as in development; QR codes name the first allowed host.
+    assert plain.stdout.split() == ["portal.sms.FileSmsBackend", "https://zwfw.example.cn"]
+    gateway = {"SMS_GATEWAY_URL": "https://sms.example.cn/send", "SMS_GATEWAY_TOKEN": "secret",
+               "PUBLIC_BASE_URL": "https://zwfw.jl.example.cn"}
+    result = manage("shell", "-v", "0", "-c", SETTINGS_SCRIPT, **PRODUCTION_ENV, **gateway)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["portal.sms.HttpSmsBackend", "https://zwfw.jl.example.cn"]
+    without_token = manage("check", **PRODUCTION_ENV, SMS_GATEWAY_URL="https://sms.example.cn/send")
+    assert without_token.returncode != 0 and "SMS_GATEWAY_TOKEN must be set" in without_token.stderr
+
+
+def test_production_needs_a_public_base_url_when_the_hosts_are_a_pattern():
+    result = manage("check", **{**PRODUCTION_ENV, "ALLOWED_HOSTS": ".example.cn"})
+    assert result.returncode != 0 and "PUBLIC_BASE_URL must be set" in result.stderr
