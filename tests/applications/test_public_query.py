@@ -14,6 +14,7 @@ from applications import bundles, services
 from applications.documents import DocumentKind, qr_code_data_uri, query_url, render_document_pdf
 from applications.models import Application, Document
 from applications.public import NOT_FOUND_MESSAGE
+from applications.selectors import public_case_lookup
 from items.models import Bundle, BundleMember
 from tests.factories import APPROVAL_OPINION, ApplicationFactory, DepartmentFactory, UserFactory, published_item
 from tests.files import pdf_file
@@ -206,3 +207,9 @@ def test_the_acceptance_notice_qr_code_opens_the_query_page(settings, accepted, 
     assert svg.startswith("<?xml") or "<svg" in svg
     page = client.get(url.removeprefix("https://zwfw.changchun.example.cn"))
     assert page.status_code == 200 and f'value="{accepted.number}"' in page.content.decode()
+
+
+def test_the_lookup_reads_the_case_and_its_milestones_in_two_queries(accepted, django_assert_num_queries):
+    with django_assert_num_queries(2):  # the case (unique number) with item and department; its audit events
+        found = public_case_lookup(accepted.number, "张伟")
+    assert [milestone.action for milestone in found.milestones] == ["submitted", "accepted"]
