@@ -14,12 +14,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.accounts import password_reset_by_sms, sms_code_request, user_register
 from portal.errors import LOCK_CONFLICT_MESSAGE, Forbidden, Refused, is_lock_conflict
+from portal.identity import IdType
 from portal.lockout import LOCKED_OUT_MESSAGE
-from portal.models import Notification, User
+from portal.models import Notification, SmsPurpose, User
 from portal.notifications import notification_mark_read
+from portal.schema import ERROR
 from portal.services import api_token_issue, api_token_revoke
-from portal.throttles import ClientRateThrottle
+from portal.throttles import ClientRateThrottle, RateLimited
 from portal.workdays import MAX_WORKING_DAYS, WorkCalendar
 
 
@@ -29,6 +32,9 @@ def exception_handler(exc, context):
     Services raise plain Python errors; this is the one place they become HTTP: Refused → 409,
     Forbidden → 403, Django's ValidationError → 400 with the messages keyed by field.
     """
+    if isinstance(exc, RateLimited):  # a service's own limit (an SMS code per phone)
+        return Response({"detail": exc.detail, "code": "throttled"}, status=status.HTTP_429_TOO_MANY_REQUESTS,
+                        headers={"Retry-After": str(exc.seconds)})
     if isinstance(exc, Refused):
         return Response({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
     if is_lock_conflict(exc):
@@ -62,18 +68,36 @@ def _error_code(exc) -> str | None:
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(label="用户名", max_length=User._meta.get_field("username").max_length)
+    """`{username, password}`, or `{phone, code}` with a `login` SMS code (decision 046)."""
+
+    username = serializers.CharField(label="用户名", max_length=User._meta.get_field("username").max_length, required=False)
     # Bounded so a megabyte "password" is not hashed; no stored password is near this long.
-    password = serializers.CharField(label="密码", style={"input_type": "password"}, trim_whitespace=False, max_length=256)
+    password = serializers.CharField(label="密码", style={"input_type": "password"}, trim_whitespace=False, max_length=256,
+                                     required=False)
+    phone = serializers.CharField(label="手机号码", max_length=20, required=False)
+    code = serializers.CharField(label="短信验证码", max_length=6, required=False)
+
+    def validate(self, data):
+        pair = ("phone", "code") if "phone" in data or "code" in data else ("username", "password")
+        missing = {field: ["该字段是必填项。"] for field in pair if field not in data}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return {field: data[field] for field in pair}
 
 
-class TokenObtainApi(APIView):
-    """Exchange a username and password for an API token, valid API_TOKEN_TTL_HOURS from now; repeated
-    failures lock the account out (429), and each client address is rate-limited with the login page."""
+class PublicThrottledApi(APIView):
+    """For anyone, with no session or token (no CSRF to pass), counted per client address in `throttle_scope`."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [ClientRateThrottle]
+
+
+class TokenObtainApi(PublicThrottledApi):
+    """Exchange a username and password, or a phone and its `login` SMS code, for an API token, valid
+    API_TOKEN_TTL_HOURS from now; repeated failures of either lock the account out (429), and each client
+    address is rate-limited with the login page."""
+
     throttle_scope = "login"
 
     @extend_schema(
@@ -91,11 +115,97 @@ class TokenObtainApi(APIView):
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
             )
         if user is None or not user.is_active:
+            if "phone" in serializer.validated_data:
+                errors = getattr(django_request, "sms_login_errors", None) or {"code": ["手机号或验证码错误"]}
+                return Response(errors, status=status.HTTP_400_BAD_REQUEST)
             return Response(
                 {"detail": "用户名或密码错误", "code": "authentication_failed"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         return Response({"token": api_token_issue(user=user).key})
+
+
+class SmsCodeRequestSerializer(serializers.Serializer):
+    phone = serializers.CharField(label="手机号码", max_length=20)
+    purpose = serializers.ChoiceField(label="用途", choices=SmsPurpose.choices)
+
+
+class SmsCodeApi(PublicThrottledApi):
+    """Send a 6-digit SMS code (valid 5 minutes, 5 tries) for registering, signing in, resetting a password
+    or the case query; limited per client address and per phone (429, nothing sent)."""
+
+    throttle_scope = "sms_code"
+
+    @extend_schema(
+        request=SmsCodeRequestSerializer,
+        responses={202: inline_serializer("SmsCodeSent", {"detail": serializers.CharField(),
+                                                          "expires_in": serializers.IntegerField()}),
+                   503: ERROR},
+    )
+    def post(self, request):
+        serializer = SmsCodeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sent = sms_code_request(**serializer.validated_data)
+        seconds = int((sent.expires_at - sent.created_at).total_seconds())
+        return Response({"detail": "验证码已发送", "expires_in": seconds}, status=status.HTTP_202_ACCEPTED)
+
+
+class RegisterSerializer(serializers.Serializer):
+    real_name = serializers.CharField(label="真实姓名", max_length=User._meta.get_field("real_name").max_length)
+    id_type = serializers.ChoiceField(label="证件类型", choices=IdType.choices, default=IdType.RESIDENT_ID)
+    id_number = serializers.CharField(label="证件号码", max_length=30)
+    phone = serializers.CharField(label="手机号码", max_length=20)
+    code = serializers.CharField(label="短信验证码", max_length=6)
+    password = serializers.CharField(label="密码", style={"input_type": "password"}, trim_whitespace=False, max_length=256)
+
+
+class RegisteredUserSerializer(serializers.ModelSerializer):
+    id_masked = serializers.CharField(read_only=True)
+    claimed = serializers.SerializerMethodField(help_text="认领了窗口登记的身份：其办件与证照已在本账户中")
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "real_name", "id_masked", "phone", "claimed"]
+
+    def get_claimed(self, user) -> bool:
+        return self.context["claimed"]
+
+
+class RegisterApi(PublicThrottledApi):
+    """Register a natural person with real name and a `register` SMS code (DESIGN §13). The ID is checked by
+    its check digit; an ID held by an account is a 409; a person registered at a window is claimed when the
+    name matches (their cases appear), and refused on `real_name` when it does not. Sign in afterwards with
+    the phone as username, or by code."""
+
+    throttle_scope = "login"
+
+    @extend_schema(request=RegisterSerializer, responses={201: RegisteredUserSerializer, 409: ERROR})
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user, claimed = user_register(**serializer.validated_data)
+        return Response(RegisteredUserSerializer(user, context={"claimed": claimed}).data, status=status.HTTP_201_CREATED)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    phone = serializers.CharField(label="手机号码", max_length=20)
+    code = serializers.CharField(label="短信验证码", max_length=6)
+    password = serializers.CharField(label="新密码", style={"input_type": "password"}, trim_whitespace=False, max_length=256)
+
+
+class PasswordResetApi(PublicThrottledApi):
+    """A new password for the applicant account of `phone`, proven by a `reset` SMS code; its API token is
+    revoked."""
+
+    throttle_scope = "login"
+
+    @extend_schema(request=PasswordResetSerializer, responses={200: inline_serializer(
+        "PasswordResetDone", {"detail": serializers.CharField(), "username": serializers.CharField()})})
+    def post(self, request):
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = password_reset_by_sms(**serializer.validated_data)
+        return Response({"detail": "密码已重置，请用新密码登录", "username": user.username})
 
 
 class LogoutApi(APIView):

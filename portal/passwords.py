@@ -1,5 +1,6 @@
 """Password rules beyond Django's own (AUTH_PASSWORD_VALIDATORS)."""
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 
@@ -19,3 +20,12 @@ class DistinctCharactersValidator:
 
     def get_help_text(self):
         return f"密码至少应包含 {self.min_distinct} 个不同的字符。"
+
+
+def password_problems(password: str, user=None) -> list[str]:
+    """What AUTH_PASSWORD_VALIDATORS say against `password` for `user` (Chinese messages); empty when it passes."""
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        return list(error.messages)
+    return []

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -11,6 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from portal.audit import audit_record
 from portal.models import Department, Hall, Role, User
+from portal.passwords import password_problems
 
 
 def user_create(
@@ -58,10 +58,8 @@ def user_create(
     except ValidationError as error:
         for field, messages in error.message_dict.items():
             errors.setdefault(field, []).extend(messages)
-    try:
-        validate_password(password, user)
-    except ValidationError as error:
-        errors["password"] = list(error.messages)
+    if problems := password_problems(password, user):
+        errors["password"] = problems
     if errors:
         raise ValidationError(errors)
     user.set_password(password)

@@ -78,8 +78,9 @@ def rate_for(scope: str) -> tuple[int, int]:
     return parse_rate(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope])
 
 
-def throttle_hit(*, scope: str, request) -> float | None:
-    """Count one request of this client in `scope`: None when allowed, else the seconds until it may retry.
+def throttle_hit(*, scope: str, request=None, key: str | None = None) -> float | None:
+    """Count one request of this client (or of `key`, e.g. a phone number) in `scope`: None when allowed,
+    else the seconds until it may retry.
 
     A sliding window of SLOTS counters (one second each for a per-minute rate): the request is counted in
     the current slot (an atomic increment, so concurrent requests on other workers are counted exactly),
@@ -93,7 +94,7 @@ def throttle_hit(*, scope: str, request) -> float | None:
         return None
     step = period / SLOTS
     slot = int(now // step)
-    base = f"throttle:{scope}:{_bucket(client_ip(request))}"
+    base = f"throttle:{scope}:{key if key is not None else _bucket(client_ip(request))}"
     earlier = {f"{base}:{number}": number for number in range(slot - SLOTS + 1, slot)}
     try:
         cache.add(f"{base}:{slot}", 0, timeout=math.ceil(period + step))
@@ -164,3 +165,16 @@ def throttle_page(scope: str, *, methods: tuple[str, ...] | None = None):
         return wrapper
 
     return decorator
+
+
+class RateLimited(Exception):
+    """A service's own limit (not the client address's): answered 429 with Retry-After, like a throttle."""
+
+    def __init__(self, detail: str, *, wait: float):
+        super().__init__(detail)
+        self.detail = detail
+        self.wait = wait
+
+    @property
+    def seconds(self) -> int:
+        return math.ceil(self.wait)

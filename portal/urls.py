@@ -4,13 +4,16 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from applications.public_urls import api_urlpatterns as public_query_api
-from portal import apis, views
+from portal import account_views, apis, views
 from portal.metrics import MetricsView
 from portal.throttles import throttle_page
 
 api_v1 = [
     path("auth/token/", apis.TokenObtainApi.as_view(), name="token"),
     path("auth/logout/", apis.LogoutApi.as_view(), name="logout"),
+    path("auth/sms-code/", apis.SmsCodeApi.as_view(), name="sms-code"),
+    path("auth/register/", apis.RegisterApi.as_view(), name="register"),
+    path("auth/password-reset/", apis.PasswordResetApi.as_view(), name="password-reset"),
     path("workdays/", apis.WorkdaysApi.as_view(), name="workdays"),
     path("notifications/", apis.NotificationListApi.as_view(), name="notification-list"),
     path("notifications/<int:notification_id>/read/", apis.NotificationReadApi.as_view(), name="notification-read"),
@@ -33,6 +36,10 @@ urlpatterns = [
     path("accounts/login/", throttle_page("login", methods=("POST",))(
         auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Registration, sign-in by SMS code, password reset by SMS code (decision 046); each counts its own limits.
+    path("accounts/register/", account_views.register, name="register"),
+    path("accounts/login/sms/", account_views.login_sms, name="login-sms"),
+    path("accounts/reset/", account_views.password_reset, name="password-reset"),
     path("admin/", admin.site.urls),
     path("guide/", include("items.urls")),
     path("", include("applications.urls")),

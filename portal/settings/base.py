@@ -111,6 +111,8 @@ AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Phone + SMS code (decision 046); behind axes, so the lock-out applies to it too.
+    "portal.accounts.SmsCodeBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -134,6 +136,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # lock-out, the rate limits and DRF (NUM_PROXIES below). AXES_IPWARE_PROXY_COUNT is its former name.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("AXES_IPWARE_PROXY_COUNT", default=0))
 AXES_CLIENT_IP_CALLABLE = "portal.throttles.client_ip"
+# A sign-in by phone + SMS code counts against the account that phone belongs to (decision 046).
+AXES_USERNAME_CALLABLE = "portal.lockout.lockout_username"
+# Masked where axes logs or keeps a request (its defaults, plus the phone and the SMS code).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "phone", "code"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
 AXES_VERBOSE = False
@@ -182,6 +188,10 @@ REST_FRAMEWORK = {
         # 办件查询 (DESIGN §13), page and API together: guesses of an applicant's name for a known case number.
         "case_query": "10/minute",
         "case_query_day": "100/day",
+        # SMS verification codes (decision 046): requests per client address, and per phone number whoever asks.
+        "sms_code": "30/hour",
+        "sms_phone": "1/minute",
+        "sms_phone_day": "10/day",
         # Overrides from the environment, e.g. THROTTLE_RATES="login=60/minute" where a big hall signs in
         # from behind one NAT address.
         **env.dict("THROTTLE_RATES", default={}),
