@@ -1,0 +1,46 @@
+"""The case (办件) and what hangs off it, one module per capability; every name is re-exported here, so
+`from applications.models import Application` works wherever it is defined.
+
+- case: the case, its states and state groups, materials, notices, suspensions, documents, referrals
+- quality: 好差评 ratings and rectifications
+- hall: queue tickets and appointments
+- stats: the daily statistics rollup
+"""
+
+from applications.models.case import (
+    DECIDED,
+    FINISHED,
+    INTAKE,
+    RATED,
+    RUNNING,
+    WITHDRAWABLE,
+    AlertLevel,
+    Application,
+    ApplicationQuerySet,
+    Channel,
+    Deficiency,
+    DeliveryMethod,
+    Document,
+    Material,
+    MaterialState,
+    Notice,
+    NumberSequence,
+    Outcome,
+    Referral,
+    ReferralOutcome,
+    State,
+    Suspension,
+    SuspensionKind,
+    material_upload_to,
+)
+from applications.models.hall import Appointment, AppointmentSlot, AppointmentStatus, Ticket
+from applications.models.quality import (
+    OPEN_RECTIFICATION,
+    POOR_SCORES,
+    Rating,
+    RatingChannel,
+    Rectification,
+    RectificationState,
+    Score,
+)
+from applications.models.stats import DayStat, StatDay, TicketDayStat
