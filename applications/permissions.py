@@ -250,3 +250,27 @@ def bundle_allowed_actions(user: User, parent: Application, children: list[Appli
         action for action in ACTIONS
         if possible.get(action) and actor_refusal(user, parent, action) is None
     ]
+
+
+def access_bundle(*, user: User, number: str) -> Application:
+    """A parent case the user may see: its applicant and supervisors always; clerks once it was submitted
+    (they cannot see a citizen's unsubmitted online draft either); department staff see the children only."""
+    parent = (
+        Application.objects.select_related("item_version", "item_version__item", "department")
+        .filter(number=number, parent__isnull=True).exclude(bundle_code="").first()
+    )
+    if parent is None or not user.is_authenticated:
+        raise Http404("办件不存在")
+    if user.role == Role.SUPERVISOR or (user.role == Role.APPLICANT and parent.applicant_id == user.pk):
+        return parent
+    if user.role == Role.CLERK and visible_applications(user=user).filter(parent=parent).exists():
+        return parent
+    raise Http404("办件不存在")
+
+
+def access_case_or_bundle(*, user: User, number: str) -> Application:
+    """A case the user may see, or a bundle's parent (clerks cannot see a parent through its own row)."""
+    try:
+        return access_application(user=user, number=number)
+    except Http404:
+        return access_bundle(user=user, number=number)

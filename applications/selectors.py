@@ -11,7 +11,7 @@ from django.http import Http404
 from applications.models import FINISHED, Application, Deficiency, Material, MaterialState, State
 from applications.permissions import visible_applications
 from certificates.services import held_valid_certificate_types
-from items.models import Bundle, ItemVersion, MaterialRequirement
+from items.models import Bundle, BundleMaterial, ItemVersion, MaterialRequirement
 from portal.models import AuditEvent, Hall, User
 
 
@@ -233,7 +233,7 @@ def hall_get(*, code: str) -> Hall:
     return hall
 
 
-# --- 一件事: what a bundle's parent shows, from its children (applications/bundles.py) ---------------
+# --- 一件事: what a bundle's parent shows, from its children (applications/services/bundles.py) ---------------
 
 
 class CombinedState:
@@ -384,3 +384,44 @@ def public_case_lookup(number: str, name: str) -> PublicCase | None:
         milestones=milestones[case.number],
         parts=[_public_case(child, milestones[child.number]) for child in children],
     )
+
+
+# --- 一件事: a bundle's parent and its children ---------------------------------------------------------
+
+
+def bundle_children(parent: Application) -> list[Application]:
+    return list(
+        parent.children.select_related("item_version", "item_version__item", "department").order_by("pk")
+    )
+
+
+@dataclass
+class SharedMaterialRow:
+    material: BundleMaterial
+    targets: list[tuple[Application, MaterialRequirement]]  # each child and its mapped requirement
+    uploaded: bool
+
+
+def shared_material_rows(parent: Application, children: list[Application]) -> list[SharedMaterialRow]:
+    """Each shared material with the requirement it fills in every child (by name, in the pinned version)."""
+    bundle = Bundle.objects.filter(code=parent.bundle_code).first()
+    if bundle is None:
+        return []
+    rows = []
+    for material in bundle.materials.all():
+        targets = []
+        for child in children:
+            name = material.maps.get(child.item_version.item.code)
+            requirement = next((r for r in child.item_version.materials.all() if r.name == name), None) if name else None
+            if requirement is not None:
+                targets.append((child, requirement))
+        uploaded = bool(targets) and all(
+            any(m.requirement_id == requirement.pk for m in child.materials.all()) for child, requirement in targets
+        )
+        rows.append(SharedMaterialRow(material=material, targets=targets, uploaded=uploaded))
+    return rows
+
+
+def parent_bundle_name(parent: Application) -> str:
+    bundle = Bundle.objects.filter(code=parent.bundle_code).only("name").first()
+    return bundle.name if bundle else parent.bundle_code

@@ -1,5 +1,5 @@
 """Transitions (DESIGN §5): POST /applications/{number}/{action}/, one action per transition; a bundle's
-parent takes the bundle-wide ones (applications/bundles.py)."""
+parent takes the bundle-wide ones (applications/services.py)."""
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -9,9 +9,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from applications import bundles, services
-from applications.apis.cases import ApplicationDetailSerializer, access_case_or_bundle, detail_response
+from applications import services
+from applications.apis.cases import ApplicationDetailSerializer, detail_response
 from applications.models import Application, Deficiency, Rating, Referral, Suspension
+from applications.permissions import access_case_or_bundle
 from portal.errors import Refused
 from portal.inputs import bounded
 
@@ -139,7 +140,7 @@ class ApplicationActionApi(APIView):
         return detail_response(request, case)
 
 
-# --- 一件事一次办: the parent's number takes the bundle actions (applications/bundles.py) -------------
+# --- 一件事一次办: the parent's number takes the bundle actions (applications/services.py) -------------
 
 
 class BundleDeficiencySerializer(serializers.Serializer):
@@ -153,12 +154,12 @@ class BundleRequestMaterialsSerializer(serializers.Serializer):
 
 
 BUNDLE_ACTIONS = {
-    "submit": (bundles.bundle_submit, None),
-    "accept": (bundles.bundle_accept, None),
-    "request-materials": (bundles.bundle_request_materials, BundleRequestMaterialsSerializer),
-    "resubmit": (bundles.bundle_resubmit, None),
-    "withdraw": (bundles.bundle_withdraw, None),
-    "deliver": (bundles.bundle_deliver, DeliverSerializer),
+    "submit": (services.bundle_submit, None),
+    "accept": (services.bundle_accept, None),
+    "request-materials": (services.bundle_request_materials, BundleRequestMaterialsSerializer),
+    "resubmit": (services.bundle_resubmit, None),
+    "withdraw": (services.bundle_withdraw, None),
+    "deliver": (services.bundle_deliver, DeliverSerializer),
 }
 
 

@@ -6,7 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from applications import bundles
+from applications import services
 from applications.apis.cases import ApplicantInputSerializer, ApplicationDetailSerializer, detail_response
 from portal.inputs import FormDataField
 
@@ -25,7 +25,7 @@ class BundleApplicationCreateApi(APIView):
     def post(self, request, code):
         data = BundleCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        parent = bundles.bundle_application_create(
+        parent = services.bundle_application_create(
             actor=request.user, bundle_code=code, form_data=data.validated_data["form_data"],
             applicant=data.validated_data.get("applicant"),
         )

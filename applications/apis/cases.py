@@ -1,7 +1,6 @@
 """The case API (DESIGN §10): list, create and read cases (a bundle's parent with its children's summary),
 and a case's audit events. Views only translate HTTP; services decide; permissions fetch."""
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -9,9 +8,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from applications import bundles, selectors, services
+from applications import selectors, services
 from applications.models import Application, State
-from applications.permissions import access_application, allowed_actions, bundle_allowed_actions, sees_contact_data
+from applications.permissions import (
+    access_application,
+    access_case_or_bundle,
+    allowed_actions,
+    bundle_allowed_actions,
+    sees_contact_data,
+)
 from applications.presenters import materials_view
 from items.models import Item
 from portal.identity import IdType, mask_id_number
@@ -149,14 +154,14 @@ def detail_response(request, case, status_code=status.HTTP_200_OK) -> Response:
 
 
 def bundle_summary(parent: Application, *, user: User) -> dict:
-    """一件事: the parent's status and what may be done to it are its children's (applications/bundles.py)."""
-    children = bundles.bundle_children(parent)
-    combined = bundles.combined_state(children)
-    due = bundles.latest_due_date(children)
+    """一件事: the parent's status and what may be done to it are its children's (applications/services.py)."""
+    children = selectors.bundle_children(parent)
+    combined = selectors.combined_state(children)
+    due = selectors.latest_due_date(children)
     return {
         "bundle": parent.bundle_code,
         "combined_state": combined,
-        "combined_state_display": bundles.CombinedState.LABELS[combined],
+        "combined_state_display": selectors.CombinedState.LABELS[combined],
         "due_date": due.isoformat() if due else None,
         "available_actions": api_actions(bundle_allowed_actions(user, parent, children)),
         "children": [
@@ -166,14 +171,6 @@ def bundle_summary(parent: Application, *, user: User) -> dict:
             for c in children
         ],
     }
-
-
-def access_case_or_bundle(*, user, number) -> Application:
-    """A case the user may see, or a bundle's parent (clerks cannot see a parent through its own row)."""
-    try:
-        return access_application(user=user, number=number)
-    except Http404:
-        return bundles.access_bundle(user=user, number=number)
 
 
 class ApplicationListApi(ListAPIView):

@@ -171,7 +171,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     delivery_method = models.CharField("送达方式", max_length=10, blank=True)
     tracking_number = models.CharField("快递单号", max_length=40, blank=True)
     delivered_at = models.DateTimeField("送达时间", null=True, blank=True)
-    # 一件事一次办 (applications/bundles.py, docs/decisions/020-bundles.md): a bundle's parent case has
+    # 一件事一次办 (applications/services/bundles.py, docs/decisions/020-bundles.md): a bundle's parent case has
     # `bundle_code` and no parent; each member item's case points at it.
     parent = models.ForeignKey(
         "self", verbose_name="一件事主办件", null=True, blank=True, on_delete=models.PROTECT, related_name="children",

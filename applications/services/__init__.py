@@ -19,6 +19,16 @@ from applications.selectors import (
     noticed_requirement_ids,
     satisfied_by_certificates,
 )
+from applications.services.bundles import (
+    bundle_accept,
+    bundle_application_create,
+    bundle_deliver,
+    bundle_material_upload,
+    bundle_request_materials,
+    bundle_resubmit,
+    bundle_submit,
+    bundle_withdraw,
+)
 from applications.services.case import (
     ACTION_LABELS,
     CLOCK_FIELDS,

@@ -1,4 +1,4 @@
-"""一件事一次办 pages (DESIGN §4 "Bundles"; docs/decisions/020-bundles.md): applying for a bundle, the
+"""一件事一次办 pages (DESIGN §4 "Bundles"; docs/decisions/020-services.md): applying for a bundle, the
 parent's page for the citizen and for the window, and the bundle-wide actions. A parent's number shares the
 single case's URLs; common.bundle_or_case sends it here."""
 
@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from applications import bundles, selectors, services
+from applications import selectors, services
 from applications.documents import DocumentKind
 from applications.forms import BundleApplyForm, BundleNoticeForm, DeliverForm, MaterialUploadForm, add_service_errors
 from applications.models import DeliveryMethod, State
-from applications.permissions import access_application, bundle_allowed_actions
+from applications.permissions import access_application, access_bundle, bundle_allowed_actions
 from applications.presenters import materials_view
 from applications.views.common import act, applicant_required, show_refusal, submit_form
 from items.models import BundleField
@@ -27,10 +27,10 @@ from portal.workdays import WorkCalendar
 
 
 def _context(request, parent, *, upload_errors=None) -> dict:
-    children = bundles.bundle_children(parent)
+    children = selectors.bundle_children(parent)
     detailed = [selectors.application_detail(application=child) for child in children]
-    combined = bundles.combined_state(detailed)
-    shared_rows = bundles.shared_material_rows(parent, detailed)
+    combined = selectors.combined_state(detailed)
+    shared_rows = selectors.shared_material_rows(parent, detailed)
     shared_requirements = {(child.pk, requirement.pk) for row in shared_rows for child, requirement in row.targets}
     upload_errors = upload_errors or {}
     child_rows = []
@@ -68,18 +68,18 @@ def _context(request, parent, *, upload_errors=None) -> dict:
         })
     notices = list(parent.notices.prefetch_related("deficiencies__requirement").order_by("sequence"))
     notice_pdfs = [d for d in parent.documents.all() if d.kind == DocumentKind.MATERIALS_NOTICE]
-    due = bundles.latest_due_date(detailed)
+    due = selectors.latest_due_date(detailed)
     actions = bundle_allowed_actions(request.user, parent, detailed)
     # The parent keeps the form by field name; show each field's label.
     labels = dict(BundleField.objects.filter(bundle__code=parent.bundle_code).values_list("name", "label"))
     return {
         "case": parent,
         "form_rows": [(labels.get(key, key), value) for key, value in parent.form_data.items()],
-        "bundle_name": bundles.parent_bundle_name(parent),
+        "bundle_name": selectors.parent_bundle_name(parent),
         "children": child_rows,
         "shared": shared,
         "combined": combined,
-        "combined_label": bundles.CombinedState.LABELS[combined],
+        "combined_label": selectors.CombinedState.LABELS[combined],
         "due_date": due,
         "notices": [
             {"notice": notice, "pdf": notice_pdfs[index] if index < len(notice_pdfs) else None}
@@ -109,7 +109,7 @@ def bundle_apply(request, code):
                            initial={"contact_phone": user.phone, "contact_address": user.address})
     if request.method == "POST" and form.is_valid():
         try:
-            parent = bundles.bundle_application_create(
+            parent = services.bundle_application_create(
                 actor=user, bundle_code=bundle.code, form_data=form.form_data(),
                 contact_phone=form.cleaned_data["contact_phone"].strip(),
                 contact_address=form.cleaned_data["contact_address"].strip(),
@@ -134,12 +134,12 @@ def case_page(request, parent, *, upload_errors=None):
 @applicant_required
 @require_POST
 def bundle_shared_upload(request, number, material_id):
-    parent = bundles.access_bundle(user=request.user, number=number)
+    parent = access_bundle(user=request.user, number=number)
     upload = request.FILES.get("file")
     if upload is None:
         return case_page(request, parent, upload_errors={("shared", material_id): ["请选择要上传的文件"]})
     try:
-        created = bundles.bundle_material_upload(actor=request.user, application=parent, material_id=material_id,
+        created = services.bundle_material_upload(actor=request.user, application=parent, material_id=material_id,
                                                  upload=upload)
     except ValidationError as error:
         return case_page(request, parent, upload_errors={("shared", material_id): error.messages})
@@ -154,7 +154,7 @@ def bundle_shared_upload(request, number, material_id):
 @require_POST
 def bundle_child_upload(request, number, child):
     """A child's own (not shared) material, through the single-case upload service on that child."""
-    parent = bundles.access_bundle(user=request.user, number=number)
+    parent = access_bundle(user=request.user, number=number)
     case = access_application(user=request.user, number=child)
     if case.parent_id != parent.pk:
         raise Http404("办件不存在")
@@ -182,18 +182,18 @@ def bundle_child_upload(request, number, child):
 
 
 def submit(request, parent):
-    act(request, parent, bundles.bundle_submit, success="一件事申请已提交，各子办件一并进入窗口预审。")
+    act(request, parent, services.bundle_submit, success="一件事申请已提交，各子办件一并进入窗口预审。")
     return redirect("applications:case", number=parent.number)
 
 
 def resubmit(request, parent):
-    act(request, parent, bundles.bundle_resubmit, success="补正材料已提交，各子办件等待窗口受理。")
+    act(request, parent, services.bundle_resubmit, success="补正材料已提交，各子办件等待窗口受理。")
     return redirect("applications:case", number=parent.number)
 
 
 def receive(request, parent):
     """网上下载送达 of every result of the bundle at once."""
-    act(request, parent, bundles.bundle_deliver, success="已确认收到全部办理结果（网上下载送达）。",
+    act(request, parent, services.bundle_deliver, success="已确认收到全部办理结果（网上下载送达）。",
         method=DeliveryMethod.DOWNLOAD)
     return redirect("applications:case", number=parent.number)
 
@@ -201,7 +201,7 @@ def receive(request, parent):
 def withdraw(request, parent):
     """撤回 the whole bundle, after asking once more; children already decided keep their decision."""
     if request.method == "POST":
-        act(request, parent, bundles.bundle_withdraw, success="一件事申请已撤回（已作出决定的子办件不受影响）。")
+        act(request, parent, services.bundle_withdraw, success="一件事申请已撤回（已作出决定的子办件不受影响）。")
         return redirect("applications:case", number=parent.number)
     return render(request, "applications/pages/withdraw.html", {"case": parent})
 
@@ -226,21 +226,21 @@ def window_page(request, parent, *, notice_form=None, deliver_form=None):
 
 
 def window_accept(request, parent):
-    act(request, parent, bundles.bundle_accept, success="一件事各子办件已一并受理，受理通知书已生成。")
+    act(request, parent, services.bundle_accept, success="一件事各子办件已一并受理，受理通知书已生成。")
     return redirect("applications:window-case", number=parent.number)
 
 
 def window_resubmit(request, parent):
-    act(request, parent, bundles.bundle_resubmit, success="补正材料已提交。")
+    act(request, parent, services.bundle_resubmit, success="补正材料已提交。")
     return redirect("applications:window-case", number=parent.number)
 
 
 def window_notice(request, parent):
     """一次性告知 across the bundle: every child's deficiencies in one submit, or nothing."""
-    form = BundleNoticeForm(request.POST, children=bundles.bundle_children(parent), prefix="notice")
+    form = BundleNoticeForm(request.POST, children=selectors.bundle_children(parent), prefix="notice")
     done = submit_form(
         request, form, back=reverse("applications:window-case", args=[parent.number]),
-        run=lambda: bundles.bundle_request_materials(
+        run=lambda: services.bundle_request_materials(
             actor=request.user, application=parent, deficiencies=form.deficiencies()),
         success="已一次性告知各子办件需补正的全部材料，补正材料通知书已生成。",
     )

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from applications import bundles, selectors, services
+from applications import selectors, services
 from applications.forms import ApplyForm, add_service_errors
 from applications.models import Application, DeliveryMethod
 from applications.permissions import access_application
@@ -61,10 +61,10 @@ def my_cases(request):
     for case in page:
         if case.is_bundle_parent:
             children = list(case.children.all())
-            combined = bundles.combined_state(children)
-            case.bundle_view = {"name": bundles.parent_bundle_name(case), "children": children, "state": combined,
-                                "label": bundles.CombinedState.LABELS[combined],
-                                "due_date": bundles.latest_due_date(children)}
+            combined = selectors.combined_state(children)
+            case.bundle_view = {"name": selectors.parent_bundle_name(case), "children": children, "state": combined,
+                                "label": selectors.CombinedState.LABELS[combined],
+                                "due_date": selectors.latest_due_date(children)}
     return render(request, "applications/pages/bundle_mine.html", {"page": page})
 
 

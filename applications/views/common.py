@@ -9,11 +9,11 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from applications import bundles, selectors, services
+from applications import selectors, services
 from applications.documents import DocumentKind
 from applications.forms import MaterialUploadForm, add_service_errors
 from applications.models import Application, State, SuspensionKind
-from applications.permissions import allowed_actions
+from applications.permissions import access_bundle, allowed_actions
 from applications.presenters import materials_view
 from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
@@ -182,7 +182,7 @@ def submit_form(request, form, *, run, success, back: str):
 def _visible_parent(user, number) -> Application | None:
     """The bundle's parent with this number if the user may see it; None for any other number."""
     try:
-        return bundles.access_bundle(user=user, number=number)
+        return access_bundle(user=user, number=number)
     except Http404:
         return None
 

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from applications import bundles, selectors, services
+from applications import selectors, services
 from applications.forms import DeliverForm, IntakeForm, NoticeForm, ReferForm, add_service_errors
-from applications.models import Channel, State
+from applications.models import FINISHED, Channel, State
 from applications.permissions import access_application
 from applications.views import bundles as bundle_views
 from applications.views.common import PAGE_SIZE, act, bundle_or_case, case_context, clerk_required, submit_form, upload_material
@@ -171,7 +171,7 @@ def pickup(request):
         cases = cases.filter(Q(number=query) | Q(applicant_id_number=query))
     page = Paginator(cases.order_by("-issued_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     # A bundle is listed once all its results can go together (一并送达): some issued, none still running.
-    unfinished = [state for state in State.values if state not in (State.ISSUED, *bundles.FINISHED)]
+    unfinished = [state for state in State.values if state not in (State.ISSUED, *FINISHED)]
     issued_parents = (selectors.application_list(user=request.user)
                       .filter(bundle_code__gt="", parent__isnull=True, children__state=State.ISSUED)
                       .exclude(children__state__in=unfinished).distinct())
@@ -203,7 +203,7 @@ def _deliver(request, case, *, deliver, page):
 
 def _deliver_bundle(request, parent):
     """A bundle's results all together (一并送达)."""
-    return _deliver(request, parent, deliver=bundles.bundle_deliver, page=bundle_views.window_page)
+    return _deliver(request, parent, deliver=services.bundle_deliver, page=bundle_views.window_page)
 
 
 @clerk_required

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from applications import bundles, services
+from applications import selectors, services
 from applications.models import Application, Material, Notice, State
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember
 from portal.errors import InvalidTransition
@@ -67,13 +67,13 @@ def requirement(child, name):
 
 
 def create(citizen, bundle):
-    return bundles.bundle_application_create(
+    return services.bundle_application_create(
         actor=citizen, bundle_code=bundle.code, form_data={"shop_name": "老张饺子馆", "food_items": "热食类食品制售"})
 
 
 def complete(citizen, parent):
     shared = parent_material(parent)
-    bundles.bundle_material_upload(actor=citizen, application=parent, material_id=shared.pk, upload=pdf_file("身份证.pdf"))
+    services.bundle_material_upload(actor=citizen, application=parent, material_id=shared.pk, upload=pdf_file("身份证.pdf"))
     for child in parent.children.all():
         for r in child.item_version.materials.exclude(name__in=shared.maps.values()):
             services.application_material_upload(actor=citizen, application=child, requirement_id=r.pk, upload=pdf_file())
@@ -86,7 +86,7 @@ def parent_material(parent):
 def test_create_makes_a_parent_and_one_child_per_item_in_its_department(citizen, bundle, food, tax):
     parent = create(citizen, bundle)
 
-    children = bundles.bundle_children(parent)
+    children = selectors.bundle_children(parent)
     assert parent.is_bundle_parent and parent.state == State.DRAFT and parent.bundle_code == "YJS-KBCYD"
     assert [c.item_version_id for c in children] == [food.current_version_id, tax.current_version_id]
     assert [c.department.code for c in children] == ["CCSJ", "CCSW"]
@@ -94,22 +94,22 @@ def test_create_makes_a_parent_and_one_child_per_item_in_its_department(citizen,
     # The shared form: each child receives only the fields its item uses.
     assert children[0].form_data == {"店铺名称": "老张饺子馆", "经营项目": "热食类食品制售"}
     assert children[1].form_data == {"店铺名称": "老张饺子馆"}
-    assert bundles.combined_state(children) == "draft"
+    assert selectors.combined_state(children) == "draft"
 
 
 def test_required_shared_field_is_checked(citizen, bundle):
     with pytest.raises(ValidationError) as error:
-        bundles.bundle_application_create(actor=citizen, bundle_code=bundle.code, form_data={"shop_name": "店"})
+        services.bundle_application_create(actor=citizen, bundle_code=bundle.code, form_data={"shop_name": "店"})
     assert "经营项目" in str(error.value)
     assert not Application.objects.exists()
 
 
 def test_shared_material_uploaded_once_counts_for_every_child(citizen, bundle):
     parent = create(citizen, bundle)
-    created = bundles.bundle_material_upload(
+    created = services.bundle_material_upload(
         actor=citizen, application=parent, material_id=parent_material(parent).pk, upload=pdf_file("身份证.pdf"))
 
-    children = bundles.bundle_children(parent)
+    children = selectors.bundle_children(parent)
     assert len(created) == 2 and len({m.file.name for m in created}) == 1
     assert Material.objects.filter(application__in=children).count() == 2
     for child, name in zip(children, ["法定代表人身份证件", "办税人员身份证件"]):
@@ -118,14 +118,14 @@ def test_shared_material_uploaded_once_counts_for_every_child(citizen, bundle):
 
 def test_submit_is_all_or_nothing(citizen, bundle):
     parent = create(citizen, bundle)
-    bundles.bundle_material_upload(actor=citizen, application=parent, material_id=parent_material(parent).pk, upload=pdf_file())
+    services.bundle_material_upload(actor=citizen, application=parent, material_id=parent_material(parent).pk, upload=pdf_file())
     with unchanged(parent, *parent.children.all()), pytest.raises(Exception) as error:
-        bundles.bundle_submit(actor=citizen, application=parent)
+        services.bundle_submit(actor=citizen, application=parent)
     assert "食品经营许可申请书" in str(error.value)
     assert set(parent.children.values_list("state", flat=True)) == {State.DRAFT}
 
     complete(citizen, parent)
-    bundles.bundle_submit(actor=citizen, application=parent)
+    services.bundle_submit(actor=citizen, application=parent)
     assert set(parent.children.values_list("state", flat=True)) == {State.SUBMITTED}
     parent.refresh_from_db()
     assert parent.state == State.DRAFT  # the parent is a container: no timer or queue ever counts it
@@ -145,7 +145,7 @@ def clerk():
 def submitted_parent(citizen, bundle):
     parent = create(citizen, bundle)
     complete(citizen, parent)
-    bundles.bundle_submit(actor=citizen, application=parent)
+    services.bundle_submit(actor=citizen, application=parent)
     return parent
 
 
@@ -164,7 +164,7 @@ def test_clerk_accepts_all_children_together_and_the_parent_shows_the_latest_due
         response = login_api(clerk).post(f"/api/v1/applications/{submitted_parent.number}/accept/")
     assert response.status_code == 200, response.content
     body = response.json()
-    children = bundles.bundle_children(submitted_parent)
+    children = selectors.bundle_children(submitted_parent)
     assert {c.state for c in children} == {State.ACCEPTED}
     assert body["combined_state"] == "in_progress"
     # 2 and 5 working days after 2026-09-30: the National Day holiday does not count.
@@ -173,25 +173,25 @@ def test_clerk_accepts_all_children_together_and_the_parent_shows_the_latest_due
 
 
 def test_accept_is_all_or_none(login_api, clerk, submitted_parent):
-    child = bundles.bundle_children(submitted_parent)[1]
+    child = selectors.bundle_children(submitted_parent)[1]
     services.application_request_materials(actor=clerk, application=child, as_part_of=submitted_parent, deficiencies=[
         {"requirement": requirement(child, "涉税事项申请表").pk, "reason": "未签字"}])
-    with unchanged(submitted_parent, *bundles.bundle_children(submitted_parent)):
+    with unchanged(submitted_parent, *selectors.bundle_children(submitted_parent)):
         response = login_api(clerk).post(f"/api/v1/applications/{submitted_parent.number}/accept/")
     assert response.status_code == 409
     assert "新办纳税人涉税事项套餐" in response.json()["detail"]
-    assert [c.state for c in bundles.bundle_children(submitted_parent)] == [State.SUBMITTED, State.PENDING_MATERIALS]
+    assert [c.state for c in selectors.bundle_children(submitted_parent)] == [State.SUBMITTED, State.PENDING_MATERIALS]
 
 
 def test_a_child_cannot_be_accepted_on_its_own(login_api, clerk, submitted_parent):
-    child = bundles.bundle_children(submitted_parent)[0]
-    with unchanged(submitted_parent, *bundles.bundle_children(submitted_parent)):
+    child = selectors.bundle_children(submitted_parent)[0]
+    with unchanged(submitted_parent, *selectors.bundle_children(submitted_parent)):
         response = login_api(clerk).post(f"/api/v1/applications/{child.number}/accept/")
     assert response.status_code == 409 and response.json()["code"] == "bundle_child"
 
 
 def test_one_notice_lists_every_childs_deficiencies(login_api, clerk, citizen, submitted_parent):
-    food_case, tax_case = bundles.bundle_children(submitted_parent)
+    food_case, tax_case = selectors.bundle_children(submitted_parent)
     deficiencies = [
         {"child": food_case.number, "requirement": requirement(food_case, "食品经营许可申请书").pk, "reason": "缺少签章"},
         {"child": tax_case.number, "requirement": requirement(tax_case, "涉税事项申请表").pk, "reason": "未签字"},
@@ -224,8 +224,8 @@ def test_one_notice_lists_every_childs_deficiencies(login_api, clerk, citizen, s
 
 
 def test_departments_decide_in_parallel_and_a_rejection_does_not_block_the_other(login_api, clerk, submitted_parent, food_dept, tax_dept):
-    bundles.bundle_accept(actor=clerk, application=submitted_parent)
-    food_case, tax_case = bundles.bundle_children(submitted_parent)
+    services.bundle_accept(actor=clerk, application=submitted_parent)
+    food_case, tax_case = selectors.bundle_children(submitted_parent)
     food_reviewer = UserFactory(reviewer=True, department=food_dept)
     tax_reviewer = UserFactory(reviewer=True, department=tax_dept)
     # Each department sees only its own child, never the other's nor the parent.
@@ -238,12 +238,12 @@ def test_departments_decide_in_parallel_and_a_rejection_does_not_block_the_other
     assert login_api(food_reviewer).post(f"/api/v1/applications/{food_case.number}/claim/").status_code == 200
     response = login_api(food_reviewer).post(f"/api/v1/applications/{food_case.number}/approve/", {"opinion": "符合条件"}, format="json")
     assert response.status_code == 200, response.content
-    states = {c.number: c.state for c in bundles.bundle_children(submitted_parent)}
+    states = {c.number: c.state for c in selectors.bundle_children(submitted_parent)}
     assert states == {food_case.number: State.APPROVED, tax_case.number: State.REJECTED}
-    assert bundles.combined_state(bundles.bundle_children(submitted_parent)) == "in_progress"
+    assert selectors.combined_state(selectors.bundle_children(submitted_parent)) == "in_progress"
     # Delivered together: nothing is issued yet.
     with unchanged(submitted_parent, food_case, tax_case), pytest.raises(InvalidTransition):
-        bundles.bundle_deliver(actor=clerk, application=submitted_parent, method="mail", tracking_number="SF1")
+        services.bundle_deliver(actor=clerk, application=submitted_parent, method="mail", tracking_number="SF1")
 
 
 def test_withdrawing_the_bundle_withdraws_every_undecided_child(login_api, citizen, submitted_parent):
@@ -252,13 +252,13 @@ def test_withdrawing_the_bundle_withdraws_every_undecided_child(login_api, citiz
     assert response.json()["combined_state"] == "withdrawn"
     submitted_parent.refresh_from_db()
     assert submitted_parent.state == State.WITHDRAWN
-    assert {c.state for c in bundles.bundle_children(submitted_parent)} == {State.WITHDRAWN}
-    with unchanged(submitted_parent, *bundles.bundle_children(submitted_parent)):
+    assert {c.state for c in selectors.bundle_children(submitted_parent)} == {State.WITHDRAWN}
+    with unchanged(submitted_parent, *selectors.bundle_children(submitted_parent)):
         assert login_api(citizen).post(f"/api/v1/applications/{submitted_parent.number}/withdraw/").status_code == 409
 
 
 def test_review_actions_on_the_parent_are_refused(login_api, clerk, submitted_parent):
-    with unchanged(submitted_parent, *bundles.bundle_children(submitted_parent)):
+    with unchanged(submitted_parent, *selectors.bundle_children(submitted_parent)):
         response = login_api(clerk).post(f"/api/v1/applications/{submitted_parent.number}/refer/", {"reason": "x"}, format="json")
     assert response.status_code == 409
 
@@ -267,10 +267,10 @@ def test_combined_state_rules():
     def cases(*states):
         return [Application(state=state) for state in states]
 
-    assert bundles.combined_state(cases(State.DELIVERED, State.NOT_ACCEPTED, State.WITHDRAWN)) == "done"
-    assert bundles.combined_state(cases(State.ISSUED, State.DELIVERED)) == "issued"
-    assert bundles.combined_state(cases(State.IN_REVIEW, State.REJECTED)) == "in_progress"
-    assert bundles.combined_state(cases(State.WITHDRAWN, State.WITHDRAWN)) == "withdrawn"
+    assert selectors.combined_state(cases(State.DELIVERED, State.NOT_ACCEPTED, State.WITHDRAWN)) == "done"
+    assert selectors.combined_state(cases(State.ISSUED, State.DELIVERED)) == "issued"
+    assert selectors.combined_state(cases(State.IN_REVIEW, State.REJECTED)) == "in_progress"
+    assert selectors.combined_state(cases(State.WITHDRAWN, State.WITHDRAWN)) == "withdrawn"
 
 
 def test_the_window_delivers_a_bundle_together(login_api, clerk, submitted_parent, food_dept, tax_dept):
@@ -278,8 +278,8 @@ def test_the_window_delivers_a_bundle_together(login_api, clerk, submitted_paren
     from django.db import transaction
     from django.test import Client
 
-    bundles.bundle_accept(actor=clerk, application=submitted_parent)
-    food_case, tax_case = bundles.bundle_children(submitted_parent)
+    services.bundle_accept(actor=clerk, application=submitted_parent)
+    food_case, tax_case = selectors.bundle_children(submitted_parent)
     for case, department, action, data in ((food_case, food_dept, "approve", {"opinion": "符合条件"}),
                                            (tax_case, tax_dept, "reject", {"opinion": "不符合", "legal_basis": "第十条"})):
         reviewer = login_api(UserFactory(reviewer=True, department=department))
@@ -298,7 +298,7 @@ def test_the_window_delivers_a_bundle_together(login_api, clerk, submitted_paren
     response = page.post(f"/window/cases/{submitted_parent.number}/deliver/",
                          {"deliver-method": "mail", "deliver-tracking_number": "EMS0001"}, follow=True)
     assert "已邮寄（单号 EMS0001）" in response.content.decode()
-    children = bundles.bundle_children(submitted_parent)
+    children = selectors.bundle_children(submitted_parent)
     assert {(c.state, c.tracking_number) for c in children} == {(State.DELIVERED, "EMS0001")}
     # A child's own page offers no delivery: it goes with its bundle.
     assert "确认送达" not in page.get(f"/window/cases/{food_case.number}/").content.decode()

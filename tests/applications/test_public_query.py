@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.test.signals import template_rendered
 
-from applications import bundles, services
+from applications import services
 from applications.documents import DocumentKind, qr_code_data_uri, query_url, render_document_pdf
 from applications.models import Application, Document
 from applications.public import NOT_FOUND_MESSAGE
@@ -151,14 +151,14 @@ def test_a_bundle_parent_answers_for_its_parts(api, client, applicant, clerk):
     bundle = Bundle.objects.create(code="YJS-KBCYD", name="开办餐饮店", theme="business_startup", status="published")
     BundleMember.objects.create(bundle=bundle, item=food, order=1)
     BundleMember.objects.create(bundle=bundle, item=tax, order=2)
-    parent = bundles.bundle_application_create(actor=applicant, bundle_code=bundle.code)
+    parent = services.bundle_application_create(actor=applicant, bundle_code=bundle.code)
     for child in parent.children.all():
         for requirement in services.missing_requirements(child):
             services.application_material_upload(actor=applicant, application=child, requirement_id=requirement.pk,
                                                  upload=pdf_file())
     assert ask(api, parent.number, "张伟").status_code == 404  # not submitted yet: no case to follow
-    bundles.bundle_submit(actor=applicant, application=parent)
-    bundles.bundle_accept(actor=clerk, application=parent)
+    services.bundle_submit(actor=applicant, application=parent)
+    services.bundle_accept(actor=clerk, application=parent)
 
     body = ask(api, parent.number, "张伟").json()
     assert body["item"]["name"] == "开办餐饮店" and body["state_display"] == "并联审批中"

@@ -9,78 +9,33 @@ Every bundle action runs the existing single-case services on each child inside 
 parent's row lock: all children or none.
 """
 
-from dataclasses import dataclass
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from applications import services
 from applications.documents import DocumentKind
 from applications.models import FINISHED, WITHDRAWABLE, Application, Deficiency, Material, Notice, State
-from applications.permissions import check_actor, visible_applications
-from applications.selectors import CombinedState, combined_state, latest_due_date  # noqa: F401 — read as bundles.*
+from applications.permissions import check_actor
+from applications.selectors import CombinedState, combined_state, noticed_requirement_ids, parent_bundle_name
+from applications.services.case import document_create, require_role, tell_applicant
+from applications.services.intake import (
+    application_accept,
+    application_create,
+    application_request_materials,
+    application_resubmit,
+    application_submit,
+    application_withdraw,
+    upload_refusal,
+    validated_deficiencies,
+)
+from applications.services.issuance import application_deliver
 from applications.uploads import inspect_upload, stored_upload
-from items.models import Bundle, BundleMaterial, MaterialRequirement
+from items.models import Bundle, BundleMaterial
 from items.selectors import bundle_get_published
 from portal.audit import audit_record
 from portal.errors import InvalidTransition, Refused
 from portal.models import Role, User
-
-# --- reads ---------------------------------------------------------------------------------------
-
-
-def bundle_children(parent: Application) -> list[Application]:
-    return list(
-        parent.children.select_related("item_version", "item_version__item", "department").order_by("pk")
-    )
-
-
-def access_bundle(*, user: User, number: str) -> Application:
-    """A parent case the user may see: its applicant and supervisors always; clerks once it was submitted
-    (they cannot see a citizen's unsubmitted online draft either); department staff see the children only."""
-    parent = (
-        Application.objects.select_related("item_version", "item_version__item", "department")
-        .filter(number=number, parent__isnull=True).exclude(bundle_code="").first()
-    )
-    if parent is None or not user.is_authenticated:
-        raise Http404("办件不存在")
-    if user.role == Role.SUPERVISOR or (user.role == Role.APPLICANT and parent.applicant_id == user.pk):
-        return parent
-    if user.role == Role.CLERK and visible_applications(user=user).filter(parent=parent).exists():
-        return parent
-    raise Http404("办件不存在")
-
-
-@dataclass
-class SharedMaterialRow:
-    material: BundleMaterial
-    targets: list[tuple[Application, MaterialRequirement]]  # each child and its mapped requirement
-    uploaded: bool
-
-
-def shared_material_rows(parent: Application, children: list[Application]) -> list[SharedMaterialRow]:
-    """Each shared material with the requirement it fills in every child (by name, in the pinned version)."""
-    bundle = Bundle.objects.filter(code=parent.bundle_code).first()
-    if bundle is None:
-        return []
-    rows = []
-    for material in bundle.materials.all():
-        targets = []
-        for child in children:
-            name = material.maps.get(child.item_version.item.code)
-            requirement = next((r for r in child.item_version.materials.all() if r.name == name), None) if name else None
-            if requirement is not None:
-                targets.append((child, requirement))
-        uploaded = bool(targets) and all(
-            any(m.requirement_id == requirement.pk for m in child.materials.all()) for child, requirement in targets
-        )
-        rows.append(SharedMaterialRow(material=material, targets=targets, uploaded=uploaded))
-    return rows
-
-
-# --- create and materials ----------------------------------------------------------------------
 
 
 def _form_for(bundle: Bundle, item_code: str, form_data: dict) -> dict:
@@ -107,11 +62,11 @@ def bundle_application_create(*, actor: User, bundle_code: str, form_data: dict 
         raise ValidationError({"form_data": [f"请填写：{'、'.join(missing)}"]})
     members = [member.item for member in bundle.members.all()]
     # The parent pins the lead (first) item's version: a case row needs one; nothing is reviewed on it.
-    parent = services.application_create(actor=actor, item_code=members[0].code, form_data=form_data, applicant=applicant,
+    parent = application_create(actor=actor, item_code=members[0].code, form_data=form_data, applicant=applicant,
                                          contact_phone=contact_phone, contact_address=contact_address)
     Application.objects.filter(pk=parent.pk).update(bundle_code=bundle.code)
     for item in members:
-        child = services.application_create(
+        child = application_create(
             actor=actor, item_code=item.code, form_data=_form_for(bundle, item.code, form_data), applicant=applicant,
             contact_phone=parent.contact_phone, contact_address=parent.contact_address,
         )
@@ -146,7 +101,7 @@ def _for_child(child: Application, error: Exception) -> Exception:
 def bundle_material_upload(*, actor: User, application: Application, material_id, upload) -> list[Material]:
     """One upload of a shared material becomes a Material on every child whose requirement it maps to:
     one stored file, one row per child, so each child's checklist counts it as present."""
-    services.require_role(actor, Role.APPLICANT, Role.CLERK)
+    require_role(actor, Role.APPLICANT, Role.CLERK)
     parent, children = _lock_bundle(application)
     material = BundleMaterial.objects.filter(pk=material_id, bundle__code=parent.bundle_code).first() if str(material_id).isdigit() else None
     if material is None:
@@ -159,7 +114,7 @@ def bundle_material_upload(*, actor: User, application: Application, material_id
         requirement = child.item_version.materials.filter(name=name).first() if name else None
         if requirement is None:
             continue
-        refusal = services.upload_refusal(child, requirement, noticed=services.noticed_requirement_ids(child))
+        refusal = upload_refusal(child, requirement, noticed=noticed_requirement_ids(child))
         if refusal is not None:
             # Only the children that may take it now: a decided child keeps what it had.
             continue
@@ -186,9 +141,6 @@ def bundle_material_upload(*, actor: User, application: Application, material_id
     return created
 
 
-# --- intake --------------------------------------------------------------------------------------
-
-
 def _each(children, call) -> None:
     for child in children:
         try:
@@ -210,7 +162,7 @@ def bundle_submit(*, actor: User, application: Application) -> Application:
     drafts = [child for child in children if child.state == State.DRAFT]
     if not drafts:
         raise InvalidTransition(f"一件事当前状态为「{CombinedState.LABELS[combined_state(children)]}」，不能提交")
-    _each(drafts, lambda child: services.application_submit(actor=actor, application=child, as_part_of=parent))
+    _each(drafts, lambda child: application_submit(actor=actor, application=child, as_part_of=parent))
     _bundle_event(parent, actor, "submit", {"children": [child.number for child in drafts]})
     return parent
 
@@ -225,7 +177,7 @@ def bundle_accept(*, actor: User, application: Application) -> Application:
     if not live or waiting:
         detail = "、".join(f"{c.item_version.name}（{c.get_state_display()}）" for c in waiting) or "没有可受理的子办件"
         raise InvalidTransition(f"一件事须全部子办件一并受理，当前不能受理：{detail}")
-    _each(live, lambda child: services.application_accept(actor=actor, application=child, as_part_of=parent))
+    _each(live, lambda child: application_accept(actor=actor, application=child, as_part_of=parent))
     _bundle_event(parent, actor, "accept", {"children": [child.number for child in live]})
     return parent
 
@@ -255,7 +207,7 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
             errors.append(f"{child.item_version.name}：办件当前状态为「{child.get_state_display()}」，不能一次性告知补正")
             continue
         try:
-            checked.append((child, services.validated_deficiencies(child, entries)))
+            checked.append((child, validated_deficiencies(child, entries)))
         except ValidationError as error:
             errors.extend(f"{child.item_version.name}：{message}" for message in error.message_dict["deficiencies"])
     if errors:
@@ -263,11 +215,11 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
     combined = Notice.objects.create(application=parent, sequence=parent.notices.count() + 1, issued_by=actor)
     lines = []
     for child, rows in checked:
-        services.application_request_materials(actor=actor, application=child, deficiencies=grouped[child.number],
+        application_request_materials(actor=actor, application=child, deficiencies=grouped[child.number],
                                                 as_part_of=parent)
         Deficiency.objects.bulk_create(Deficiency(notice=combined, requirement=r, reason=reason) for r, reason in rows)
         lines.extend({"requirement": f"{child.item_version.name}：{r.name}", "reason": reason} for r, reason in rows)
-    services.document_create(parent, kind=DocumentKind.MATERIALS_NOTICE, context={
+    document_create(parent, kind=DocumentKind.MATERIALS_NOTICE, context={
         "item_name": parent_bundle_name(parent),
         "notice_sequence": combined.sequence,
         "clerk_name": actor.display_name,
@@ -275,7 +227,7 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
         "deadline_note": "请按本通知一次性补齐上述材料后重新提交；补正期间不计入办理时限。",
     })
     _bundle_event(parent, actor, "request_materials", {"notice": combined.sequence, "children": list(grouped)})
-    services.tell_applicant(parent, "materials_notice",
+    tell_applicant(parent, "materials_notice",
                              f"您的一件事申请 {parent.number} 需补正材料：" + "；".join(f"{l['requirement']}（{l['reason']}）" for l in lines))
     return combined
 
@@ -287,7 +239,7 @@ def bundle_resubmit(*, actor: User, application: Application) -> Application:
     pending = [child for child in children if child.state == State.PENDING_MATERIALS]
     if not pending:
         raise InvalidTransition("没有待补正的子办件")
-    _each(pending, lambda child: services.application_resubmit(actor=actor, application=child, as_part_of=parent))
+    _each(pending, lambda child: application_resubmit(actor=actor, application=child, as_part_of=parent))
     parent.notices.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
     _bundle_event(parent, actor, "resubmit", {"children": [child.number for child in pending]})
     return parent
@@ -301,9 +253,9 @@ def bundle_withdraw(*, actor: User, application: Application) -> Application:
     open_children = [child for child in children if child.state in WITHDRAWABLE]
     if not open_children:
         raise InvalidTransition("所有子办件均已作出决定或已撤回，不能撤回")
-    _each(open_children, lambda child: services.application_withdraw(actor=actor, application=child, as_part_of=parent))
+    _each(open_children, lambda child: application_withdraw(actor=actor, application=child, as_part_of=parent))
     if not parent.children.exclude(state=State.WITHDRAWN).exists():
-        services.application_withdraw(actor=actor, application=parent)
+        application_withdraw(actor=actor, application=parent)
     _bundle_event(parent, actor, "withdraw", {"children": [child.number for child in open_children]})
     return parent
 
@@ -320,13 +272,8 @@ def bundle_deliver(*, actor: User, application: Application, method: str, tracki
     issued = [child for child in children if child.state == State.ISSUED]
     if not issued:
         raise InvalidTransition("没有待送达的办理结果")
-    _each(issued, lambda child: services.application_deliver(
+    _each(issued, lambda child: application_deliver(
         actor=actor, application=child, method=method, tracking_number=tracking_number, id_number=id_number,
         as_part_of=parent))
     _bundle_event(parent, actor, "deliver", {"children": [child.number for child in issued], "method": method})
     return parent
-
-
-def parent_bundle_name(parent: Application) -> str:
-    bundle = Bundle.objects.filter(code=parent.bundle_code).only("name").first()
-    return bundle.name if bundle else parent.bundle_code
