@@ -4,7 +4,7 @@ state (ApplicationFactory(accepted=True))."""
 import factory
 from stdnum.cn import ric, uscc
 
-from applications import services
+from applications import selectors, services
 from applications.models import Application, State
 from portal.models import AdminLevel, Department, Hall, Role, User
 from seals.models import IssuanceStatus, Seal, SealStatus
@@ -172,7 +172,7 @@ class ApplicationFactory(factory.Factory):
             raise ValueError(f"ApplicationFactory cannot take a case from {case.state} to {to}")
         for step in path[path.index(case.state) + 1:path.index(to) + 1]:
             if step == State.SUBMITTED:
-                for requirement in services.missing_requirements(case):
+                for requirement in selectors.missing_requirements(case):
                     services.application_material_upload(
                         actor=case.applicant, application=case, requirement_id=requirement.pk, upload=pdf_file())
                 services.application_submit(actor=case.applicant, application=case)

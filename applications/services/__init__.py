@@ -6,19 +6,9 @@
 
 Seeing a case is decided before these run (permissions.access_application); each service decides, through
 permissions, whether the actor may take the action, and whether the case's state and the rules allow it.
-Reads live in applications.selectors.
+Reads live in applications.selectors, and who may see what in applications.permissions.
 """
 
-from applications.permissions import access_appointment, access_rectification, visible_rectifications
-from applications.selectors import (
-    MaterialStatus,
-    current_materials,
-    hall_get,
-    material_status,
-    missing_requirements,
-    noticed_requirement_ids,
-    satisfied_by_certificates,
-)
 from applications.services.bundles import (
     bundle_accept,
     bundle_application_create,

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
-from applications import services
+from applications import selectors, services
 from applications.models import Application, DeliveryMethod, State, SuspensionKind
 from applications.permissions import allowed_actions
 from tests.factories import ApplicationFactory, UserFactory
@@ -114,7 +114,7 @@ def test_every_roles_buttons_are_the_apis_available_actions_in_every_state(login
     expected.update({("draft", "citizen"): {"submit", "withdraw"}, ("draft", "clerk"): set()})
     check("draft")
 
-    for requirement in services.missing_requirements(case):
+    for requirement in selectors.missing_requirements(case):
         services.application_material_upload(actor=citizen, application=case, requirement_id=requirement.pk, upload=pdf_file())
     move(lambda: services.application_submit(actor=citizen, application=case))
     expected.update({("submitted", "clerk"): {"accept", "request-materials", "refer"},

@@ -113,7 +113,7 @@ def test_shared_material_uploaded_once_counts_for_every_child(citizen, bundle):
     assert len(created) == 2 and len({m.file.name for m in created}) == 1
     assert Material.objects.filter(application__in=children).count() == 2
     for child, name in zip(children, ["法定代表人身份证件", "办税人员身份证件"]):
-        assert requirement(child, name) not in services.missing_requirements(child)
+        assert requirement(child, name) not in selectors.missing_requirements(child)
 
 
 def test_submit_is_all_or_nothing(citizen, bundle):

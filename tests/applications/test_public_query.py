@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.test.signals import template_rendered
 
-from applications import services
+from applications import selectors, services
 from applications.documents import DocumentKind, qr_code_data_uri, query_url, render_document_pdf
 from applications.models import Application, Document
 from applications.public import NOT_FOUND_MESSAGE
@@ -153,7 +153,7 @@ def test_a_bundle_parent_answers_for_its_parts(api, client, applicant, clerk):
     BundleMember.objects.create(bundle=bundle, item=tax, order=2)
     parent = services.bundle_application_create(actor=applicant, bundle_code=bundle.code)
     for child in parent.children.all():
-        for requirement in services.missing_requirements(child):
+        for requirement in selectors.missing_requirements(child):
             services.application_material_upload(actor=applicant, application=child, requirement_id=requirement.pk,
                                                  upload=pdf_file())
     assert ask(api, parent.number, "张伟").status_code == 404  # not submitted yet: no case to follow
