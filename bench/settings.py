@@ -33,6 +33,9 @@ os.environ["SMS_FILE_PATH"] = os.path.join(BENCH_TMP, "sms.log")
 # Out of the work tree like the media (nothing in the benchmark anchors: no beat, no verify_audit).
 os.environ["AUDIT_ANCHOR_PATH"] = os.path.join(BENCH_TMP, "audit-anchors.jsonl")
 
+# The address QR codes print (production requires it when ALLOWED_HOSTS is a pattern); the bench serves locally.
+os.environ.setdefault("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
 from portal.settings.production import *  # noqa: E402, F403
 from portal.settings.production import DATABASES, STORAGES  # noqa: E402
 
