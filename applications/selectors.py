@@ -2,16 +2,18 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import connections
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from applications.models import FINISHED, Application, Deficiency, Material, MaterialState, State
 from applications.permissions import visible_applications
 from certificates.services import held_valid_certificate_types
 from items.models import Bundle, BundleMaterial, ItemVersion, MaterialRequirement
+from items.selectors import item_current_for, item_first_published
 from portal.models import AuditEvent, Hall, User
 
 
@@ -425,3 +427,22 @@ def shared_material_rows(parent: Application, children: list[Application]) -> li
 def parent_bundle_name(parent: Application) -> str:
     bundle = Bundle.objects.filter(code=parent.bundle_code).only("name").first()
     return bundle.name if bundle else parent.bundle_code
+
+
+def most_used_items(*, limit: int = 8, days: int = 90) -> list[ItemVersion]:
+    """常用事项 for the home page: the published items with the most cases created in the last `days`, most
+    first (one aggregate query with LIMIT, then their current versions); the first published items when
+    there are no cases yet. A draft is no case yet (as in 办件查询); an item no longer published drops out
+    rather than being replaced."""
+    since = timezone.now() - timedelta(days=days)
+    counts = list(
+        Application.objects.filter(created_at__gte=since).exclude(state=State.DRAFT)
+        .values("item_version__item")
+        .annotate(cases=Count("id"))
+        .order_by("-cases", "item_version__item")
+        .values_list("item_version__item", flat=True)[:limit]
+    )
+    if not counts:
+        return item_first_published(limit=limit)
+    current = item_current_for(item_ids=counts)
+    return [current[item_id] for item_id in counts if item_id in current]

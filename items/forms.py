@@ -9,7 +9,12 @@ class GuideFilterForm(forms.Form):
 
     q = forms.CharField(label="搜索", required=False, max_length=100)
     department = forms.ChoiceField(label="实施部门", required=False)
-    audience = forms.ChoiceField(label="服务对象", required=False, choices=[("", "全部服务对象"), *Audience.choices])
+    # person / legal: the home page's 个人办事 / 法人办事 (items.selectors.AUDIENCE_GROUPS), then single A.4 codes.
+    audience = forms.ChoiceField(
+        label="服务对象",
+        required=False,
+        choices=[("", "全部服务对象"), ("person", "个人办事"), ("legal", "法人办事"), *Audience.choices],
+    )
     theme = forms.ChoiceField(label="主题", required=False, choices=[("", "全部主题"), *Theme.choices])
     handling = forms.ChoiceField(label="办件类型", required=False, choices=[("", "全部办件类型"), *Handling.choices])
     online = forms.ChoiceField(

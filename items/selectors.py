@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet, Value
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import StrIndex
 from django.http import Http404
 
@@ -114,6 +114,21 @@ def _json_list_has(field_name: str, value: str) -> Q:
     return Q(**{f"{field_name}__icontains": f'"{value}"'})
 
 
+# 个人办事 / 法人办事 (the home page's two doors, the guide's `audience=person|legal`): GB/T 39046 A.4 codes.
+AUDIENCE_GROUPS = {
+    "person": (Audience.NATURAL_PERSON,),
+    "legal": tuple(code for code in Audience if code != Audience.NATURAL_PERSON),
+}
+
+
+def _audience_filter(audience: str) -> Q:
+    """One A.4 code, or a group of them (any one matches)."""
+    condition = Q()
+    for code in AUDIENCE_GROUPS.get(audience, (audience,)):
+        condition |= _json_list_has("audience", code)
+    return condition
+
+
 # What pg_trgm can index in a LIKE pattern: three letters or digits in a row (CJK characters are letters).
 _TRIGRAM = re.compile(r"[^\W_]{3}")
 
@@ -162,7 +177,7 @@ def item_list(
     if item_type:
         queryset = queryset.filter(item_type=item_type)
     if audience:
-        queryset = queryset.filter(_json_list_has("audience", audience))
+        queryset = queryset.filter(_audience_filter(audience))
     if handling:
         queryset = queryset.filter(handling=handling)
     if online is not None:
@@ -173,6 +188,18 @@ def item_list(
         queryset = queryset.filter(_json_list_has("themes", theme))
     # By 实施编码: it starts with the department's credit code, so a department's items stay together, and
     # the unique index on items_item.code lets PostgreSQL stop after one page instead of sorting them all.
+    if search.split():
+        # DESIGN §13: a name that is the query, or starts with it, ranks above a match in other fields (a
+        # material, the conditions); still one query, the rank is an ORDER BY expression (decision 047).
+        phrase = " ".join(search.split())
+        rank = Case(
+            When(name__iexact=phrase, then=Value(0)),
+            When(name__istartswith=phrase, then=Value(1)),
+            When(name__icontains=phrase, then=Value(2)),
+            default=Value(3),
+            output_field=IntegerField(),
+        )
+        return queryset.alias(_name_rank=rank).order_by("_name_rank", "item__code")
     return queryset.order_by("item__code")
 
 
@@ -277,6 +304,51 @@ def department_list() -> QuerySet[Department]:
 def departments_with_items() -> QuerySet[Department]:
     """Departments that implement at least one published item, for the guide's filter."""
     return Department.objects.filter(items__current_version__isnull=False).distinct().order_by("level", "code")
+
+
+@dataclass
+class ThemeGroup:
+    theme: str
+    label: str
+    count: int
+    items: list[tuple[str, str]]  # (code, name) of the first few, by 实施编码
+
+
+def home_catalogue(*, per_theme: int = 5) -> dict[str, list[ThemeGroup]]:
+    """个人办事 / 法人办事 for the home page: per audience group, the themes that have published items, in
+    Theme order, each with its count and the first `per_theme` items. One query of four columns, grouped
+    here (the catalogue is ~2,500 rows; the page shows a few names per theme)."""
+    rows = (
+        ItemVersion.objects.filter(current_for__isnull=False, status=VersionStatus.PUBLISHED)
+        .order_by("item__code")
+        .values_list("item__code", "name", "audience", "themes")
+    )
+    groups: dict[str, dict[str, ThemeGroup]] = {name: {} for name in AUDIENCE_GROUPS}
+    for code, name, audience, themes in rows:
+        for group, codes in AUDIENCE_GROUPS.items():
+            if not any(value in codes for value in audience):
+                continue
+            for theme in themes:
+                if theme not in Theme.values:
+                    continue
+                entry = groups[group].setdefault(theme, ThemeGroup(theme, Theme(theme).label, 0, []))
+                entry.count += 1
+                if len(entry.items) < per_theme:
+                    entry.items.append((code, name))
+    order = {value: index for index, value in enumerate(Theme.values)}
+    return {group: sorted(themes.values(), key=lambda entry: order[entry.theme]) for group, themes in groups.items()}
+
+
+def item_first_published(*, limit: int) -> list[ItemVersion]:
+    """The first published items by 实施编码 (the home page's 常用事项 before there are any cases)."""
+    return list(item_current_versions().prefetch_related(None).select_related(None).select_related("item")
+                .order_by("item__code")[:limit])
+
+
+def item_current_for(*, item_ids: list[int]) -> dict[int, ItemVersion]:
+    """The published current versions of these items, by item id (one query)."""
+    versions = item_current_versions().prefetch_related(None).select_related(None).select_related("item")
+    return {version.item_id: version for version in versions.filter(item_id__in=item_ids)}
 
 
 # ---------------------------------------------------------------------------------------------- history

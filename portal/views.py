@@ -11,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import defaults
 
+from applications.selectors import most_used_items
+from items.selectors import bundle_list, home_catalogue
 from portal.broker import broker_ping
 from portal.models import Notification
 
@@ -18,7 +20,17 @@ logger = logging.getLogger(__name__)
 
 
 def home(request):
-    return render(request, "portal/home.html")
+    """The front door (DESIGN §13 "Home page", decision 047): search, 个人办事 / 法人办事 by theme, the 一件事
+    bundles, the most-used items, 办件查询 and 证照核验. A fixed number of queries, whatever the catalogue's size."""
+    catalogue = home_catalogue()
+    return render(request, "portal/home.html", {
+        "audience_sections": [
+            {"key": "person", "title": "个人办事", "themes": catalogue["person"]},
+            {"key": "legal", "title": "法人办事", "themes": catalogue["legal"]},
+        ],
+        "bundles": bundle_list(),
+        "popular": most_used_items(),
+    })
 
 
 @login_required
