@@ -301,13 +301,10 @@ PUBLIC_MILESTONES = {
     "application_deliver": ("delivered", "送达"),
     "application_withdraw": ("withdrawn", "撤回申请"),
 }
+# The bundle-wide steps on a parent read as the same milestones as a single case's.
 BUNDLE_MILESTONES = {
-    "bundle_submit": ("submitted", "提交申请"),
-    "bundle_request_materials": ("materials_notice", "一次性告知补正材料"),
-    "bundle_resubmit": ("resubmitted", "补正后重新提交"),
-    "bundle_accept": ("accepted", "受理"),
-    "bundle_deliver": ("delivered", "送达"),
-    "bundle_withdraw": ("withdrawn", "撤回申请"),
+    f"bundle_{step}": PUBLIC_MILESTONES[f"application_{step}"]
+    for step in ("submit", "request_materials", "resubmit", "accept", "deliver", "withdraw")
 }
 
 

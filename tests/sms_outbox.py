@@ -11,11 +11,14 @@ class SmsOutbox:
     def __init__(self, path: Path):
         self.path = path
 
-    def messages(self, phone: str | None = None) -> list[str]:
+    def lines(self) -> list[dict]:
+        """Every message sent, oldest first, as the backend wrote it ({"phone", "message", …})."""
         if not self.path.exists():
             return []
-        lines = [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
-        return [line["message"] for line in lines if phone is None or line["phone"] == phone]
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
+
+    def messages(self, phone: str | None = None) -> list[str]:
+        return [line["message"] for line in self.lines() if phone is None or line["phone"] == phone]
 
     def code(self, phone: str) -> str:
         """The code in the last message to `phone`."""

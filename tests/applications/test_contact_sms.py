@@ -1,29 +1,22 @@
 """SMS to the case's contact phone (DESIGN §13): a walk-in's acceptance reaches the phone on the application."""
 
-import json
-
 import pytest
 
 from portal.models import Notification
 from portal.notifications import notification_retry_sweep
 from tests.factories import ApplicationFactory, UserFactory
 from tests.files import upload
+from tests.sms_outbox import sms_outbox
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sms_file(settings, tmp_path):
-    settings.SMS_BACKEND = "portal.sms.FileSmsBackend"
-    settings.SMS_FILE_PATH = str(tmp_path / "sms.log")
-    return tmp_path / "sms.log"
+def outbox(settings, tmp_path):
+    return sms_outbox(settings, tmp_path)
 
 
-def sms_lines(path):
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-
-
-def test_a_walk_in_case_tells_its_contact_phone_of_the_acceptance(as_user, clerk, item, requirements, sms_file):
+def test_a_walk_in_case_tells_its_contact_phone_of_the_acceptance(as_user, clerk, item, requirements, outbox):
     client = as_user(clerk)
     response = client.post("/api/v1/applications/", {
         "item": item.code, "applicant": {"name": "王小明", "id_type": "111", "id_number": "220102199003071235"},
@@ -38,16 +31,16 @@ def test_a_walk_in_case_tells_its_contact_phone_of_the_acceptance(as_user, clerk
     notification = Notification.objects.get(application=number, kind="accepted")
     assert notification.user.phone == "" and notification.contact_phone == "13912345678"
     assert notification_retry_sweep() == 1
-    (sms,) = sms_lines(sms_file)
+    (sms,) = outbox.lines()
     assert sms["phone"] == "13912345678"
     assert "已受理" in sms["message"] and number in sms["message"]
 
 
-def test_the_account_phone_is_not_texted_twice(as_user, clerk, item, sms_file):
+def test_the_account_phone_is_not_texted_twice(as_user, clerk, item, outbox):
     """An online case's contact phone is the account's unless the applicant wrote another: one SMS, not two."""
     citizen = UserFactory(identified=True, phone="13700000001")
     case = ApplicationFactory(item=item, applicant=citizen, submitted=True)
     assert case.contact_phone == "13700000001"
     assert as_user(clerk).post(f"/api/v1/applications/{case.number}/accept/").status_code == 200
     assert notification_retry_sweep() == 1
-    assert [line["phone"] for line in sms_lines(sms_file)] == ["13700000001"]
+    assert [line["phone"] for line in outbox.lines()] == ["13700000001"]
