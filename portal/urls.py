@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -51,6 +52,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="portal/swagger_ui.html"),
          name="swagger-ui"),
 ]
+
+# 统一身份认证 (decision 048): the OIDC sign-in and its callback exist only when a client id is configured.
+if settings.OIDC_RP_CLIENT_ID:
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
 
 handler404 = views.not_found
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -305,6 +306,31 @@ SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")
 AUDIT_ANCHOR_KEY = env("AUDIT_ANCHOR_KEY", default="")
 AUDIT_ANCHOR_PREVIOUS_PUBLIC_KEYS = env.list("AUDIT_ANCHOR_PREVIOUS_PUBLIC_KEYS", default=[])
 AUDIT_ANCHOR_PATH = env("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchors.jsonl"))
+
+# Unified identity (统一身份认证, decision 048): sign-in through the city's OIDC provider (mozilla-django-oidc),
+# on only when OIDC_RP_CLIENT_ID is set; then its secret and the provider's endpoints have no default. The
+# provider's verified ID number claim picks the account (portal/oidc.py); the claim names are the provider's.
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid profile")
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)  # seconds for each call to the provider
+OIDC_ID_NUMBER_CLAIM = env("OIDC_ID_NUMBER_CLAIM", default="id_number")  # 居民身份证号码, verified by the provider
+OIDC_NAME_CLAIM = env("OIDC_NAME_CLAIM", default="name")
+OIDC_PHONE_CLAIM = env("OIDC_PHONE_CLAIM", default="")  # empty: the provider's phone number is not taken
+OIDC_CALLBACK_CLASS = "portal.oidc.OidcCallbackView"
+if OIDC_RP_CLIENT_ID:
+    for name in ("OIDC_RP_CLIENT_SECRET", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT",
+                 "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"):
+        if not globals()[name]:
+            raise ImproperlyConfigured(f"{name} must be set in the environment when OIDC_RP_CLIENT_ID is")
+    # Behind axes' backend like the others: it needs the request, which the OIDC callback passes.
+    AUTHENTICATION_BACKENDS.append("portal.oidc.OidcBackend")
 
 # Prometheus scrape endpoint `/metrics` (portal/metrics.py): a bearer token, or client addresses in these
 # networks (the monitoring network, reaching the hosts directly); with neither, it is closed.
