@@ -18,8 +18,52 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, messages)
 
 
-class ApplyForm(forms.Form):
-    """An online application: what the applicant asks for and how to reach them."""
+class PrincipalFields(forms.Form):
+    """代办 (DESIGN §13): the natural person the case is filed for; the service validates the pair."""
+
+    principal_name = forms.CharField(label="委托人姓名", max_length=50, required=False)
+    principal_id_number = forms.CharField(label="委托人身份证号码", max_length=18, required=False,
+                                          widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+
+    def principal(self) -> dict | None:
+        name, number = self.cleaned_data.get("principal_name", "").strip(), self.cleaned_data.get("principal_id_number", "").strip()
+        if not (name or number):
+            return None
+        return {"name": name, "id_type": IdType.RESIDENT_ID, "id_number": number}
+
+
+class ApplyForm(PrincipalFields):
+    """An online application: as whom (oneself, an organisation one acts for, or another person), what the
+    applicant asks for and how to reach them."""
+
+    applying_as = forms.ChoiceField(label="申请身份", widget=forms.RadioSelect, initial="self")
+
+    def __init__(self, *args, organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["applying_as"].choices = [
+            ("self", "本人申请"),
+            *((f"org:{o.credit_code}", f"以单位名义申请：{o.name}") for o in organisations),
+            ("principal", "代他人办理（代办，须上传授权委托书）"),
+        ]
+        self.order_fields(["applying_as", "principal_name", "principal_id_number"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("applying_as") == "principal":
+            if not data.get("principal_name", "").strip():
+                self.add_error("principal_name", "代他人办理须填写委托人姓名")
+            if not data.get("principal_id_number", "").strip():
+                self.add_error("principal_id_number", "代他人办理须填写委托人身份证号码")
+        return data
+
+    def party(self) -> dict:
+        """`application_create`'s organisation / principal arguments."""
+        choice = self.cleaned_data["applying_as"]
+        if choice.startswith("org:"):
+            return {"organisation": choice[4:]}
+        if choice == "principal":
+            return {"principal": self.principal()}
+        return {}
 
     description = forms.CharField(
         label="申请事项说明", max_length=1000,
@@ -38,8 +82,12 @@ class MaterialUploadForm(forms.Form):
     file = forms.FileField(label="选择文件", error_messages={"required": "请选择要上传的文件"})
 
 
-class IntakeForm(forms.Form):
-    """A walk-in registered at the window: the item, and the applicant's real name and ID."""
+class IntakeForm(PrincipalFields):
+    """A walk-in registered at the window: the item, and the applicant's real name and ID; for an
+    organisation, its credit code (the person present is its agent); for 代办, the principal."""
+
+    organisation = forms.CharField(label="申请单位统一社会信用代码", max_length=18, required=False,
+                                   help_text="以单位名义办理时填写（单位须已登记），申请人栏填写到场的法定代表人或经办人")
 
     item = forms.CharField(label="办理事项", max_length=40, error_messages={"required": "请选择办理事项"})
     applicant_name = forms.CharField(label="申请人姓名", max_length=50)
@@ -61,6 +109,9 @@ class IntakeForm(forms.Form):
     def applicant(self) -> dict:
         data = self.cleaned_data
         return {"name": data["applicant_name"].strip(), "id_type": data["id_type"], "id_number": data["id_number"]}
+
+    def party(self) -> dict:
+        return {"organisation": self.cleaned_data.get("organisation", "").strip(), "principal": self.principal()}
 
 
 class NoticeForm(forms.Form):

@@ -8,7 +8,7 @@ so pages show exactly the buttons the services would accept and the case API lis
 
 from collections.abc import Callable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django_fsm import can_proceed
 
@@ -25,6 +25,7 @@ from applications.models import (
     Rectification,
     State,
 )
+from organisations.selectors import acting_organisation_ids, acting_organisations
 from portal.errors import Forbidden
 from portal.models import Role, User
 
@@ -37,7 +38,7 @@ def visible_applications(*, user: User) -> QuerySet[Application]:
     if not user.is_authenticated:
         return cases.none()
     if user.role == Role.APPLICANT:
-        return cases.filter(applicant=user)
+        return cases.filter(party_condition(user))
     if user.role == Role.CLERK:
         # A citizen's online draft is theirs until they submit it.
         return cases.exclude(state=State.DRAFT, channel=Channel.ONLINE)
@@ -48,6 +49,16 @@ def visible_applications(*, user: User) -> QuerySet[Application]:
     if user.role == Role.SUPERVISOR:
         return cases
     return cases.none()
+
+
+def party_condition(user: User) -> Q:
+    """The cases a person is a party to (DESIGN §13): what they filed for themselves or for another person, what
+    another filed for them (代办: they are the principal), and their organisations' cases while they may act
+    for it (a removed agent no longer sees the cases they filed for it)."""
+    return (
+        Q(applicant=user, organisation__isnull=True) | Q(principal=user)
+        | Q(organisation__in=acting_organisations(user=user).values("pk"))
+    )
 
 
 def access_application(*, user: User, number: str, for_update: bool = False) -> Application:
@@ -62,11 +73,17 @@ def access_application(*, user: User, number: str, for_update: bool = False) -> 
 
 def sees_contact_data(*, user: User, application: Application) -> bool:
     """受审分离: reviewers judge the materials, not the person; only the applicant and intake see contacts."""
-    return user.role == Role.CLERK or (user.role == Role.APPLICANT and application.applicant_id == user.pk)
+    return user.role == Role.CLERK or owns(user=user, application=application)
 
 
 def owns(*, user: User, application: Application) -> bool:
-    return user.role == Role.APPLICANT and application.applicant_id == user.pk
+    """A party to the case acts as its applicant: who filed it, the principal it was filed for, and any current
+    agent or the legal representative of the organisation it was filed for (`party_condition` in Python)."""
+    if user.role != Role.APPLICANT:
+        return False
+    if application.organisation_id:
+        return application.organisation_id in acting_organisation_ids(user)
+    return user.pk in (application.applicant_id, application.principal_id)
 
 
 def is_department_head(*, user: User, application: Application) -> bool:
@@ -261,7 +278,7 @@ def access_bundle(*, user: User, number: str) -> Application:
     )
     if parent is None or not user.is_authenticated:
         raise Http404("办件不存在")
-    if user.role == Role.SUPERVISOR or (user.role == Role.APPLICANT and parent.applicant_id == user.pk):
+    if user.role == Role.SUPERVISOR or owns(user=user, application=parent):
         return parent
     if user.role == Role.CLERK and visible_applications(user=user).filter(parent=parent).exists():
         return parent

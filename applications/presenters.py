@@ -27,7 +27,7 @@ def materials_view(case: Application) -> list[dict]:
     for material in case.materials.all():
         uploads.setdefault(material.requirement_id, []).append(material)
     rows = []
-    for requirement in case.item_version.materials.all():
+    for requirement in selectors.case_requirements(case):
         files = uploads.get(requirement.pk, [])
         state = selectors.requirement_state(requirement, present=uploads, satisfied=satisfied)
         rows.append({

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from applications.models import FINISHED, Application, Deficiency, Material, MaterialState, State
 from applications.permissions import visible_applications
-from certificates.services import held_valid_certificate_types
+from certificates.selectors import valid_certificate_types_of
 from items.models import Bundle, BundleMaterial, ItemVersion, MaterialRequirement
 from items.selectors import item_current_for, item_first_published
 from portal.models import AuditEvent, Hall, User
@@ -26,7 +26,8 @@ def application_list(*, user: User, state: str | None = None) -> QuerySet[Applic
 
 def application_detail(*, application: Application) -> Application:
     return (
-        Application.objects.select_related("item_version", "item_version__item", "department", "hall")
+        Application.objects.select_related("item_version", "item_version__item", "department", "hall", "applicant",
+                                          "organisation", "principal", "assisted_by")
         .prefetch_related(
             "item_version__materials__satisfied_by",
             Prefetch("materials", queryset=Material.objects.order_by("requirement_id", "-version")),
@@ -156,13 +157,23 @@ def current_materials(case: Application) -> dict[int, Material]:
     return latest
 
 
+def case_requirements(case: Application, *, requirements=None) -> list[MaterialRequirement]:
+    """What this case must hand in: its pinned version's materials, and the 授权委托书 when it is filed for
+    another person (代办, DESIGN §13)."""
+    rows = list(case.item_version.materials.all() if requirements is None else requirements)
+    if case.principal_id:
+        rows.append(MaterialRequirement.objects.attorney_letter())
+    return rows
+
+
 def satisfied_by_certificates(case: Application, *, requirements: list[MaterialRequirement] | None = None) -> dict[int, str]:
     """免交: requirements met by a valid e-certificate the applicant holds → that certificate type's code."""
     if requirements is None:
-        requirements = list(case.item_version.materials.select_related("satisfied_by"))
+        requirements = case_requirements(case, requirements=case.item_version.materials.select_related("satisfied_by"))
     if not any(requirement.satisfied_by_id for requirement in requirements):
         return {}  # nothing on this item can be stood in for: no need to read the applicant's wallet
-    held = held_valid_certificate_types(user=case.applicant)
+    # The applicant in law: the person, the principal of a 代办, or the organisation (never its agent's own).
+    held = valid_certificate_types_of(id_type=case.applicant_id_type, id_number=case.applicant_id_number)
     if not held:
         return {}
     return {
@@ -186,7 +197,8 @@ REQUIREMENT_FIELDS = ["version_id", "order", "name", "form", "copies_original", 
 
 
 def material_status(case: Application) -> MaterialStatus:
-    requirements = list(case.item_version.materials.select_related("satisfied_by").only(*REQUIREMENT_FIELDS))
+    requirements = case_requirements(
+        case, requirements=case.item_version.materials.select_related("satisfied_by").only(*REQUIREMENT_FIELDS))
     return MaterialStatus(requirements, current_materials(case), satisfied_by_certificates(case, requirements=requirements))
 
 

@@ -5,6 +5,8 @@ from django.http import Http404
 
 from certificates.models import Certificate
 from certificates.selectors import held_by
+from organisations.selectors import acting_organisations
+from portal.identity import IdType
 from portal.models import Role, User
 
 DEPARTMENT_STAFF = (Role.REVIEWER, Role.HEAD)
@@ -34,10 +36,15 @@ def access_certificate(*, user: User, identifier: str) -> Certificate:
 
 
 def is_holder(*, user: User, certificate: Certificate) -> bool:
-    return user.is_authenticated and (
-        certificate.holder_id == user.pk
-        or (bool(user.id_number) and (user.id_type, user.id_number) == (certificate.holder_id_type, certificate.holder_id_number))
-    )
+    """The holder's account, their verified ID, or an agent of the holding organisation (`held_by` per row)."""
+    if not user.is_authenticated:
+        return False
+    if certificate.holder_id == user.pk:
+        return True
+    if user.id_number and (user.id_type, user.id_number) == (certificate.holder_id_type, certificate.holder_id_number):
+        return True
+    return certificate.holder_id_type == IdType.CREDIT_CODE and acting_organisations(user=user).filter(
+        credit_code=certificate.holder_id_number).exists()
 
 
 def can_revoke(*, user: User, certificate: Certificate) -> bool:

@@ -6,15 +6,20 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from certificates.models import Certificate, CertificateStatus
-from portal.models import User
+from organisations.selectors import acting_credit_codes
+from portal.identity import IdType
+from portal.models import Role, User
 
 
 def held_by(*, user: User) -> Q:
     """A user holds a certificate issued to their account, or to their verified ID number (a walk-in
-    applicant's certificate reaches their wallet once they sign up with the same number)."""
+    applicant's certificate reaches their wallet once they sign up with the same number), and the
+    certificates of every organisation they act for (DESIGN §13: each agent's wallet shows them)."""
     condition = Q(holder_id=user.pk)
     if user.id_number and user.id_type:
         condition |= Q(holder_id_type=user.id_type, holder_id_number=user.id_number)
+    if user.role == Role.APPLICANT:
+        condition |= Q(holder_id_type=IdType.CREDIT_CODE, holder_id_number__in=acting_credit_codes(user=user))
     return condition
 
 
@@ -38,6 +43,15 @@ def certificate_wallet(*, user: User, status: str | None = None) -> QuerySet[Cer
         return Certificate.objects.none()
     certificates = Certificate.objects.filter(held_by(user=user)).select_related("type", "issuer")
     return with_status(certificates, status=status, today=timezone.localdate())
+
+
+def valid_certificate_types_of(*, id_type: str, id_number: str) -> set[str]:
+    """Codes of the certificate types the subject with this code (a person's ID, an organisation's credit
+    code) holds a valid certificate of today: 免交 for a case stands on its applicant, whoever filed it."""
+    if not id_number:
+        return set()
+    certificates = Certificate.objects.filter(holder_id_type=id_type, holder_id_number=id_number)
+    return set(certificates.valid_on(timezone.localdate()).values_list("type__code", flat=True).distinct())
 
 
 def held_valid_certificate_types(*, user: User) -> set[str]:

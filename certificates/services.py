@@ -22,7 +22,6 @@ from certificates.identifiers import MAX_VERSION, certificate_identifier, random
 from certificates.models import Certificate, CertificateStatus, CertificateType
 from certificates.permissions import can_revoke, is_holder
 from certificates.rendering import certificate_render_pdf
-from certificates.selectors import held_valid_certificate_types  # noqa: F401  (applications calls it from here)
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import IdType, mask_id_number, normalize_id_number

@@ -335,6 +335,12 @@ class ItemVersion(models.Model):
             raise ValidationError(errors)
 
 
+class RequirementKind(models.TextChoices):
+    ITEM = "", "事项材料"
+    # Added to a case filed for another person (代办/委托, DESIGN §13), whatever the item: one shared row.
+    ATTORNEY_LETTER = "attorney_letter", "授权委托书"
+
+
 class MaterialRequirementQuerySet(models.QuerySet):
     def update(self, **kwargs):
         if self.filter(version__status=VersionStatus.PUBLISHED).exists():
@@ -346,6 +352,14 @@ class MaterialRequirementQuerySet(models.QuerySet):
             raise PublishedVersionError()
         return super().delete()
 
+    def attorney_letter(self) -> "MaterialRequirement":
+        """The 授权委托书 every case filed for another person adds to its item's materials (DESIGN §13)."""
+        requirement, _ = self.get_or_create(version=None, kind=RequirementKind.ATTORNEY_LETTER, defaults={
+            "order": 999, "name": "授权委托书", "form": MaterialForm.ORIGINAL, "copies_original": 1, "required": True,
+            "notes": "委托人签名的授权委托书，写明委托事项、权限和期限，并附委托人身份证复印件。",
+        })
+        return requirement
+
 
 # Files are never overwritten or deleted: a new draft shares its predecessor's files, and older versions
 # keep pointing at what they published. Storage appends a suffix when a name is taken.
@@ -353,11 +367,14 @@ MATERIAL_UPLOAD_TO = "items/forms/%Y/"
 
 
 class MaterialRequirement(models.Model):
-    """One material (申请材料) a version requires; frozen together with its version."""
+    """One material (申请材料) a version requires; frozen together with its version. A requirement without a
+    version is one the case adds by its own circumstances (`kind`), not the catalogue's."""
 
     version = models.ForeignKey(
-        ItemVersion, verbose_name="事项版本", on_delete=models.CASCADE, related_name="materials"
+        ItemVersion, verbose_name="事项版本", null=True, blank=True, on_delete=models.CASCADE, related_name="materials"
     )
+    kind = models.CharField("材料类别", max_length=20, choices=RequirementKind.choices, default=RequirementKind.ITEM,
+                            blank=True)
     order = models.PositiveSmallIntegerField("排序", default=0)
     name = models.CharField("材料名称", max_length=200)
     form = models.CharField("材料形式", max_length=10, choices=MaterialForm.choices, default=MaterialForm.ORIGINAL)
@@ -388,6 +405,10 @@ class MaterialRequirement(models.Model):
         verbose_name = "申请材料"
         verbose_name_plural = "申请材料"
         ordering = ["version", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(version__isnull=True),
+                                    name="material_requirement_one_per_case_kind"),
+        ]
 
     def __str__(self):
         return self.name

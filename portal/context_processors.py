@@ -6,9 +6,10 @@ from portal.models import Notification, Role
 
 PUBLIC_LINKS = [("办事指南", "items:guide"), ("办件查询", "public:query"), ("证照核验", "certificates:verify")]
 ROLE_LINKS = {
-    Role.APPLICANT: [("我的办件", "applications:mine"), ("我的证照", "certificates:wallet"), ("预约办事", "applications:appointments")],
+    Role.APPLICANT: [("我的办件", "applications:mine"), ("我的证照", "certificates:wallet"), ("预约办事", "applications:appointments"),
+                     ("我的单位", "organisations:mine")],
     Role.CLERK: [("叫号", "applications:queue"), ("预审", "applications:prereview"), ("窗口受理", "applications:intake"),
-                 ("领取送达", "applications:pickup")],
+                 ("领取送达", "applications:pickup"), ("单位登记", "organisations:mine")],
     Role.REVIEWER: [("待审工作台", "applications:worklist")],
     Role.HEAD: [
         ("待审工作台", "applications:worklist"), ("部门事务", "applications:head"), ("本部门证照", "certificates:department"),

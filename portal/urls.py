@@ -19,6 +19,7 @@ api_v1 = [
     path("notifications/", apis.NotificationListApi.as_view(), name="notification-list"),
     path("notifications/<int:notification_id>/read/", apis.NotificationReadApi.as_view(), name="notification-read"),
     path("", include("items.api_urls")),
+    path("", include("organisations.api_urls")),
     # Before applications': `applications/<number>/issue/` belongs to seals, the only app that stamps.
     path("", include("seals.api_urls")),
     path("", include("certificates.api_urls")),
@@ -43,6 +44,7 @@ urlpatterns = [
     path("accounts/reset/", account_views.password_reset, name="password-reset"),
     path("admin/", admin.site.urls),
     path("guide/", include("items.urls")),
+    path("organisations/", include("organisations.urls")),
     path("", include("applications.urls")),
     path("", include("applications.public_urls")),  # query/
     path("", include("certificates.urls")),

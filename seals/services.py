@@ -145,7 +145,7 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
         # a revocation (FOR UPDATE) waits for the stamp, but a foreign-key check (KEY SHARE) never does.
         seal = Seal.objects.select_for_update(of=("self",), no_key=True).select_related("department").get(pk=issuance.seal_id)
         case = Application.objects.select_for_update(of=("self",), no_key=True).select_related(
-            "item_version__certificate_type", "item_version__item", "department", "applicant", "decided_by", "hall"
+            "item_version__certificate_type", "item_version__item", "department", "applicant", "principal", "decided_by", "hall"
         ).get(pk=issuance.application_id)
         # The closed loop, checked again at the moment of stamping.
         if seal.status != SealStatus.ACTIVE:
@@ -160,7 +160,7 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
         identifier = ""
         if case.state == State.APPROVED and certificate_type is not None:
             certificate = certificate_issue(
-                certificate_type=certificate_type, issuer=case.department, holder=case.applicant,
+                certificate_type=certificate_type, issuer=case.department, holder=_holder_account(case),
                 holder_name=case.applicant_name, holder_id_type=case.applicant_id_type,
                 holder_id_number=case.applicant_id_number, face_data=_face_data(case),
                 application_number=case.number, sign=lambda pdf: signer.sign(pdf, box=SEAL_BOX), actor=issuance.custodian,
@@ -213,6 +213,14 @@ def seal_issue_retry_sweep(*, older_than_minutes: int = 5) -> int:
         except Exception as error:
             logger.warning("签发任务 %s 失败：%s", pk, error)
     return done
+
+
+def _holder_account(case: Application):
+    """The account the certificate is issued to: the person, the principal of a 代办 (not the agent), and none
+    for an organisation (its agents hold it through its credit code, certificates.selectors.held_by)."""
+    if case.organisation_id:
+        return None
+    return case.principal or case.applicant
 
 
 def _face_data(case: Application) -> dict:

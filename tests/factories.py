@@ -141,6 +141,8 @@ class ApplicationFactory(factory.Factory):
     clerk = None
     reviewer = None
     custodian = None
+    organisation = ""  # a credit code: filed as that organisation by `applicant`, its agent
+    principal = None  # {name, id_type, id_number}: filed by `applicant` for this person (代办)
 
     class Params:
         submitted = factory.Trait(state=State.SUBMITTED)
@@ -155,8 +157,9 @@ class ApplicationFactory(factory.Factory):
         raise TypeError("a case exists only through the services: ApplicationFactory(...) creates it, never .build()")
 
     @classmethod
-    def _create(cls, model_class, *, item, applicant, form_data, state, **steps):
-        case = services.application_create(actor=applicant, item_code=item.code, form_data=form_data)
+    def _create(cls, model_class, *, item, applicant, form_data, state, organisation, principal, **steps):
+        case = services.application_create(actor=applicant, item_code=item.code, form_data=form_data,
+                                           organisation=organisation, principal=principal)
         return cls.advance(case, to=state, **steps)
 
     @classmethod

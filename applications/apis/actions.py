@@ -95,6 +95,8 @@ ACTIONS = {
     "reject": (services.application_reject, RejectSerializer),
     "deliver": (services.application_deliver, DeliverSerializer),
     "rate": (services.application_rate, RateSerializer),
+    # Not a transition: records the hall staff member who helped (帮办, DESIGN §13).
+    "assist": (services.application_assist, None),
 }
 
 

@@ -75,13 +75,29 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     notices = serializers.SerializerMethodField()
     documents = serializers.SerializerMethodField()
     contact = serializers.SerializerMethodField()
+    parties = serializers.SerializerMethodField()
     form_data = serializers.JSONField()
 
     class Meta(ApplicationSerializer.Meta):
         fields = [
-            *ApplicationSerializer.Meta.fields, "materials", "notices", "documents", "contact", "form_data",
+            *ApplicationSerializer.Meta.fields, "materials", "notices", "documents", "contact", "parties", "form_data",
             "suspensions", "extended_days", "extension_reason", "decision", "available_actions",
         ]
+
+    def get_parties(self, case) -> dict:
+        """Who filed it for whom (DESIGN §13): the organisation, the principal of a 代办, the agent, the 帮办."""
+        agent = None
+        if case.organisation_id or case.principal_id:
+            agent = {"name": case.applicant.display_name, "id_masked": case.applicant.id_masked}
+        return {
+            "organisation": ({"name": case.organisation.name, "credit_code": case.organisation.credit_code,
+                              "kind": case.organisation.kind, "legal_rep_name": case.organisation.legal_rep_name}
+                             if case.organisation_id else None),
+            "principal": ({"name": case.principal.display_name, "id_masked": case.principal.id_masked}
+                          if case.principal_id else None),
+            "agent": agent,
+            "assisted_by": case.assisted_by.display_name if case.assisted_by_id else None,
+        }
 
     def get_available_actions(self, case) -> list[str]:
         return api_actions(allowed_actions(self.context["request"].user, case))
@@ -143,6 +159,9 @@ class ApplicationCreateSerializer(serializers.Serializer):
     contact_phone = bounded(Application, "contact_phone", required=False, allow_blank=True, default="",
                             validators=[phone_validator])
     contact_address = bounded(Application, "contact_address", required=False, allow_blank=True, default="")
+    organisation = serializers.CharField(label="申请单位统一社会信用代码", max_length=18, required=False, allow_blank=True,
+                                         default="")
+    principal = ApplicantInputSerializer(required=False, label="委托人（代办）")
 
 
 def detail_response(request, case, status_code=status.HTTP_200_OK) -> Response:
@@ -191,6 +210,8 @@ class ApplicationListApi(ListAPIView):
             applicant=data.validated_data.get("applicant"),
             contact_phone=data.validated_data["contact_phone"],
             contact_address=data.validated_data["contact_address"],
+            organisation=data.validated_data["organisation"],
+            principal=data.validated_data.get("principal"),
         )
         return detail_response(request, case, status.HTTP_201_CREATED)
 

@@ -125,6 +125,17 @@ class Application(ConcurrentTransitionMixin, models.Model):
     # Indexed by app_applicant_idx (applicant, -created_at), which also serves applicant alone.
     applicant = models.ForeignKey(User, verbose_name="申请人账号", on_delete=models.PROTECT, related_name="applications",
                                   db_index=False)
+    # Applying as an organisation (DESIGN §13): the applicant below is the organisation (id_type 001) and
+    # `applicant` is the agent's account; every current agent of the organisation sees the case.
+    organisation = models.ForeignKey("organisations.Organisation", verbose_name="申请单位", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="applications", db_index=False)
+    # 代办/委托: the natural person the account applies for; the applicant below is this principal, who sees
+    # the case once registered (the row is their walk-in identity until they claim it).
+    principal = models.ForeignKey(User, verbose_name="委托人", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", db_index=False)
+    # 帮办: the hall staff member who helped the applicant fill in and submit.
+    assisted_by = models.ForeignKey(User, verbose_name="帮办人员", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", db_index=False)
     # A snapshot as declared on the application: the account's name may change later.
     applicant_name = models.CharField("申请人", max_length=100)
     applicant_id_type = models.CharField("证件类型", max_length=3)
@@ -195,6 +206,10 @@ class Application(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["reviewer", "state", "department", "due_date"], name="app_reviewer_worklist_idx"),
             models.Index(fields=["item_version", "state", "department", "due_date"], name="app_version_worklist_idx"),
             models.Index(fields=["parent"], name="app_parent_idx", condition=models.Q(parent__isnull=False)),
+            models.Index(fields=["organisation", "-created_at"], name="app_organisation_idx",
+                         condition=models.Q(organisation__isnull=False)),
+            models.Index(fields=["principal", "-created_at"], name="app_principal_idx",
+                         condition=models.Q(principal__isnull=False)),
             models.Index(fields=["state", "submitted_at"], name="app_state_submitted_idx"),
             models.Index(
                 fields=["next_alert_on"], name="app_alert_due_idx",

@@ -46,8 +46,10 @@ from applications.services.hall import (
     ticket_issue,
 )
 from applications.services.intake import (
+    ASSISTABLE,
     acceptance_context,
     application_accept,
+    application_assist,
     application_create,
     application_decline,
     application_material_upload,

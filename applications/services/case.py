@@ -161,8 +161,13 @@ def document_pdf_ensure(*, document: Document) -> Document:
 
 
 def tell_applicant(case: Application, kind: str, message: str) -> None:
+    """The account that filed the case, and the principal it was filed for (代办); the SMS to the case's
+    contact phone goes once."""
     phone = case.contact_phone if kind in CONTACT_SMS_KINDS else ""
-    notify_many(messages=[Message([case.applicant_id], kind, message, case.number, contact_phone=phone)])
+    messages = [Message([case.applicant_id], kind, message, case.number, contact_phone=phone)]
+    if case.principal_id:
+        messages.append(Message([case.principal_id], kind, message, case.number))
+    notify_many(messages=messages)
 
 
 def materials_snapshot(case: Application, *, status: MaterialStatus | None = None) -> list[dict]:

@@ -10,7 +10,7 @@ from django_fsm import can_proceed
 from applications.documents import DocumentKind
 from applications.models import Application, Channel, Deficiency, Material, Notice, Referral, ReferralOutcome, State
 from applications.permissions import check_actor
-from applications.selectors import MaterialStatus, material_status, noticed_requirement_ids
+from applications.selectors import MaterialStatus, case_requirements, material_status, noticed_requirement_ids
 from applications.services.case import (
     CLOCK_FIELDS,
     document_create,
@@ -28,9 +28,12 @@ from applications.services.case import (
 )
 from applications.services.rollup import statistics_day_invalidate
 from applications.uploads import inspect_upload, stored_upload
-from items.models import Item, MaterialRequirement
+from items.models import Audience, Item, MaterialRequirement
+from organisations.models import Organisation, OrganisationKind
+from organisations.selectors import may_act_for
 from portal.audit import audit_record
 from portal.errors import InvalidTransition, Refused
+from portal.identity import IdType
 from portal.models import Role, User
 from portal.services import user_for_identity
 from portal.workdays import WorkCalendar
@@ -38,13 +41,20 @@ from portal.workdays import WorkCalendar
 
 @transaction.atomic
 def application_create(*, actor: User, item_code: str, form_data: dict | None = None, applicant: dict | None = None,
-                       contact_phone: str = "", contact_address: str = "") -> Application:
-    """A citizen's online draft, or a clerk's registration of a walk-in (real name + validated ID)."""
+                       contact_phone: str = "", contact_address: str = "", organisation: str = "",
+                       principal: dict | None = None) -> Application:
+    """A citizen's online draft, or a clerk's registration of a walk-in (real name + validated ID).
+
+    DESIGN §13: `organisation` (a credit code) files it as that organisation, by its legal representative or
+    an agent; `principal` (name, id_type, id_number) files it for another natural person (代办), adding the
+    授权委托书 to the materials. The item's audience must include whoever the applicant then is."""
     require_role(actor, Role.APPLICANT, Role.CLERK)
     item = Item.objects.select_related("current_version", "current_version__department").filter(code=item_code).first()
     if item is None or item.current_version is None:
         raise ValidationError({"item": [f"事项 {item_code} 不存在或尚未发布"]})
     version = item.current_version
+    if organisation and principal:
+        raise ValidationError({"principal": ["以单位身份申请时不能同时填写委托人"]})
     if actor.role == Role.APPLICANT:
         if not version.online:
             raise ValidationError({"item": ["该事项暂不支持网上办理，请到窗口申请"]})
@@ -54,21 +64,19 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
     else:
         if not applicant:
             raise ValidationError({"applicant": ["窗口登记须填写申请人姓名、证件类型和证件号码"]})
-        try:
-            person = user_for_identity(
-                name=applicant.get("name", ""),
-                id_type=applicant.get("id_type", "111"),
-                id_number=applicant.get("id_number", ""),
-            )
-        except ValidationError as error:
-            labels = {"name": "申请人姓名", "id_number": "证件号码", "id_type": "证件类型"}
-            raise ValidationError({"applicant": [
-                f"{labels.get(field, field)}：{message}" for field, messages in error.message_dict.items() for message in messages
-            ]}) from error
+        person = _identity(applicant, field="applicant", label="申请人")
         if person.pk == actor.pk:
             # A clerk never registers a case of their own: another window takes it (separation of duties).
             raise ValidationError({"applicant": ["证件号码：不能以窗口人员本人的证件号码登记办件，请由其他窗口人员受理"]})
         channel, hall, prefix = Channel.WINDOW, actor.hall, actor.hall.code
+    party = _organisation_party(organisation, person=person) if organisation else None
+    represented = _principal(principal, agent=person) if principal else None
+    _refuse_audience(version, organisation=party)
+    if party is not None:
+        name, id_type, id_number = party.name, IdType.CREDIT_CODE, party.credit_code
+    else:
+        holder = represented or person
+        name, id_type, id_number = holder.real_name or holder.username, holder.id_type, holder.id_number
     case = Application.objects.create(
         number=next_number(prefix=prefix, day=local_today()),
         item_version=version,
@@ -76,9 +84,11 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
         hall=hall,
         channel=channel,
         applicant=person,
-        applicant_name=person.real_name or person.username,
-        applicant_id_type=person.id_type,
-        applicant_id_number=person.id_number,
+        organisation=party,
+        principal=represented,
+        applicant_name=name,
+        applicant_id_type=id_type,
+        applicant_id_number=id_number,
         contact_phone=contact_phone or person.phone,
         contact_address=contact_address or person.address,
         form_data=form_data or {},
@@ -86,9 +96,67 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
     )
     audit_record(
         actor=actor, action="application_create", object_type="application", object_id=case.number,
-        to_state=case.state, payload={"item": item.code, "version": version.number, "channel": channel},
+        to_state=case.state, payload={
+            "item": item.code, "version": version.number, "channel": channel,
+            **({"organisation": party.credit_code, "agent": person.pk} if party else {}),
+            **({"principal": represented.pk, "agent": person.pk} if represented else {}),
+        },
     )
     return case
+
+
+def _identity(data: dict, *, field: str, label: str) -> User:
+    """The person row of a name and ID (created for someone not yet known), errors on `field`."""
+    try:
+        return user_for_identity(
+            name=str(data.get("name", "")), id_type=str(data.get("id_type", IdType.RESIDENT_ID)),
+            id_number=str(data.get("id_number", "")),
+        )
+    except ValidationError as error:
+        labels = {"name": f"{label}姓名", "id_number": "证件号码", "id_type": "证件类型"}
+        raise ValidationError({field: [
+            f"{labels.get(key, key)}：{message}" for key, messages in error.message_dict.items() for message in messages
+        ]}) from error
+
+
+def _organisation_party(credit_code: str, *, person: User) -> Organisation:
+    """The organisation the person files for: they must be its legal representative or a current agent."""
+    organisation = Organisation.objects.filter(credit_code=str(credit_code).strip().upper()).first()
+    if organisation is None:
+        raise ValidationError({"organisation": ["该统一社会信用代码的单位尚未登记：网上由法定代表人登记，或到窗口登记"]})
+    if not may_act_for(user=person, organisation=organisation):
+        raise ValidationError({"organisation": [
+            f"{person.display_name}不是「{organisation.name}」的法定代表人或经办人，不能以该单位名义申请"
+        ]})
+    return organisation
+
+
+def _principal(data, *, agent: User) -> User:
+    """代办: the natural person the case is filed for, validated like any applicant; never the agent."""
+    if not isinstance(data, dict):
+        raise ValidationError({"principal": ["委托人应包括姓名、证件类型和证件号码"]})
+    if str(data.get("id_type", IdType.RESIDENT_ID)) != IdType.RESIDENT_ID:
+        raise ValidationError({"principal": ["证件类型：委托人须为持居民身份证的自然人"]})
+    represented = _identity(data, field="principal", label="委托人")
+    if represented.pk == agent.pk:
+        raise ValidationError({"principal": ["委托人不能是申请人本人；本人办理无需填写委托人"]})
+    if represented.role != Role.APPLICANT:
+        raise ValidationError({"principal": ["证件号码：该证件号码属于工作人员账户，不能作为委托人"]})
+    return represented
+
+
+def _refuse_audience(version, *, organisation: Organisation | None) -> None:
+    """事项的服务对象 decides who may apply: a natural person, or organisations of the listed kinds."""
+    if not version.audience:
+        return
+    kind = organisation.kind if organisation else Audience.NATURAL_PERSON
+    if kind in version.audience:
+        return
+    allowed = "、".join(version.audience_labels)
+    who = OrganisationKind(kind).label if organisation else "自然人（个人）"
+    if organisation is None:
+        raise ValidationError({"item": [f"「{version.name}」的服务对象为{allowed}，{who}不能申请；请以单位身份申请"]})
+    raise ValidationError({"organisation": [f"「{version.name}」的服务对象为{allowed}，{who}「{organisation.name}」不能申请"]})
 
 
 def upload_refusal(case: Application, requirement: MaterialRequirement, *, noticed: set[int]) -> Refused | None:
@@ -115,8 +183,8 @@ def application_material_upload(*, actor: User, application: Application, requir
     require_role(actor, Role.APPLICANT, Role.CLERK)
     case = lock_case(application)
     try:
-        requirement = case.item_version.materials.get(pk=int(requirement_id))
-    except (MaterialRequirement.DoesNotExist, TypeError, ValueError) as error:
+        requirement = next(r for r in case_requirements(case) if r.pk == int(requirement_id))
+    except (StopIteration, TypeError, ValueError) as error:
         raise ValidationError({"requirement": ["该材料不属于本办件所办理的事项"]}) from error
     refusal = upload_refusal(case, requirement, noticed=noticed_requirement_ids(case))
     if refusal is not None:
@@ -159,7 +227,7 @@ def application_submit(*, actor: User, application: Application, as_part_of: App
 def validated_deficiencies(case: Application, deficiencies: list[dict]) -> list[tuple[MaterialRequirement, str]]:
     """Each deficiency tied to a requirement of the pinned version, with a reason; and the one-time rule:
     once a first notice exists, a later one may name only what the first named."""
-    requirements = {requirement.pk: requirement for requirement in case.item_version.materials.all()}
+    requirements = {requirement.pk: requirement for requirement in case_requirements(case)}
     errors, rows, seen = [], [], set()
     if not deficiencies:
         errors.append("请至少列出一项需要补正的材料")
@@ -341,3 +409,24 @@ def application_withdraw(*, actor: User, application: Application, as_part_of: A
     refuse_bundle_child(case, as_part_of)
     case.closed_at = timezone.now()
     return transition(case, "withdraw", actor=actor, fields=["closed_at"])
+
+
+# 帮办 is recorded while intake is still open: afterwards nobody at the window is helping with it any more.
+ASSISTABLE = {State.DRAFT, State.SUBMITTED, State.PENDING_MATERIALS}
+
+
+@transaction.atomic
+def application_assist(*, actor: User, application: Application) -> Application:
+    """帮办: the hall staff member who helped the applicant fill in and submit (at a self-service terminal or
+    the help desk) is recorded on the case, once; it changes no state and gives no right to accept it."""
+    require_role(actor, Role.CLERK)
+    case = lock_case(application)
+    if case.assisted_by_id:
+        raise Refused(f"该办件已登记帮办人员：{case.assisted_by.display_name}", code="already_assisted")
+    if case.state not in ASSISTABLE:
+        raise InvalidTransition("办件已受理或已办结，不能再登记帮办")
+    case.assisted_by = actor
+    case.save(update_fields=["assisted_by"])
+    audit_record(actor=actor, action="application_assist", object_type="application", object_id=case.number,
+                 payload={"hall": actor.hall.code if actor.hall_id else ""})
+    return case

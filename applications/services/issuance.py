@@ -17,8 +17,10 @@ from applications.services.case import (
     transition,
 )
 from applications.services.rollup import statistics_day_invalidate
+from organisations.selectors import person_ids_acting_for
 from portal.audit import audit_record
 from portal.errors import Forbidden, Refused
+from portal.identity import IdType
 from portal.models import Role, User
 
 
@@ -88,8 +90,9 @@ def application_deliver(*, actor: User, application: Application, method: str, t
         require_role(actor, Role.CLERK)
         if method == DeliveryMethod.MAIL and not (tracking_number or "").strip():
             errors["tracking_number"] = ["邮寄送达须填写快递单号"]
-        if method == DeliveryMethod.PICKUP and (id_number or "").strip().upper() != case.applicant_id_number:
-            errors["id_number"] = ["领取人证件号码与申请人不符"]
+        collector = (id_number or "").strip().upper()
+        if method == DeliveryMethod.PICKUP and collector not in collector_id_numbers(case):
+            errors["id_number"] = ["领取人证件号码与申请人不符（他人代领须为办件登记的代理人或单位经办人）"]
     if errors:
         raise ValidationError(errors)
     case.delivery_method, case.tracking_number, case.delivered_at = method, (tracking_number or "").strip(), timezone.now()
@@ -99,4 +102,18 @@ def application_deliver(*, actor: User, application: Application, method: str, t
         fields.append("visits")
         if case.issued_at:  # one- and zero-visit shares count by the day of issue
             statistics_day_invalidate(day=timezone.localdate(case.issued_at))
-    return transition(case, "deliver", actor=actor, fields=fields, payload={"method": method, "tracking_number": case.tracking_number})
+    payload = {"method": method, "tracking_number": case.tracking_number}
+    if method == DeliveryMethod.PICKUP:
+        payload["collected_by"] = "applicant" if collector == case.applicant_id_number else "agent"  # 代领
+    return transition(case, "deliver", actor=actor, fields=fields, payload=payload)
+
+
+def collector_id_numbers(case: Application) -> set[str]:
+    """Who may collect the result at the window (代领 included): the applicant in person; the account that
+    filed a 代办 case; for an organisation, its legal representative and current agents."""
+    numbers = {case.applicant_id_number} if case.applicant_id_type == IdType.RESIDENT_ID else set()
+    if case.principal_id and case.applicant.id_number:
+        numbers.add(case.applicant.id_number)
+    if case.organisation_id:
+        numbers |= person_ids_acting_for(case.organisation)
+    return numbers

@@ -21,6 +21,7 @@ from applications.services.case import (
 from applications.services.intake import validated_deficiencies
 from portal.audit import audit_record
 from portal.errors import Refused
+from portal.identity import IdType
 from portal.models import User
 from portal.workdays import WorkCalendar
 
@@ -126,7 +127,10 @@ HOLDER_NAME_FIELDS = {
 }
 
 
-HOLDER_CODE_FIELDS = {"统一社会信用代码", "公民身份号码", "身份证件号", "身份证号"}
+# Each from the applicant of its own kind: a credit code never from a person's ID number, and back.
+CREDIT_CODE_FIELDS = {"统一社会信用代码"}
+PERSON_ID_FIELDS = {"公民身份号码", "身份证件号", "身份证号"}
+LEGAL_REP_FIELDS = {"法定代表人", "法定代表人（负责人）", "负责人"}
 NUMBER_FIELD_SUFFIXES = ("许可证编号", "证件编号", "登记证编号", "许可证号", "结婚证字号", "离婚证字号", "证书编码", "登记号")
 
 
@@ -142,8 +146,12 @@ def certificate_face_data(case: Application, supplied: dict | None = None) -> tu
         value = supplied.get(field) or case.face_data.get(field) or case.form_data.get(field)
         if not value and field in HOLDER_NAME_FIELDS:
             value = case.applicant_name
-        elif not value and field in HOLDER_CODE_FIELDS:
+        elif not value and field in CREDIT_CODE_FIELDS and case.applicant_id_type == IdType.CREDIT_CODE:
             value = case.applicant_id_number
+        elif not value and field in PERSON_ID_FIELDS and case.applicant_id_type == IdType.RESIDENT_ID:
+            value = case.applicant_id_number
+        elif not value and field in LEGAL_REP_FIELDS and case.organisation_id:
+            value = case.organisation.legal_rep_name
         elif not value and field.endswith(NUMBER_FIELD_SUFFIXES):
             value = f"{certificate_type.code}-{case.number}"
         values[field] = str(value or "").strip()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("window/cases/<str:number>/", window.window_case, name="window-case"),
     path("window/cases/<str:number>/materials/", window.window_case_upload, name="window-upload"),
     path("window/cases/<str:number>/accept/", window.window_case_accept, name="window-accept"),
+    path("window/cases/<str:number>/assist/", window.window_case_assist, name="window-assist"),
     path("window/cases/<str:number>/notice/", window.window_case_notice, name="window-notice"),
     path("window/cases/<str:number>/refer/", window.window_case_refer, name="window-refer"),
     path("window/cases/<str:number>/resubmit/", window.window_case_resubmit, name="window-resubmit"),

@@ -18,6 +18,7 @@ from applications.permissions import access_application
 from applications.views import bundles as bundle_views
 from applications.views.common import PAGE_SIZE, act, applicant_required, bundle_or_case, case_context, upload_material
 from items.selectors import item_get_current
+from organisations.selectors import acting_organisations
 from portal.models import Role
 
 
@@ -31,12 +32,18 @@ def apply(request, code):
         raise Http404("页面不存在")
     version = item_get_current(code=code)
     user = request.user
-    form = ApplyForm(request.POST or None, initial={"contact_phone": user.phone, "contact_address": user.address})
+    organisations = list(acting_organisations(user=user).order_by("name"))
+    initial = {"contact_phone": user.phone, "contact_address": user.address}
+    # Arriving from an organisation's page (?as=<credit code>): that organisation is chosen.
+    if any(o.credit_code == request.GET.get("as") for o in organisations):
+        initial["applying_as"] = f"org:{request.GET['as']}"
+    form = ApplyForm(request.POST or None, initial=initial, organisations=organisations)
     if request.method == "POST" and form.is_valid():
         try:
             case = services.application_create(
                 actor=user, item_code=version.item.code, form_data=form.form_data(),
                 contact_phone=form.cleaned_data["contact_phone"], contact_address=form.cleaned_data["contact_address"],
+                **form.party(),
             )
         except ValidationError as error:
             add_service_errors(form, error)

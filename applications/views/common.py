@@ -71,7 +71,7 @@ def case_context(request, case, *, upload_errors=None) -> dict:
     notices = list(case.notices.all())
     # What the open notice named: the same set the upload service checks.
     noticed = {d.requirement_id for notice in notices if notice.resolved_at is None for d in notice.deficiencies.all()}
-    requirements = {requirement.pk: requirement for requirement in case.item_version.materials.all()}
+    requirements = {requirement.pk: requirement for requirement in selectors.case_requirements(case)}
     latest_notice = notices[-1] if notices else None
     latest_noticed = {d.requirement_id for d in latest_notice.deficiencies.all()} if latest_notice else set()
     documents = list(case.documents.all())

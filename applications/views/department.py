@@ -192,7 +192,7 @@ def _review_page(request, case, *, forms=None):
     context = case_context(request, case)
     case = context["case"]
     user = request.user
-    requirements = list(case.item_version.materials.all())
+    requirements = selectors.case_requirements(case)
     open_noticed = {d.requirement_id for n in case.notices.all() if n.resolved_at is None for d in n.deficiencies.all()}
     for row in context["materials"]:
         # The department reads the materials; only the applicant or the window adds to them.
@@ -271,7 +271,7 @@ def review_suspend(request, number):
 
     return _review_post(
         request, number, service=services.application_suspend, success=success, name="suspend",
-        form=lambda case: SuspendForm(request.POST, requirements=case.item_version.materials.all(), prefix="suspend"),
+        form=lambda case: SuspendForm(request.POST, requirements=selectors.case_requirements(case), prefix="suspend"),
         arguments=lambda form: {"kind": form.cleaned_data["kind"], "reason": form.cleaned_data["reason"],
                                 "deficiencies": form.deficiencies()},
     )

@@ -64,6 +64,7 @@ def intake(request):
             case = services.application_create(
                 actor=request.user, item_code=form.cleaned_data["item"], applicant=form.applicant(),
                 contact_phone=form.cleaned_data["contact_phone"], contact_address=form.cleaned_data["contact_address"],
+                **form.party(),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -80,7 +81,7 @@ def intake(request):
 def _case_page(request, case, *, upload_errors=None, notice_form=None, refer_form=None, deliver_form=None):
     context = case_context(request, case, upload_errors=upload_errors)
     case = context["case"]
-    requirements = list(case.item_version.materials.all())
+    requirements = selectors.case_requirements(case)
     expected_due = None
     if case.state in (State.DRAFT, State.SUBMITTED):
         # What the applicant is told at the window: the due date if accepted today.
@@ -92,6 +93,7 @@ def _case_page(request, case, *, upload_errors=None, notice_form=None, refer_for
         "can_accept": "accept" in context["actions"],
         "can_notice": "request_materials" in context["actions"],
         "can_refer": "refer" in context["actions"],
+        "can_assist": not case.assisted_by_id and case.state in services.ASSISTABLE,
         "deliver_form": deliver_form or DeliverForm(prefix="deliver"),
     })
     return render(request, "applications/pages/window_case.html", context)
@@ -121,6 +123,15 @@ def window_case_accept(request, number):
 
 @clerk_required
 @require_POST
+def window_case_assist(request, number):
+    """帮办: the clerk who helped this applicant is recorded on the case."""
+    case = access_application(user=request.user, number=number)
+    act(request, case, services.application_assist, success="已登记您为本办件的帮办人员。")
+    return redirect("applications:window-case", number=case.number)
+
+
+@clerk_required
+@require_POST
 @bundle_or_case(bundle_views.window_resubmit)
 def window_case_resubmit(request, number):
     case = access_application(user=request.user, number=number)
@@ -134,7 +145,7 @@ def window_case_resubmit(request, number):
 def window_case_notice(request, number):
     """一次性告知: every deficiency in one submit, or nothing."""
     case = access_application(user=request.user, number=number)
-    form = NoticeForm(request.POST, requirements=case.item_version.materials.all(), prefix="notice")
+    form = NoticeForm(request.POST, requirements=selectors.case_requirements(case), prefix="notice")
     done = submit_form(
         request, form, back=reverse("applications:window-case", args=[case.number]),
         run=lambda: services.application_request_materials(

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "portal",
+    "organisations",
     "items",
     "certificates",
     "applications",

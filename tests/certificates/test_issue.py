@@ -11,7 +11,8 @@ from django.db import transaction
 
 from certificates.identifiers import certificate_identifier, identifier_is_valid
 from certificates.models import Certificate, CertificateStatus
-from certificates.services import certificate_revoke, held_valid_certificate_types, valid_until_for
+from certificates.selectors import held_valid_certificate_types
+from certificates.services import certificate_revoke, valid_until_for
 from portal.audit import audit_verify
 from portal.errors import InvalidTransition
 from portal.models import AuditEvent, Notification
