@@ -36,7 +36,7 @@ class ApplyForm(PrincipalFields):
     """An online application: as whom (oneself, an organisation one acts for, or another person), what the
     applicant asks for and how to reach them."""
 
-    applying_as = forms.ChoiceField(label="申请身份", widget=forms.RadioSelect, initial="self")
+    applying_as = forms.ChoiceField(label="申请身份", widget=forms.RadioSelect, initial="self", required=False)
 
     def __init__(self, *args, organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,7 +58,7 @@ class ApplyForm(PrincipalFields):
 
     def party(self) -> dict:
         """`application_create`'s organisation / principal arguments."""
-        choice = self.cleaned_data["applying_as"]
+        choice = self.cleaned_data.get("applying_as") or "self"
         if choice.startswith("org:"):
             return {"organisation": choice[4:]}
         if choice == "principal":

@@ -18,6 +18,29 @@ from portal.models import Role
 from portal.schema import ERROR
 
 
+class AgentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    id_masked = serializers.CharField()
+    added_at = serializers.DateTimeField(required=False)
+    at_window = serializers.BooleanField(required=False, help_text="窗口凭授权委托书添加")
+
+
+class OrganisationSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    credit_code = serializers.CharField()
+    kind = serializers.CharField()
+    kind_display = serializers.CharField()
+    legal_rep_name = serializers.CharField()
+    is_legal_rep = serializers.BooleanField()
+    agents = AgentSerializer(many=True, required=False, help_text="仅法定代表人和窗口人员可见")
+
+
+class AgentRemovedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    removed_at = serializers.DateTimeField()
+
+
 class OrganisationInputSerializer(serializers.Serializer):
     name = bounded(Organisation, "name")
     credit_code = serializers.CharField(label="统一社会信用代码", max_length=18)
@@ -56,7 +79,7 @@ def _with_agents(rows):
 class OrganisationListApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: serializers.ListSerializer(child=serializers.DictField())})
+    @extend_schema(responses={200: OrganisationSerializer(many=True)})
     def get(self, request):
         """Applicants: the organisations they act for. Clerks: `?credit_code=` finds one."""
         if request.user.role == Role.CLERK:
@@ -65,7 +88,7 @@ class OrganisationListApi(APIView):
             rows = acting_organisations(user=request.user)
         return Response([organisation_data(o, user=request.user) for o in _with_agents(rows)[:50]])
 
-    @extend_schema(request=OrganisationInputSerializer, responses={201: serializers.DictField(), 409: ERROR})
+    @extend_schema(request=OrganisationInputSerializer, responses={201: OrganisationSerializer})
     def post(self, request):
         data = OrganisationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,7 +102,7 @@ class OrganisationListApi(APIView):
 class OrganisationDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: serializers.DictField()})
+    @extend_schema(responses={200: OrganisationSerializer})
     def get(self, request, credit_code):
         organisation = access_organisation(user=request.user, credit_code=credit_code)
         organisation = _with_agents(Organisation.objects.filter(pk=organisation.pk)).get()
@@ -90,7 +113,7 @@ class AgentListApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=AgentInputSerializer, responses={201: serializers.DictField()})
+    @extend_schema(request=AgentInputSerializer, responses={201: AgentSerializer})
     def post(self, request, credit_code):
         """Add an agent: the legal representative online; a clerk with the 授权委托书 (multipart `attorney_letter`)."""
         organisation = access_organisation(user=request.user, credit_code=credit_code)
@@ -106,7 +129,7 @@ class AgentListApi(APIView):
 class AgentDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: serializers.DictField(), 409: ERROR})
+    @extend_schema(request=None, responses={200: AgentRemovedSerializer, 409: ERROR})
     def delete(self, request, credit_code, agent_id):
         organisation = access_organisation(user=request.user, credit_code=credit_code)
         agent = services.agent_remove(actor=request.user, organisation=organisation, agent_id=agent_id)

@@ -37,9 +37,9 @@ USERS = [
     ("citizen", Role.APPLICANT, "张伟", "220102199003071235", "", ""),
     ("citizen2", Role.APPLICANT, "李秀英", "220102198511204562", "", ""),
     # 长春味道餐饮有限公司 (organisations/demo.py): its legal representative and two agents.
-    ("legalrep", Role.APPLICANT, "王建国", "220102197805123413", "", ""),
-    ("agent", Role.APPLICANT, "陈晨", "220104198808231229", "", ""),
-    ("agent2", Role.APPLICANT, "赵磊", "22010319950101443X", "", ""),
+    ("legalrep", Role.APPLICANT, "王建国", "220102199605123418", "", ""),
+    ("agent", Role.APPLICANT, "陈晨", "220104198808231222", "", ""),
+    ("agent2", Role.APPLICANT, "赵磊", "220103199501014432", "", ""),
     ("clerk", Role.CLERK, "李娜", "220104199206157891", "", "CC-CITY"),
     ("clerk2", Role.CLERK, "周杰", "", "", "CC-CITY"),
     ("reviewer", Role.REVIEWER, "王芳", "", "CCSJ", ""),

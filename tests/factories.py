@@ -207,3 +207,15 @@ class ApplicationFactory(factory.Factory):
         issuance.refresh_from_db()
         if issuance.status != IssuanceStatus.DONE:
             raise AssertionError(f"issuance of {case.number} did not complete: {issuance.status} {issuance.last_error}")
+
+
+def organisation_with_rep(*, kind: str = "2", n: int = 1, name: str | None = None):
+    """An organisation of A.4 `kind` whose legal representative (returned with it) may file its cases."""
+    from organisations.models import Organisation
+
+    rep = UserFactory(identified=True)
+    organisation = Organisation.objects.create(
+        name=name or f"测试单位{n}", credit_code=credit_code(500 + n), kind=kind, legal_rep_name=rep.real_name,
+        legal_rep_id_number=rep.id_number, legal_rep=rep, created_by=rep)
+    return organisation, rep
+

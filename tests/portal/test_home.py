@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from items.models import Bundle, BundleMember
-from tests.factories import ApplicationFactory, published_item
+from tests.factories import ApplicationFactory, organisation_with_rep, published_item
 
 pytestmark = pytest.mark.django_db
 
@@ -102,17 +102,22 @@ def test_published_bundles_are_shown_and_drafts_are_not(client, catalogue):
 
 
 def test_most_used_items_follow_the_case_counts_of_the_last_90_days(client, catalogue):
+    # Each item filed by whom its audience admits: a company for 食品经营许可, a society for 社会团体成立登记.
+    company, company_rep = organisation_with_rep(kind="2", n=1)
+    society, society_rep = organisation_with_rep(kind="4", n=2)
+    as_company = {"applicant": company_rep, "organisation": company.credit_code}
+    as_society = {"applicant": society_rep, "organisation": society.credit_code}
     with time_machine.travel("2026-06-01 10:00 +0800"):  # more than 90 days before: does not count
         for _ in range(4):
-            ApplicationFactory(item=catalogue["club"], submitted=True)
+            ApplicationFactory(item=catalogue["club"], submitted=True, **as_society)
     with time_machine.travel("2026-11-20 10:00 +0800"):
         for _ in range(3):
-            ApplicationFactory(item=catalogue["food"], submitted=True)
+            ApplicationFactory(item=catalogue["food"], submitted=True, **as_company)
         ApplicationFactory(item=catalogue["fund"], submitted=True)
         for _ in range(2):
             ApplicationFactory(item=catalogue["both"], submitted=True)
         for _ in range(4):
-            ApplicationFactory(item=catalogue["club"])  # drafts: no case yet
+            ApplicationFactory(item=catalogue["club"], **as_society)  # drafts: no case yet
     with time_machine.travel("2026-12-01 10:00 +0800"):
         popular = section(text(client.get("/")), "home-popular")
     names = re.findall(r'<li><a href="/guide/[^"]+/">([^<]+)</a></li>', popular)

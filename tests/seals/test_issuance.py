@@ -258,7 +258,7 @@ class TestFaceData:
 
     def test_approval_needs_every_face_field_then_the_certificate_carries_them(self, as_user, clerk, custodian, typed_item, authority):
         from certificates.models import Certificate
-        from tests.factories import UserFactory
+        from tests.factories import UserFactory, credit_code
         from tests.files import pdf_file
 
         citizen = UserFactory(identified=True, real_name="张伟")
@@ -272,14 +272,18 @@ class TestFaceData:
         reviewer.post(f"/api/v1/applications/{number}/claim/")
         with unchanged(number):
             refused = reviewer.post(f"/api/v1/applications/{number}/approve/", {"opinion": "同意"}, format="json")
-        assert refused.status_code == 400 and "经营项目" in str(refused.json()["face_data"])
+        # A person's case: the credit code is never taken from the ID number (DESIGN §13); the reviewer types it.
+        assert refused.status_code == 400
+        assert "经营项目" in str(refused.json()["face_data"]) and "统一社会信用代码" in str(refused.json()["face_data"])
         assert Application.objects.get(number=number).state == "in_review"
         response = reviewer.post(f"/api/v1/applications/{number}/approve/", {
-            "opinion": "同意", "face_data": {"经营项目": "预包装食品销售（含冷藏冷冻食品）"}}, format="json")
+            "opinion": "同意", "face_data": {"经营项目": "预包装食品销售（含冷藏冷冻食品）", "统一社会信用代码": credit_code(7)}},
+            format="json")
         assert response.status_code == 200
         stored = Application.objects.get(number=number).face_data
         assert stored["经营者名称"] == "张伟" and stored["经营场所"] == "人民大街 1 号"
-        assert stored["统一社会信用代码"] == citizen.id_number and stored["许可证编号"] == f"FOOD-BIZ-{number}"
+        assert stored["统一社会信用代码"] == credit_code(7) != citizen.id_number
+        assert stored["许可证编号"] == f"FOOD-BIZ-{number}"
         seal_create(department_code=typed_item.department.code)
         assert issue(as_user(custodian), number).status_code == 202
         run_issuance(number)
