@@ -32,38 +32,34 @@ class PrincipalFields(forms.Form):
         return {"name": name, "id_type": IdType.RESIDENT_ID, "id_number": number}
 
 
-class ApplyForm(PrincipalFields):
-    """An online application: as whom (oneself, an organisation one acts for, or another person), what the
-    applicant asks for and how to reach them."""
+class ApplyingAsFields(forms.Form):
+    """As whom an applicant files online (DESIGN §13): in person, or as an organisation they act for; with
+    `principal_choice`, also for another person (代办)."""
 
     applying_as = forms.ChoiceField(label="申请身份", widget=forms.RadioSelect, initial="self", required=False)
+    principal_choice = False
 
     def __init__(self, *args, organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["applying_as"].choices = [
             ("self", "本人申请"),
             *((f"org:{o.credit_code}", f"以单位名义申请：{o.name}") for o in organisations),
-            ("principal", "代他人办理（代办，须上传授权委托书）"),
+            *([("principal", "代他人办理（代办，须上传授权委托书）")] if self.principal_choice else []),
         ]
-        self.order_fields(["applying_as", "principal_name", "principal_id_number"])
-
-    def clean(self):
-        data = super().clean()
-        if data.get("applying_as") == "principal":
-            if not data.get("principal_name", "").strip():
-                self.add_error("principal_name", "代他人办理须填写委托人姓名")
-            if not data.get("principal_id_number", "").strip():
-                self.add_error("principal_id_number", "代他人办理须填写委托人身份证号码")
-        return data
 
     def party(self) -> dict:
-        """`application_create`'s organisation / principal arguments."""
+        """`application_create`'s organisation argument (and, for 代办, the principal)."""
         choice = self.cleaned_data.get("applying_as") or "self"
         if choice.startswith("org:"):
             return {"organisation": choice[4:]}
-        if choice == "principal":
-            return {"principal": self.principal()}
         return {}
+
+
+class ApplyForm(ApplyingAsFields, PrincipalFields):
+    """An online application: as whom (oneself, an organisation one acts for, or another person), what the
+    applicant asks for and how to reach them."""
+
+    principal_choice = True
 
     description = forms.CharField(
         label="申请事项说明", max_length=1000,
@@ -72,6 +68,23 @@ class ApplyForm(PrincipalFields):
     contact_phone = forms.CharField(label="联系电话", max_length=20, validators=[phone_validator])
     contact_address = forms.CharField(label="联系地址", max_length=200, required=False,
                                       help_text="用于邮寄送达办理结果，可不填")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("applying_as") == "principal":
+            if not data.get("principal_name", "").strip():
+                self.add_error("principal_name", "代他人办理须填写委托人姓名")
+            if not data.get("principal_id_number", "").strip():
+                self.add_error("principal_id_number", "代他人办理须填写委托人身份证号码")
+        elif self.principal():
+            # Typed, then another choice made: say so rather than silently file it for oneself.
+            self.add_error("applying_as", "已填写委托人信息：代他人办理请选择“代他人办理”，本人申请请清空委托人信息")
+        return data
+
+    def party(self) -> dict:
+        if (self.cleaned_data.get("applying_as") or "self") == "principal":
+            return {"principal": self.principal()}
+        return super().party()
 
     def form_data(self) -> dict:
         return {"申请事项说明": self.cleaned_data["description"].strip()}
@@ -257,8 +270,8 @@ class DeliverForm(forms.Form):
 # --- 一件事一次办 (DESIGN §4 "Bundles") ---------------------------------------------------------------------
 
 
-class BundleApplyForm(forms.Form):
-    """The bundle's one form: its shared fields (from the catalogue), the description and the contact."""
+class BundleApplyForm(ApplyingAsFields):
+    """The bundle's one form: as whom, its shared fields (from the catalogue), the description and the contact."""
 
     description = forms.CharField(
         label="申请说明", max_length=1000, required=False,

@@ -14,6 +14,7 @@ from applications.permissions import visible_applications
 from certificates.selectors import valid_certificate_types_of
 from items.models import Bundle, BundleMaterial, ItemVersion, MaterialRequirement
 from items.selectors import item_current_for, item_first_published
+from organisations.models import Organisation
 from portal.models import AuditEvent, Hall, User
 
 
@@ -37,6 +38,17 @@ def application_detail(*, application: Application) -> Application:
         )
         .get(pk=application.pk)
     )
+
+
+def collectable_by(query: str) -> Q:
+    """Cases found at the pickup window by their number or by the ID number shown there: the applicant's own,
+    the account that filed it (an agent, 代领), or a legal representative or current agent of the
+    organisation it was filed for (`issuance.collector_id_numbers` checks the same people)."""
+    organisations = Organisation.objects.filter(
+        Q(legal_rep_id_number=query) | Q(agents__user__id_number=query, agents__removed_at__isnull=True)
+    ).values("pk")
+    return (Q(number=query) | Q(applicant_id_number=query) | Q(applicant__id_number=query, organisation__isnull=True)
+            | Q(organisation__in=organisations))
 
 
 def application_events(*, application: Application) -> QuerySet[AuditEvent]:

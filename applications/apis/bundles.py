@@ -14,6 +14,8 @@ from portal.inputs import FormDataField
 class BundleCreateSerializer(serializers.Serializer):
     form_data = FormDataField(label="共享表单内容", required=False, default=dict)
     applicant = ApplicantInputSerializer(required=False)
+    organisation = serializers.CharField(label="申请单位统一社会信用代码", max_length=18, required=False, allow_blank=True,
+                                         default="")
 
 
 class BundleApplicationCreateApi(APIView):
@@ -27,7 +29,7 @@ class BundleApplicationCreateApi(APIView):
         data.is_valid(raise_exception=True)
         parent = services.bundle_application_create(
             actor=request.user, bundle_code=code, form_data=data.validated_data["form_data"],
-            applicant=data.validated_data.get("applicant"),
+            applicant=data.validated_data.get("applicant"), organisation=data.validated_data["organisation"],
         )
         return detail_response(request, parent, status.HTTP_201_CREATED)
 

@@ -49,9 +49,10 @@ def _form_for(bundle: Bundle, item_code: str, form_data: dict) -> dict:
 @transaction.atomic
 def bundle_application_create(*, actor: User, bundle_code: str, form_data: dict | None = None,
                               applicant: dict | None = None, contact_phone: str = "",
-                              contact_address: str = "") -> Application:
+                              contact_address: str = "", organisation: str = "") -> Application:
     """One parent and one child per member item: one form, routed to every member's department. The
-    contact (empty: the applicant's profile) is the same on the parent and every child."""
+    contact (empty: the applicant's profile) is the same on the parent and every child, and so is the
+    applicant: a person, or the organisation (`organisation`, a credit code) an agent files for."""
     try:
         bundle = bundle_get_published(code=bundle_code)
     except Http404 as error:
@@ -63,12 +64,12 @@ def bundle_application_create(*, actor: User, bundle_code: str, form_data: dict 
     members = [member.item for member in bundle.members.all()]
     # The parent pins the lead (first) item's version: a case row needs one; nothing is reviewed on it.
     parent = application_create(actor=actor, item_code=members[0].code, form_data=form_data, applicant=applicant,
-                                         contact_phone=contact_phone, contact_address=contact_address)
+                                contact_phone=contact_phone, contact_address=contact_address, organisation=organisation)
     Application.objects.filter(pk=parent.pk).update(bundle_code=bundle.code)
     for item in members:
         child = application_create(
             actor=actor, item_code=item.code, form_data=_form_for(bundle, item.code, form_data), applicant=applicant,
-            contact_phone=parent.contact_phone, contact_address=parent.contact_address,
+            contact_phone=parent.contact_phone, contact_address=parent.contact_address, organisation=organisation,
         )
         Application.objects.filter(pk=child.pk).update(parent=parent, bundle_code=bundle.code)
     parent.refresh_from_db()

@@ -17,7 +17,7 @@ from applications.forms import BundleApplyForm, BundleNoticeForm, DeliverForm, M
 from applications.models import DeliveryMethod, State
 from applications.permissions import access_application, access_bundle, bundle_allowed_actions
 from applications.presenters import materials_view
-from applications.views.common import act, applicant_required, show_refusal, submit_form
+from applications.views.common import act, applicant_required, applying_as, show_refusal, submit_form
 from items.models import BundleField
 from items.selectors import bundle_get_published
 from portal.errors import Forbidden, Refused
@@ -105,14 +105,15 @@ def bundle_apply(request, code):
         raise Http404("页面不存在")
     bundle = bundle_get_published(code=code)
     user = request.user
-    form = BundleApplyForm(request.POST or None, bundle=bundle,
-                           initial={"contact_phone": user.phone, "contact_address": user.address})
+    organisations, initial = applying_as(request)
+    form = BundleApplyForm(request.POST or None, bundle=bundle, organisations=organisations,
+                           initial={"contact_phone": user.phone, "contact_address": user.address, **initial})
     if request.method == "POST" and form.is_valid():
         try:
             parent = services.bundle_application_create(
                 actor=user, bundle_code=bundle.code, form_data=form.form_data(),
                 contact_phone=form.cleaned_data["contact_phone"].strip(),
-                contact_address=form.cleaned_data["contact_address"].strip(),
+                contact_address=form.cleaned_data["contact_address"].strip(), **form.party(),
             )
         except ValidationError as error:
             add_service_errors(form, error)

@@ -16,9 +16,16 @@ from applications.forms import ApplyForm, add_service_errors
 from applications.models import Application, DeliveryMethod
 from applications.permissions import access_application
 from applications.views import bundles as bundle_views
-from applications.views.common import PAGE_SIZE, act, applicant_required, bundle_or_case, case_context, upload_material
+from applications.views.common import (
+    PAGE_SIZE,
+    act,
+    applicant_required,
+    applying_as,
+    bundle_or_case,
+    case_context,
+    upload_material,
+)
 from items.selectors import item_get_current
-from organisations.selectors import acting_organisations
 from portal.models import Role
 
 
@@ -32,12 +39,9 @@ def apply(request, code):
         raise Http404("页面不存在")
     version = item_get_current(code=code)
     user = request.user
-    organisations = list(acting_organisations(user=user).order_by("name"))
-    initial = {"contact_phone": user.phone, "contact_address": user.address}
-    # Arriving from an organisation's page (?as=<credit code>): that organisation is chosen.
-    if any(o.credit_code == request.GET.get("as") for o in organisations):
-        initial["applying_as"] = f"org:{request.GET['as']}"
-    form = ApplyForm(request.POST or None, initial=initial, organisations=organisations)
+    organisations, initial = applying_as(request)
+    form = ApplyForm(request.POST or None, organisations=organisations,
+                     initial={"contact_phone": user.phone, "contact_address": user.address, **initial})
     if request.method == "POST" and form.is_valid():
         try:
             case = services.application_create(

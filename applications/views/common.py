@@ -15,6 +15,7 @@ from applications.forms import MaterialUploadForm, add_service_errors
 from applications.models import Application, State, SuspensionKind
 from applications.permissions import access_bundle, allowed_actions
 from applications.presenters import materials_view
+from organisations.selectors import acting_organisations
 from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
 from portal.identity import mask_id_number
@@ -63,6 +64,15 @@ def _events(case, requirement_names: dict[int, str]) -> list[dict]:
             if event.action in ("application_request_materials", "application_suspend") else [],
         })
     return rows
+
+
+def applying_as(request) -> tuple[list, dict]:
+    """The organisations the signed-in applicant may file for, and the apply form's initial choice: the one
+    named by `?as=<credit code>` (the organisation page's link), else applying in person."""
+    organisations = list(acting_organisations(user=request.user).order_by("name"))
+    chosen = request.GET.get("as", "")
+    initial = {"applying_as": f"org:{chosen}"} if any(o.credit_code == chosen for o in organisations) else {}
+    return organisations, initial
 
 
 def case_context(request, case, *, upload_errors=None) -> dict:

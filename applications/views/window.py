@@ -5,7 +5,6 @@ shares the case URLs; views.bundles answers for it."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -175,11 +174,11 @@ def window_case_refer(request, number):
 @clerk_required
 def pickup(request):
     """领取送达: issued results waiting to be picked up or mailed, newest first; `q` finds a case by its
-    number or the applicant's ID number (as the person at the window shows it)."""
+    number or the ID number of whoever may collect it (as the person at the window shows it)."""
     cases = selectors.application_list(user=request.user, state=State.ISSUED).filter(parent__isnull=True)
     query = (request.GET.get("q") or "").strip().upper()
     if query:
-        cases = cases.filter(Q(number=query) | Q(applicant_id_number=query))
+        cases = cases.filter(selectors.collectable_by(query))
     page = Paginator(cases.order_by("-issued_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     # A bundle is listed once all its results can go together (一并送达): some issued, none still running.
     unfinished = [state for state in State.values if state not in (State.ISSUED, *FINISHED)]
@@ -187,7 +186,7 @@ def pickup(request):
                       .filter(bundle_code__gt="", parent__isnull=True, children__state=State.ISSUED)
                       .exclude(children__state__in=unfinished).distinct())
     if query:
-        issued_parents = issued_parents.filter(Q(number=query) | Q(applicant_id_number=query))
+        issued_parents = issued_parents.filter(selectors.collectable_by(query))
     return render(request, "applications/pages/pickup.html", {
         "page": page, "query": query, "bundles": list(issued_parents.order_by("-pk")[:PAGE_SIZE]),
     })

@@ -158,3 +158,11 @@ def test_the_window_page_records_assistance(clerk, submitted, client):
     page = client.get(f"/window/cases/{submitted}/").content.decode()
     assert "帮办人员" in page and "登记我为帮办人员" not in page
     assert Application.objects.get(number=submitted).assisted_by == clerk
+
+
+def test_the_pickup_list_finds_a_case_by_the_collectors_id(son, licence, clerk, client):
+    case = ApplicationFactory(item=licence, applicant=son, principal=PRINCIPAL, issued=True)
+    client.force_login(clerk)
+    for shown in (PRINCIPAL_ID, son.id_number):
+        assert case.number in client.get("/window/pickup/", {"q": shown}).content.decode(), shown
+    assert case.number not in client.get("/window/pickup/", {"q": resident_id(99, region="220106")}).content.decode()

@@ -243,3 +243,72 @@ def test_clerk_registers_an_organisation_and_its_legal_representative_at_the_win
     assert response.status_code == 201, response.content
     organisation = Organisation.objects.get(credit_code=credit_code(61))
     assert (organisation.legal_rep.id_number, organisation.legal_rep.real_name, organisation.created_by) == (rep_id, "李强", clerk)
+
+
+@pytest.fixture
+def company_bundle(food_type):
+    """开办餐饮店 whose member items are for companies only, as in the demo catalogue."""
+    from items.models import Bundle, BundleMember
+
+    tax_department = DepartmentFactory(name="国家税务总局长春市税务局")
+    food = published_item(department=food_type.department, audience=["2", "5"], code="BUNDLE-FOOD",
+                          name="食品经营许可（新办）")
+    tax = published_item(department=tax_department, audience=["2", "5"], code="BUNDLE-TAX", name="新办纳税人涉税事项套餐")
+    bundle = Bundle.objects.create(code="YJS-KBCYD", name="开办餐饮店", theme="business_startup", status="published")
+    BundleMember.objects.create(bundle=bundle, item=food, order=1)
+    BundleMember.objects.create(bundle=bundle, item=tax, order=2)
+    return bundle
+
+
+def test_an_agent_files_a_bundle_as_the_organisation(company, agent, agent2, company_bundle, as_user):
+    as_person = as_user(agent).post(f"/api/v1/bundles/{company_bundle.code}/applications/", {}, format="json")
+    assert as_person.status_code == 400 and "请以单位身份申请" in as_person.json()["item"][0]
+    assert not Application.objects.exists()
+    response = as_user(agent).post(f"/api/v1/bundles/{company_bundle.code}/applications/", {"organisation": CODE},
+                                   format="json")
+    assert response.status_code == 201, response.content
+    parent = Application.objects.get(number=response.json()["number"])
+    family = [parent, *parent.children.all()]
+    assert len(family) == 3
+    assert {(case.organisation_id, case.applicant_id_number, case.applicant_name) for case in family} == {
+        (company.pk, CODE, "长春味道餐饮有限公司")}
+    # The other agent sees the bundle and each of its cases.
+    seen = as_user(agent2).get(f"/api/v1/applications/{parent.number}/")
+    assert seen.status_code == 200 and len(seen.json()["children"]) == 2
+
+
+def test_the_bundle_page_offers_the_organisation(company, agent, company_bundle, client):
+    client.force_login(agent)
+    page = client.get(f"/apply/bundle/{company_bundle.code}/?as={CODE}").content.decode()
+    assert f'value="org:{CODE}"' in page and "以单位名义申请：长春味道餐饮有限公司" in page
+    response = client.post(f"/apply/bundle/{company_bundle.code}/", {"applying_as": f"org:{CODE}",
+                                                                    "contact_phone": "13800000000"})
+    assert response.status_code == 302
+    parent = Application.objects.get(parent__isnull=True)
+    assert parent.organisation == company and parent.children.filter(organisation=company).count() == 2
+
+
+def test_the_apply_page_refuses_principal_data_when_filing_in_person(agent, food_type, client):
+    item = published_item(department=food_type.department, audience=["1"], code="PERSONAL")
+    client.force_login(agent)
+    response = client.post(f"/apply/{item.code}/", {
+        "applying_as": "self", "principal_name": "孙桂兰", "principal_id_number": resident_id(31, region="220105"),
+        "description": "代母亲办理", "contact_phone": "13800000000"})
+    assert response.status_code == 200 and "已填写委托人信息" in response.content.decode()
+    assert not Application.objects.exists()
+
+
+def test_an_agent_collects_the_organisations_result_at_the_window(company, boss, agent, agent2, food_item, clerk,
+                                                                   client, as_user):
+    case = ApplicationFactory(item=food_item, applicant=agent, organisation=CODE, issued=True)
+    client.force_login(clerk)
+    stranger = resident_id(98, region="220106")
+    for shown in (agent2.id_number, boss.id_number, CODE):
+        assert case.number in client.get("/window/pickup/", {"q": shown}).content.decode(), shown
+    assert case.number not in client.get("/window/pickup/", {"q": stranger}).content.decode()
+    refused = as_user(clerk).post(f"/api/v1/applications/{case.number}/deliver/", {"method": "pickup", "id_number": stranger},
+                                  format="json")
+    assert refused.status_code == 400 and Application.objects.get(pk=case.pk).state == State.ISSUED
+    done = as_user(clerk).post(f"/api/v1/applications/{case.number}/deliver/",
+                               {"method": "pickup", "id_number": agent2.id_number}, format="json")
+    assert done.status_code == 200 and Application.objects.get(pk=case.pk).state == State.DELIVERED
