@@ -312,3 +312,52 @@ def test_an_agent_collects_the_organisations_result_at_the_window(company, boss,
     done = as_user(clerk).post(f"/api/v1/applications/{case.number}/deliver/",
                                {"method": "pickup", "id_number": agent2.id_number}, format="json")
     assert done.status_code == 200 and Application.objects.get(pk=case.pk).state == State.DELIVERED
+
+
+def test_the_organisation_pages_register_and_manage_agents(boss, agent, client):
+    client.force_login(boss)
+    page = client.get("/organisations/").content.decode()
+    assert "登记单位（法定代表人本人办理）" in page and boss.id_number in page  # prefilled from the real-name data
+    bad = client.post("/organisations/", {"name": "长春味道餐饮有限公司", "credit_code": CODE[:-1] + "0", "kind": "2",
+                                          "legal_rep_name": boss.real_name, "legal_rep_id_number": boss.id_number})
+    assert bad.status_code == 200 and "统一社会信用代码校验位错误" in bad.content.decode()
+    assert not Organisation.objects.exists()
+    done = client.post("/organisations/", {"name": "长春味道餐饮有限公司", "credit_code": CODE, "kind": "2",
+                                           "legal_rep_name": boss.real_name, "legal_rep_id_number": boss.id_number})
+    assert done.status_code == 302 and done["Location"] == f"/organisations/{CODE}/"
+    added = client.post(f"/organisations/{CODE}/", {"id_number": agent.id_number})
+    assert added.status_code == 302
+    link = OrganisationAgent.objects.get(user=agent, removed_at__isnull=True)
+    detail = client.get(f"/organisations/{CODE}/").content.decode()
+    assert "<td>陈晨</td>" in detail and "解除授权" in detail
+    client.post(f"/organisations/{CODE}/agents/{link.pk}/remove/")
+    link.refresh_from_db()
+    assert link.removed_at is not None and link.removed_by == boss
+    after = client.get(f"/organisations/{CODE}/").content.decode()
+    assert "已解除 陈晨 的经办人授权" in after and "<td>陈晨</td>" not in after
+
+
+def test_an_agent_sees_the_organisation_page_but_cannot_manage_it(company, agent, client):
+    client.force_login(agent)
+    page = client.get(f"/organisations/{CODE}/")
+    assert page.status_code == 200 and "添加经办人" not in page.content.decode()
+    assert client.post(f"/organisations/{CODE}/", {"id_number": resident_id(5)}).status_code == 404
+    link = OrganisationAgent.objects.filter(organisation=company).first()
+    assert client.post(f"/organisations/{CODE}/agents/{link.pk}/remove/").status_code == 404
+    assert OrganisationAgent.objects.filter(organisation=company, removed_at__isnull=True).count() == 2
+    client.force_login(UserFactory(identified=True))
+    assert client.get(f"/organisations/{CODE}/").status_code == 404
+
+
+def test_the_clerk_finds_the_organisation_and_adds_an_agent_with_the_letter(company, clerk, client):
+    client.force_login(clerk)
+    found = client.get("/organisations/", {"credit_code": CODE.lower()}).content.decode()
+    assert "单位登记" in found and f'href="/organisations/{CODE}/"' in found
+    person = resident_id(66, region="220104")
+    without = client.post(f"/organisations/{CODE}/", {"id_number": person, "name": "吴越"})
+    assert without.status_code == 400 and "授权委托书" in without.content.decode()
+    done = client.post(f"/organisations/{CODE}/", {"id_number": person, "name": "吴越",
+                                                   "attorney_letter": pdf_file("授权委托书.pdf")})
+    assert done.status_code == 302
+    assert OrganisationAgent.objects.get(user__id_number=person).attorney_letter_sha256
+    assert "窗口（授权委托书）" in client.get(f"/organisations/{CODE}/").content.decode()
