@@ -8,10 +8,23 @@ from datetime import date
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from portal.identity import IdType, mask_id_number
 from portal.models import Department, User
+
+
+class FaceFieldType(models.TextChoices):
+    """How a face field is checked at approval and printed (DESIGN §14)."""
+
+    PERSON_NAME = "person_name", "姓名"
+    ID_NUMBER = "id_number", "公民身份号码"
+    ORG_NAME = "org_name", "单位名称"
+    USCC = "uscc", "统一社会信用代码"
+    DATE = "date", "日期"
+    TEXT = "text", "文本"
+    NUMBER = "number", "数字"
 
 
 class CertificateType(models.Model):
@@ -31,6 +44,16 @@ class CertificateType(models.Model):
     validity_years = models.PositiveSmallIntegerField("有效期（年）", null=True, blank=True, help_text="留空表示长期有效")
     template = models.TextField("照面模板（HTML）", blank=True)
     face_fields = models.JSONField("照面信息字段", default=list, blank=True, help_text="字段名列表，例如 [\"名称\", \"法定代表人\"]")
+    # {field name: FaceFieldType}; a field not named here is text.
+    face_field_types = models.JSONField("照面信息字段类型", default=dict, blank=True)
+    # What public verification shows besides type, issuer, validity and status (e.g. 经营者名称, 许可证编号).
+    public_fields = models.JSONField("公开的照面信息字段", default=list, blank=True)
+    # The face field that carries the licence number, and how numbers are made: "JY1{year}{seq:08}" takes
+    # the year of issue and the type's own sequence (per year when {year} is in it).
+    number_field = models.CharField("证号字段", max_length=50, blank=True)
+    number_format = models.CharField("证号格式", max_length=60, blank=True, help_text="例如 JY1{year}{seq:08}")
+    # A renew (延续) case may name a certificate expired at most this many days ago.
+    renewal_grace_days = models.PositiveSmallIntegerField("到期后可申请延续天数", default=0)
 
     class Meta:
         verbose_name = "证照类型"
@@ -43,6 +66,17 @@ class CertificateType(models.Model):
     @property
     def validity_display(self) -> str:
         return f"{self.validity_years} 年" if self.validity_years else "长期有效"
+
+
+class LicenceNumberSequence(models.Model):
+    """The last licence number a type handed out in a year (year 0 when its format has no {year})."""
+
+    type = models.ForeignKey(CertificateType, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["type", "year"], name="licence_number_sequence_unique")]
 
 
 class CertificateStatus(models.TextChoices):
@@ -96,6 +130,8 @@ class Certificate(ConcurrentTransitionMixin, models.Model):
     valid_from = models.DateField("有效期起")
     valid_until = models.DateField("有效期至", null=True, blank=True, help_text="留空表示长期有效")
     face_data = models.JSONField("照面信息", default=dict, blank=True)
+    # The licence number printed on it (许可证编号), the same across its versions; "" for types without one.
+    licence_number = models.CharField("证号", max_length=60, blank=True)
     status = FSMField("状态", max_length=12, choices=CertificateStatus.choices, default=CertificateStatus.VALID, protected=True)
 
     pdf = models.FileField("证照文件", upload_to=certificate_pdf_path, max_length=200)
@@ -134,6 +170,9 @@ class Certificate(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["issuer", "-issued_on"], name="certificate_issuer_idx"),
             # the expiry sweep reads only what is due
             models.Index(fields=["status", "valid_until"], name="certificate_expiry_idx"),
+            # public verification finds a certificate by its licence number, case-insensitively
+            models.Index(Upper("licence_number"), name="certificate_licence_number_idx",
+                         condition=~models.Q(licence_number="")),
             models.Index(
                 fields=["valid_until"], name="certificate_remind_idx",
                 condition=models.Q(status="valid", expiry_reminded_at__isnull=True, valid_until__isnull=False),

@@ -81,6 +81,16 @@ class Theme(models.TextChoices):
     CONSTRUCTION = "construction", "工程建设"
 
 
+class CertificateAction(models.TextChoices):
+    """What a case of the item does to a licence (DESIGN §14): a new one, or the next version of one held."""
+
+    ISSUE = "issue", "新办"
+    RENEW = "renew", "延续"
+    CHANGE = "change", "变更"
+    REPLACE = "replace", "补证"
+    CANCEL = "cancel", "注销"
+
+
 class VersionStatus(models.TextChoices):
     DRAFT = "draft", "草稿"
     PUBLISHED = "published", "已发布"
@@ -217,6 +227,13 @@ class ItemVersion(models.Model):
         on_delete=models.PROTECT,
         related_name="item_versions",
     )
+    # renew/change/replace/cancel name a certificate of `certificate_type` the applicant holds (DESIGN §14).
+    certificate_action = models.CharField("证照办理类型", max_length=10, choices=CertificateAction.choices,
+                                          default=CertificateAction.ISSUE)
+    # 容缺受理: a deferrable material missing at acceptance is due this many working days after it.
+    deferral_days = models.PositiveSmallIntegerField("容缺补齐期限（工作日）", default=5)
+    # 告知承诺制: a case approved on a commitment is verified by the department within this many working days.
+    verification_days = models.PositiveSmallIntegerField("承诺核查期限（工作日）", default=20)
     fee_charged = models.BooleanField("是否收费", default=False)
     fee_standard = models.TextField("收费标准", blank=True)
     fee_basis = models.TextField("收费依据", blank=True)
@@ -382,6 +399,8 @@ class MaterialRequirement(models.Model):
     copies_copy = models.PositiveSmallIntegerField("复印件份数", default=0)
     required = models.BooleanField("是否必要", default=True)
     deferrable = models.BooleanField("是否容缺", default=False, help_text="可在受理后补交")
+    # 告知承诺制: the applicant may sign a commitment (承诺书) instead of handing this material in.
+    commitment_allowed = models.BooleanField("可告知承诺", default=False, help_text="可签署承诺书代替该材料")
     source = models.CharField(
         "材料来源", max_length=10, choices=MaterialSource.choices, default=MaterialSource.APPLICANT
     )

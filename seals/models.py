@@ -25,6 +25,8 @@ class SealAuthority(models.Model):
 
 class SealType(models.TextChoices):
     APPROVAL = "approval", "行政审批专用章"
+    # The service center's own seal on the intake documents it issues (DESIGN §14); it has no department.
+    CENTER = "center", "政务服务专用章"
 
 
 class SealStatus(models.TextChoices):
@@ -36,7 +38,8 @@ class Seal(models.Model):
     code = models.CharField("印章编码", max_length=40, unique=True)
     name = models.CharField("印章名称", max_length=120)
     seal_type = models.CharField("印章类型", max_length=20, choices=SealType.choices, default=SealType.APPROVAL)
-    department = models.ForeignKey(Department, verbose_name="所属部门", on_delete=models.PROTECT, related_name="seals")
+    department = models.ForeignKey(Department, verbose_name="所属部门", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="seals")
     image = models.BinaryField("印模（PNG）", editable=False)
     certificate_pem = models.TextField("印章证书")
     encrypted_key = models.BinaryField("加密私钥", editable=False)
@@ -54,7 +57,15 @@ class Seal(models.Model):
             # One active approval seal per department: the center stamps with exactly that one.
             models.UniqueConstraint(
                 fields=["department", "seal_type"], condition=models.Q(status="active"), name="one_active_seal_per_department"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["seal_type"], condition=models.Q(status="active", seal_type="center"), name="one_active_center_seal"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(seal_type="center", department__isnull=True)
+                | (~models.Q(seal_type="center") & models.Q(department__isnull=False)),
+                name="seal_department_unless_center",
+            ),
         ]
 
     def __str__(self):
@@ -96,8 +107,10 @@ class SealUse(models.Model):
     application = models.ForeignKey(Application, verbose_name="办件", on_delete=models.PROTECT, related_name="+")
     document_sha256 = models.CharField("文书 SHA-256", max_length=64)
     document_kind = models.CharField("文书类型", max_length=30)
-    decision = models.CharField("决定", max_length=20)
-    custodian = models.ForeignKey(User, verbose_name="印章管理员", on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField("决定", max_length=20, blank=True)
+    # None for the center seal on intake documents: the system stamps those as it issues them.
+    custodian = models.ForeignKey(User, verbose_name="印章管理员", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
     used_at = models.DateTimeField("用印时间", auto_now_add=True)
     audit_seq = models.PositiveBigIntegerField("审计事件序号")
 

@@ -18,6 +18,8 @@ from applications.models.case import (
     Application,
     ApplicationQuerySet,
     Channel,
+    Commitment,
+    CommitmentOutcome,
     Deficiency,
     DeliveryMethod,
     Document,

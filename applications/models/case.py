@@ -189,6 +189,18 @@ class Application(ConcurrentTransitionMixin, models.Model):
         db_index=False,  # app_parent_idx covers only the few cases that have a parent
     )
     bundle_code = models.CharField("一件事编码", max_length=36, blank=True)
+    # Licence lifecycle (DESIGN §14): the certificate a renew/change/replace/cancel case is about.
+    held_certificate = models.ForeignKey(
+        "certificates.Certificate", verbose_name="所涉证照", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", db_index=False,  # app_held_certificate_idx covers only the cases that name one
+    )
+    # 容缺受理: the day the deferred materials are due (None when nothing was deferred or all came in), when
+    # the applicant was reminded, and whether the day passed with something still missing.
+    deferral_due = models.DateField("容缺材料补齐期限", null=True, blank=True)
+    deferral_reminded_at = models.DateTimeField("容缺补齐提醒时间", null=True, blank=True)
+    deferral_lapsed = models.BooleanField("容缺逾期未补", default=False)
+    # Working days the clock stood still (第四十五条), summed at each resume: approval time leaves them out.
+    suspended_days = models.PositiveSmallIntegerField("中止计时工作日数", default=0)
 
     objects = ApplicationQuerySet.as_manager()
 
@@ -211,6 +223,10 @@ class Application(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["principal", "-created_at"], name="app_principal_idx",
                          condition=models.Q(principal__isnull=False)),
             models.Index(fields=["state", "submitted_at"], name="app_state_submitted_idx"),
+            models.Index(fields=["held_certificate"], name="app_held_certificate_idx",
+                         condition=models.Q(held_certificate__isnull=False)),
+            # the deferral sweep reads only cases with deferred materials still due
+            models.Index(fields=["deferral_due"], name="app_deferral_due_idx", condition=models.Q(deferral_due__isnull=False)),
             models.Index(
                 fields=["next_alert_on"], name="app_alert_due_idx",
                 condition=models.Q(state__in=["accepted", "in_review"]),
@@ -393,12 +409,48 @@ class Document(models.Model):
     serial = models.CharField("文书编号", max_length=60, unique=True)
     context = models.JSONField("文书内容")
     pdf = models.FileField("PDF", upload_to="documents/", max_length=200, blank=True)
+    # Of the sealed PDF (intake documents carry the center's 政务服务专用章, DESIGN §14).
+    sha256 = models.CharField("文书 SHA-256", max_length=64, blank=True)
     created_at = models.DateTimeField("生成时间", auto_now_add=True)
 
     class Meta:
         verbose_name = "办件文书"
         verbose_name_plural = "办件文书"
         ordering = ["application_id", "created_at"]
+
+
+class CommitmentOutcome(models.TextChoices):
+    CONFIRMED = "confirmed", "核查属实"
+    FALSE = "false", "承诺不实"
+
+
+class Commitment(models.Model):
+    """告知承诺制 (DESIGN §14): the applicant's signed 承诺书 in place of named materials, and the department's
+    verification after approval, due `verification_due`."""
+
+    application = models.OneToOneField(Application, verbose_name="办件", on_delete=models.PROTECT, related_name="commitment")
+    # Denormalised from the case for the department's verification list.
+    department = models.ForeignKey(Department, verbose_name="核查部门", on_delete=models.PROTECT, related_name="+",
+                                   db_index=False)
+    requirements = models.ManyToManyField(MaterialRequirement, verbose_name="承诺代替的材料", related_name="+")
+    text = models.TextField("承诺内容")
+    signed_by = models.ForeignKey(User, verbose_name="承诺人账号", on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField("承诺时间", auto_now_add=True)
+    verification_due = models.DateField("核查期限", null=True, blank=True)
+    outcome = models.CharField("核查结果", max_length=10, choices=CommitmentOutcome.choices, blank=True)
+    note = models.CharField("核查说明", max_length=500, blank=True)
+    verified_by = models.ForeignKey(User, verbose_name="核查人", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    verified_at = models.DateTimeField("核查时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "告知承诺"
+        verbose_name_plural = "告知承诺"
+        indexes = [
+            # the department's open verification tasks, soonest due first
+            models.Index(fields=["department", "verification_due"], name="commitment_open_idx",
+                         condition=models.Q(outcome="", verification_due__isnull=False)),
+        ]
 
 
 class Referral(models.Model):
