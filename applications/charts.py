@@ -8,7 +8,7 @@ FIGURE_LABELS = [
     ("accepted", "受理量", "count"),
     ("decided", "审批决定量", "count"),
     ("on_time_rate", "按时办结率", "rate"),
-    ("avg_working_days", "平均审批用时（工作日）", "number"),
+    ("avg_working_days", "平均审批用时（工作日，不含中止计时）", "number"),
     ("overdue_open", "在办超期件（截至今日）", "count"),
     ("satisfaction_rate", "好评率", "rate"),
     ("one_visit_share", "最多跑一次占比", "rate"),

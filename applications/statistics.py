@@ -15,7 +15,8 @@ Definitions (what each figure means, for the people who publish them):
 - received: cases submitted in the period (a walk-in accepted at once counts as submitted then);
 - on_time_rate: decided in the period on or before the due date ÷ decided in the period;
 - avg_working_days: working days from acceptance to decision (the acceptance day not counted, as for
-  due dates), averaged over the cases decided in the period;
+  due dates), less the working days the clock stood suspended (行政许可法 第四十五条: 中止 for supplements,
+  hearings, expert review… is not approval time), averaged over the cases decided in the period;
 - closed (办结): cases whose result was issued in the period; one_visit_share / zero_visit_share are the
   shares of those with at most one / no visit to a hall;
 - satisfaction_rate: ratings 1–3 (非常满意/满意/基本满意) ÷ all valid ratings given in the period;
@@ -212,7 +213,8 @@ def day_rows(scope: Scope, spans: list[Moments], *, calendar: WorkCalendar | Non
     add(_by_day(_ratings(scope), "rated_at", spans, *keys, ratings=Count("pk"),
                 satisfied=Count("pk", filter=Q(score__lte=3))), ratings=1, satisfied=1)
     decided = _by_day(cases, "decided_at", spans, *keys, accepted_day=TruncDate("accepted_at"), decided=Count("pk"),
-                      on_time=Count("pk", filter=Q(decided_at__date__lte=F("due_date"))))
+                      on_time=Count("pk", filter=Q(decided_at__date__lte=F("due_date"))),
+                      suspended=Sum("suspended_days"))
     timed = [row for row in decided if row["accepted_day"] is not None]
     cumulative = {}
     if timed:
@@ -221,7 +223,8 @@ def day_rows(scope: Scope, spans: list[Moments], *, calendar: WorkCalendar | Non
                                               max(row["on_day"] for row in timed))
     for row in decided:
         row["timed"] = row["decided"] if row["accepted_day"] is not None else 0
-        row["working_days"] = (cumulative[row["on_day"]] - cumulative[row["accepted_day"]]) * row["decided"] if row["timed"] else 0
+        elapsed = (cumulative[row["on_day"]] - cumulative[row["accepted_day"]]) * row["decided"] if row["timed"] else 0
+        row["working_days"] = max(elapsed - (row["suspended"] or 0), 0) if row["timed"] else 0
     add(decided, decided=1, on_time=1, timed=1, working_days=1)
     return rows
 

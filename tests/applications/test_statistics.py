@@ -461,3 +461,28 @@ def test_a_hall_given_at_acceptance_recounts_the_submission_day(world, login_api
     with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
         assert login_api(world.clerk1).post(f"/api/v1/applications/{number}/accept/").status_code == 200
     assert stats(login_api(world.supervisor), hall="H1")["received"] == 3  # C1 C2 and this one
+
+
+@pytest.mark.parametrize("rolled_up", [False, True])
+def test_suspended_days_are_not_approval_time(db, login_api, rolled_up):
+    """行政许可法 第四十五条: accepted 11-02, suspended 11-03 and resumed 11-05 (2 working days stopped), approved
+    11-09: 5 working days elapsed, 3 of them approval time. Counted from the records and from the rollup."""
+    w = World(login_api)
+    number = w.case(w.i1, submit="2026-11-02", accept="2026-11-02")
+    reviewer = login_api(w.reviewers[w.d1.pk])
+    with at("2026-11-03"):
+        response = reviewer.post(f"/api/v1/applications/{number}/suspend/",
+                                 {"kind": "expert_review", "reason": "组织专家评审"}, format="json")
+        assert response.status_code == 200, response.content
+    with at("2026-11-05"):
+        assert reviewer.post(f"/api/v1/applications/{number}/resume/").status_code == 200
+    with at("2026-11-09", "15:00"):
+        assert reviewer.post(f"/api/v1/applications/{number}/approve/", {"opinion": "符合条件"}, format="json").status_code == 200
+    case = Application.objects.get(number=number)
+    assert (case.suspended_days, case.due_date) == (2, date(2026, 11, 11))  # 11-09 + the 2 stopped days
+    if rolled_up:
+        with time_machine.travel(TODAY, tick=False):
+            services.statistics_rollup_sweep()
+        assert DayStat.objects.filter(day=date(2026, 11, 9)).aggregate(days=Sum("working_days"))["days"] == 3
+    body = stats(login_api(w.supervisor))
+    assert (body["decided"], body["avg_working_days"], body["on_time_rate"]) == (1, 3.0, 1.0)
