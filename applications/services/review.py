@@ -85,7 +85,9 @@ def application_resume(*, actor: User, application: Application) -> Application:
     case.notices.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
     due = calendar.add_working_days(case.due_date, stopped)
     set_due_date(case, due_date=due.date, provisional=case.due_date_provisional or due.provisional, calendar=calendar)
-    return transition(case, "resume", actor=actor, fields=CLOCK_FIELDS, payload={
+    # Approval time leaves out the days the clock stood still (statistics' avg_working_days).
+    case.suspended_days = min(case.suspended_days + stopped, 32767)
+    return transition(case, "resume", actor=actor, fields=[*CLOCK_FIELDS, "suspended_days"], payload={
         "suspended_working_days": stopped, "due_date": case.due_date.isoformat(),
     })
 
