@@ -15,6 +15,7 @@ from applications import selectors, services
 from applications.forms import ApplyForm, add_service_errors
 from applications.models import Application, DeliveryMethod
 from applications.permissions import access_application
+from applications.progress import case_progress, case_refusal
 from applications.views import bundles as bundle_views
 from applications.views.common import (
     PAGE_SIZE,
@@ -27,6 +28,7 @@ from applications.views.common import (
 )
 from items.selectors import item_get_current
 from portal.models import Role
+from portal.workdays import WorkCalendar
 
 
 @login_required
@@ -80,7 +82,10 @@ def my_cases(request):
 
 
 def _case_page(request, case, *, upload_errors=None):
-    return render(request, "applications/pages/case.html", case_context(request, case, upload_errors=upload_errors))
+    context = case_context(request, case, upload_errors=upload_errors)
+    context["progress"] = case_progress(context["case"], today=services.local_today(), calendar=WorkCalendar.load())
+    context["refusal"] = case_refusal(context["case"])
+    return render(request, "applications/pages/case.html", context)
 
 
 @applicant_required
