@@ -43,12 +43,23 @@ class Department(models.Model):
                 raise ValidationError({"credit_code": error.messages}) from error
 
 
+def default_opening_hours() -> list[list[str]]:
+    """09:00–12:00 and 13:00–17:00: a hall's usual day with its lunch break."""
+    return [["09:00", "12:00"], ["13:00", "17:00"]]
+
+
 class Hall(models.Model):
     code = models.CharField("大厅编码", max_length=32, unique=True)
     name = models.CharField("大厅名称", max_length=100)
     level = models.CharField("层级", max_length=1, choices=AdminLevel.choices, default=AdminLevel.CITY)
     windows = models.PositiveSmallIntegerField("综合窗口数", default=1)
     address = models.CharField("地址", max_length=200, blank=True)
+    # Appointments (DESIGN §6): slots are made ahead from these on working days (applications timers).
+    opening_hours = models.JSONField("开放时间", default=default_opening_hours, blank=True,
+                                     help_text='各时间段 [["09:00", "12:00"], ["13:00", "17:00"]]')
+    slot_minutes = models.PositiveSmallIntegerField("预约时段长度（分钟）", default=30)
+    slot_capacity = models.PositiveSmallIntegerField("每时段可预约人数", null=True, blank=True, help_text="留空为综合窗口数")
+    booking_days = models.PositiveSmallIntegerField("可提前预约工作日数", default=7)
 
     class Meta:
         verbose_name = "政务服务大厅"

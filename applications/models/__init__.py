@@ -35,7 +35,7 @@ from applications.models.case import (
     SuspensionKind,
     material_upload_to,
 )
-from applications.models.hall import Appointment, AppointmentSlot, AppointmentStatus, Ticket
+from applications.models.hall import Appointment, AppointmentSlot, AppointmentStatus, HallClosure, Ticket
 from applications.models.quality import (
     OPEN_RECTIFICATION,
     POOR_SCORES,

@@ -24,6 +24,13 @@ class Ticket(models.Model):
     called_by = models.ForeignKey(User, verbose_name="叫号人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # called_at − issued_at, kept so the statistics average a column instead of subtracting per row.
     wait_seconds = models.PositiveIntegerField("等候时长（秒）", null=True, blank=True)
+    # 重呼: the window called it again (the screen shows it again); 过号: nobody came when called.
+    recalled_at = models.DateTimeField("重呼时间", null=True, blank=True)
+    recalls = models.PositiveSmallIntegerField("重呼次数", default=0)
+    skipped_at = models.DateTimeField("过号时间", null=True, blank=True)
+    # The case the window registered for the person who held this ticket (叫号 → 受理).
+    application = models.ForeignKey("applications.Application", verbose_name="办件", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+", db_index=False)
 
     class Meta:
         verbose_name = "排队号"
@@ -79,6 +86,22 @@ class AppointmentSlot(models.Model):
     @property
     def ends_at(self) -> datetime:
         return timezone.make_aware(datetime.combine(self.date, self.end))
+
+
+class HallClosure(models.Model):
+    """A day the hall does not open (maintenance, an emergency): no slots are made, bookings are cancelled."""
+
+    hall = models.ForeignKey(Hall, verbose_name="大厅", on_delete=models.PROTECT, related_name="+")
+    date = models.DateField("日期")
+    reason = models.CharField("原因", max_length=200)
+    closed_by = models.ForeignKey(User, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField("操作时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "大厅闭厅日"
+        verbose_name_plural = "大厅闭厅日"
+        ordering = ["hall_id", "date"]
+        constraints = [models.UniqueConstraint(fields=["hall", "date"], name="hall_closure_unique")]
 
 
 class AppointmentStatus(models.TextChoices):
