@@ -13,6 +13,8 @@ urlpatterns = [
     path("applications/<str:number>/documents/<int:document_id>/pdf/", materials.DocumentPdfApi.as_view(),
          name="application-document-pdf"),
     path("applications/<str:number>/events/", cases.ApplicationEventsApi.as_view(), name="application-events"),
+    path("applications/<str:number>/commitment/verify/", actions.CommitmentVerifyApi.as_view(),
+         name="application-commitment-verify"),
     path("applications/<str:number>/<str:action>/", actions.ApplicationActionApi.as_view(), name="application-action"),
     path("bundles/<str:code>/applications/", bundles.BundleApplicationCreateApi.as_view(), name="bundle-applications"),
     # service quality and the hall (DESIGN §6)

@@ -34,10 +34,18 @@ class DocumentKind(models.TextChoices):
     REJECTION_DECISION = "rejection_decision", "不予行政许可决定书"
 
 
+# 行政许可法 第三十二条: what the center hands the applicant at intake bears a seal and a date. These are
+# sealed with the service center's 政务服务专用章 once stored (seals.services.document_seal); the decision
+# letters carry the department's seal, at issuance.
+CENTER_SEALED_KINDS = frozenset({
+    DocumentKind.ACCEPTANCE_NOTICE, DocumentKind.MATERIALS_NOTICE, DocumentKind.REFUSAL_NOTICE, DocumentKind.RECEIPT,
+})
+
 TEMPLATE_DIR = "applications/documents"
 
 # Keys every snapshot carries; `hall_name` and `clerk_name` may be "" (online cases) but must be present,
-# so a snapshot that forgot them fails here rather than printing a blank.
+# so a snapshot that forgot them fails here rather than printing a blank. Optional, read with .get so older
+# snapshots still render: `organ_name` (who signs the document under the seal; the department otherwise).
 COMMON_KEYS = (
     "number",
     "document_number",
@@ -64,11 +72,12 @@ KIND_KEYS = {
     ),
     DocumentKind.MATERIALS_NOTICE: ("deficiencies", "deadline_note"),
     DocumentKind.REFUSAL_NOTICE: ("reason", "legal_basis", "decided_by"),
+    # materials: one row per file received (name, version, file_name, size, size_label, received_at)
     DocumentKind.RECEIPT: ("materials", "received_at"),
     DocumentKind.APPROVAL_DECISION: ("opinion", "decided_by", "result_name"),
     DocumentKind.REJECTION_DECISION: ("opinion", "legal_basis", "decided_by"),
 }
-DATE_KEYS = ("issued_on", "submitted_on", "accepted_on", "due_date")
+DATE_KEYS = ("issued_on", "submitted_on", "accepted_on", "due_date", "deferral_due")
 DATETIME_KEYS = ("received_at",)
 
 
@@ -165,18 +174,40 @@ def _display_values(context: dict) -> dict:
             display[key] = _chinese_date(date.fromisoformat(context[key]))
     for key in DATETIME_KEYS:
         if context.get(key):
-            moment = datetime.fromisoformat(context[key])
-            if timezone.is_aware(moment):
-                # Beijing time whatever zone a request activated: the same snapshot prints the same hour.
-                moment = timezone.localtime(moment, timezone.get_default_timezone())
-            display[key] = f"{_chinese_date(moment)}{moment.hour}时{moment.minute:02d}分"
+            display[key] = _chinese_datetime(context[key])
     materials = context.get("materials") or []
+    # The material rows with their times as printed (the receipt gives each file's own time of receipt).
+    display["materials"] = [
+        {**material, "received_at": _chinese_datetime(material["received_at"]) if material.get("received_at") else ""}
+        for material in materials
+    ]
     display["has_deferred_materials"] = any(material.get("status") == "容缺后补" for material in materials)
+    display["has_committed_materials"] = any(material.get("status") == "以告知承诺代替" for material in materials)
     return display
 
 
 def _chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _chinese_datetime(value: str) -> str:
+    moment = datetime.fromisoformat(value)
+    if timezone.is_aware(moment):
+        # Beijing time whatever zone a request activated: the same snapshot prints the same hour.
+        moment = timezone.localtime(moment, timezone.get_default_timezone())
+    return f"{_chinese_date(moment)}{moment.hour}时{moment.minute:02d}分"
+
+
+def size_label(size: int) -> str:
+    """A file's size as people read it: 820 B, 35.2 KB, 1.2 MB (1 KB = 1024 B)."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KB", "MB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
 
 
 def query_url(number: str) -> str:

@@ -21,6 +21,7 @@ from applications.models import (
     Application,
     Appointment,
     Channel,
+    Commitment,
     Rating,
     Rectification,
     State,
@@ -145,6 +146,8 @@ def access_appointment(*, user: User, pk) -> Appointment:
 ACTIONS = [
     "submit", "request_materials", "resubmit", "accept", "refer", "return_to_window", "decline", "withdraw",
     "claim", "suspend", "resume", "extend", "approve", "reject", "issue", "deliver", "rate",
+    # 告知承诺制 (DESIGN §14): signing the 承诺书 on a draft, the department's verification after approval.
+    "commit", "verify_commitment",
 ]
 # A bundle's children take these together, on the parent (一件事一次办, DESIGN §4); never one by one.
 BUNDLE_WIDE = {"submit", "request_materials", "resubmit", "accept", "withdraw", "deliver"}
@@ -209,6 +212,8 @@ WHO = {
     # The method decides further: the applicant downloads, the window hands over or mails.
     "deliver": _applicant_or_clerk("只有申请人或窗口人员可以办理送达"),
     "rate": _applicant("只有申请人本人可以评价"),
+    "commit": _applicant_or_clerk("只有申请人或窗口人员可以签署告知承诺书"),
+    "verify_commitment": _department,
 }
 
 
@@ -233,7 +238,28 @@ def state_allows(case: Application, action: str) -> bool:
         return case.state in RATED and not Rating.objects.filter(application=case).exists()
     if action == "issue" and case.issuing:
         return False
+    if action in ("approve", "issue") and case.deferral_due is not None and case.state != State.REJECTED:
+        # 容缺: a deferred material is still outstanding (the deadline clears when the last one is in).
+        return False
+    if action == "commit":
+        # A draft whose item lets a signed commitment stand in for a material, not signed yet.
+        return (case.state == State.DRAFT and any(r.commitment_allowed for r in case.item_version.materials.all())
+                and not _has_commitment(case))
+    if action == "verify_commitment":
+        commitment = _commitment(case) if case.state in DECIDED else None
+        return commitment is not None and commitment.verification_due is not None and not commitment.outcome
     return can_proceed(getattr(case, action))
+
+
+def _commitment(case: Application):
+    try:
+        return case.commitment
+    except Commitment.DoesNotExist:
+        return None
+
+
+def _has_commitment(case: Application) -> bool:
+    return _commitment(case) is not None
 
 
 def allowed_actions(user: User, case: Application) -> list[str]:

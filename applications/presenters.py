@@ -27,15 +27,18 @@ def materials_view(case: Application) -> list[dict]:
     for material in case.materials.all():
         uploads.setdefault(material.requirement_id, []).append(material)
     rows = []
-    for requirement in selectors.case_requirements(case):
+    requirements = selectors.case_requirements(case)
+    committed = selectors.committed_requirement_ids(case, requirements=requirements)
+    for requirement in requirements:
         files = uploads.get(requirement.pk, [])
-        state = selectors.requirement_state(requirement, present=uploads, satisfied=satisfied)
+        state = selectors.requirement_state(requirement, present=uploads, satisfied=satisfied, committed=committed)
         rows.append({
             "requirement": requirement.pk,
             "name": requirement.name,
             "form": requirement.form,
             "required": requirement.required,
             "deferrable": requirement.deferrable,
+            "commitment_allowed": requirement.commitment_allowed,
             "satisfied_by": requirement.satisfied_by.code if requirement.satisfied_by_id else None,
             "status": state.value,
             "status_label": state.label,

@@ -9,7 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from applications.models import FINISHED, Application, Deficiency, Material, MaterialState, State
+from applications.models import FINISHED, Application, Commitment, Deficiency, Material, MaterialState, State
 from applications.permissions import visible_applications
 from certificates.selectors import valid_certificate_types_of
 from items.models import Bundle, BundleMaterial, ItemVersion, MaterialRequirement
@@ -29,6 +29,7 @@ def application_detail(*, application: Application) -> Application:
     return (
         Application.objects.select_related("item_version", "item_version__item", "department", "hall", "applicant",
                                           "organisation", "principal", "assisted_by")
+        .select_related("commitment")
         .prefetch_related(
             "item_version__materials__satisfied_by",
             Prefetch("materials", queryset=Material.objects.order_by("requirement_id", "-version")),
@@ -195,32 +196,68 @@ def satisfied_by_certificates(case: Application, *, requirements: list[MaterialR
     }
 
 
+def committed_requirement_ids(case: Application, *, requirements: list[MaterialRequirement] | None = None) -> set[int]:
+    """告知承诺制: the requirements the case's signed 承诺书 stands in for. No query when no requirement of
+    the case may be committed (most items)."""
+    if requirements is None:
+        requirements = case_requirements(case)
+    if not any(requirement.commitment_allowed for requirement in requirements):
+        return set()
+    return set(Commitment.requirements.through.objects.filter(commitment__application_id=case.pk)
+               .values_list("materialrequirement_id", flat=True))
+
+
+def commitment_of(case: Application) -> Commitment | None:
+    """The case's 承诺书, or None (read from `select_related("commitment")` when the case came with it)."""
+    try:
+        return case.commitment
+    except Commitment.DoesNotExist:
+        return None
+
+
+def commitment_tasks(*, user: User) -> QuerySet[Commitment]:
+    """承诺核查: the department's open verification tasks (approved on a commitment, no outcome yet), soonest
+    due first — one range of commitment_open_idx, the case and item in the same query."""
+    return (
+        Commitment.objects.filter(department_id=user.department_id, outcome="", verification_due__isnull=False)
+        .select_related("application", "application__item_version")
+        .only("verification_due", "signed_at", "application__number", "application__state", "application__applicant_name",
+              "application__decided_at", "application__certificate_identifier", "application__item_version__name")
+        .order_by("verification_due", "pk")
+    )
+
+
 @dataclass(frozen=True)
 class MaterialStatus:
-    """The case's requirements with what stands for each: read once per service call (three queries at most)."""
+    """The case's requirements with what stands for each: read once per service call (four queries at most)."""
 
     requirements: list[MaterialRequirement]
     present: dict[int, Material]  # the latest upload per requirement
     satisfied: dict[int, str]  # 免交: requirement → the held certificate type's code
+    committed: set[int] = frozenset()  # 告知承诺: requirements the signed commitment stands in for
 
 
 REQUIREMENT_FIELDS = ["version_id", "order", "name", "form", "copies_original", "copies_copy", "required", "deferrable",
-                      "satisfied_by__code"]
+                      "commitment_allowed", "satisfied_by__code"]
 
 
 def material_status(case: Application) -> MaterialStatus:
     requirements = case_requirements(
         case, requirements=case.item_version.materials.select_related("satisfied_by").only(*REQUIREMENT_FIELDS))
-    return MaterialStatus(requirements, current_materials(case), satisfied_by_certificates(case, requirements=requirements))
+    return MaterialStatus(requirements, current_materials(case), satisfied_by_certificates(case, requirements=requirements),
+                          committed_requirement_ids(case, requirements=requirements))
 
 
-def requirement_state(requirement: MaterialRequirement, *, present, satisfied) -> MaterialState:
+def requirement_state(requirement: MaterialRequirement, *, present, satisfied, committed=()) -> MaterialState:
     """The one classification of a requirement on a case (pages, API and documents all use it): an upload
-    first, then a held e-certificate standing in (免交), then 容缺, missing, or optional."""
+    first, then a held e-certificate standing in (免交), then a signed commitment (告知承诺), then 容缺,
+    missing, or optional."""
     if requirement.pk in present:
         return MaterialState.UPLOADED
     if requirement.pk in satisfied:
         return MaterialState.SATISFIED
+    if requirement.pk in committed:
+        return MaterialState.COMMITTED
     if requirement.required and requirement.deferrable:
         return MaterialState.DEFERRABLE
     if requirement.required:
@@ -233,7 +270,7 @@ def missing_requirements(case: Application, *, include_deferrable: bool = False,
     """Required materials with nothing uploaded and no held e-certificate standing in for them;
     容缺 (deferrable) ones may follow after acceptance."""
     status = status or material_status(case)
-    present = set(status.present) | set(status.satisfied)
+    present = set(status.present) | set(status.satisfied) | set(status.committed)
     missing = []
     for requirement in status.requirements:
         if not requirement.required or requirement.pk in present:
@@ -242,6 +279,16 @@ def missing_requirements(case: Application, *, include_deferrable: bool = False,
             continue
         missing.append(requirement)
     return missing
+
+
+def deferred_outstanding(case: Application, *, status: MaterialStatus | None = None) -> list[MaterialRequirement]:
+    """容缺: required deferrable materials with nothing uploaded and nothing standing in for them."""
+    status = status or material_status(case)
+    return [
+        requirement for requirement in status.requirements
+        if requirement_state(requirement, present=status.present, satisfied=status.satisfied,
+                             committed=status.committed) == MaterialState.DEFERRABLE
+    ]
 
 
 def noticed_requirement_ids(case: Application) -> set[int]:

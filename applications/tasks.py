@@ -18,6 +18,13 @@ def application_alert_task() -> int:
     return application_alert_sweep()
 
 
+@shared_task(name="applications.application_deferral_task")
+def application_deferral_task() -> dict:
+    from applications.services import application_deferral_sweep
+
+    return application_deferral_sweep()
+
+
 @shared_task(name="applications.rectification_overdue_task")
 def rectification_overdue_task() -> int:
     from applications.services import rectification_overdue_sweep
@@ -37,3 +44,10 @@ def statistics_rollup_today_task() -> int:
     from applications.services import statistics_rollup_today
 
     return statistics_rollup_today()
+
+
+@shared_task(name="applications.appointment_slots_task")
+def appointment_slots_task() -> int:
+    from applications.services import appointment_slots_sweep
+
+    return appointment_slots_sweep()

@@ -11,8 +11,8 @@ from rest_framework.views import APIView
 
 from applications import services
 from applications.apis.cases import ApplicationDetailSerializer, detail_response
-from applications.models import Application, Deficiency, Rating, Referral, Suspension
-from applications.permissions import access_case_or_bundle
+from applications.models import Application, Commitment, Deficiency, Rating, Referral, Suspension
+from applications.permissions import access_application, access_case_or_bundle
 from portal.errors import Refused
 from portal.inputs import bounded
 
@@ -77,6 +77,16 @@ class RateSerializer(serializers.Serializer):
     channel = bounded(Rating, "channel", required=False, default="pc")
 
 
+class CommitSerializer(serializers.Serializer):
+    requirements = serializers.ListField(child=serializers.IntegerField(), allow_empty=True, max_length=100,
+                                         label="以承诺代替的材料（材料要求 id）")
+
+
+class CommitmentVerifySerializer(serializers.Serializer):
+    outcome = serializers.CharField(label="核查结果（confirmed 核查属实 / false 承诺不实）", max_length=10, allow_blank=True)
+    note = bounded(Commitment, "note", multiline=True, allow_blank=True, required=False, default="")
+
+
 ACTIONS = {
     # URL action: (service, input serializer or None)
     "submit": (services.application_submit, None),
@@ -97,6 +107,8 @@ ACTIONS = {
     "rate": (services.application_rate, RateSerializer),
     # Not a transition: records the hall staff member who helped (帮办, DESIGN §13).
     "assist": (services.application_assist, None),
+    # 告知承诺制 (DESIGN §14): the 承诺书 in place of named materials, on a draft.
+    "commitment": (services.application_commit, CommitSerializer),
 }
 
 
@@ -139,6 +151,21 @@ class ApplicationActionApi(APIView):
         service, input_serializer = ACTIONS[action]
         arguments = action_input(request, input_serializer)
         service(actor=request.user, application=case, **arguments)
+        return detail_response(request, case)
+
+
+class CommitmentVerifyApi(APIView):
+    """POST /applications/{number}/commitment/verify/ — 告知承诺核查 (DESIGN §14): the case's department records
+    the outcome once; `false` (the head only, `note` required) revokes the certificate issued on the case."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=CommitmentVerifySerializer, responses=ApplicationDetailSerializer,
+                   operation_id="applications_commitment_verify")
+    def post(self, request, number):
+        case = access_application(user=request.user, number=number)
+        arguments = action_input(request, CommitmentVerifySerializer)
+        services.commitment_verify(actor=request.user, application=case, **arguments)
         return detail_response(request, case)
 
 

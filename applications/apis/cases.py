@@ -59,7 +59,8 @@ class ApplicationSerializer(serializers.ModelSerializer):
 
 
 # The URL names of the transitions (POST /applications/{number}/{name}/) where they differ from the services'.
-API_ACTION_NAMES = {"request_materials": "request-materials", "return_to_window": "return"}
+API_ACTION_NAMES = {"request_materials": "request-materials", "return_to_window": "return", "commit": "commitment",
+                    "verify_commitment": "commitment/verify"}
 
 
 def api_actions(actions: list[str]) -> list[str]:
@@ -77,12 +78,38 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     contact = serializers.SerializerMethodField()
     parties = serializers.SerializerMethodField()
     form_data = serializers.JSONField()
+    deferral = serializers.SerializerMethodField(help_text="容缺受理：补齐期限、是否逾期、尚缺的容缺材料")
+    commitment = serializers.SerializerMethodField(help_text="告知承诺：承诺书、代替的材料、核查期限与结果")
 
     class Meta(ApplicationSerializer.Meta):
         fields = [
             *ApplicationSerializer.Meta.fields, "materials", "notices", "documents", "contact", "parties", "form_data",
-            "suspensions", "extended_days", "extension_reason", "decision", "available_actions",
+            "suspensions", "extended_days", "extension_reason", "decision", "available_actions", "deferral", "commitment",
         ]
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_deferral(self, case) -> dict | None:
+        outstanding = [row["name"] for row in self._materials(case) if row["status"] == "deferrable"]
+        if case.deferral_due is None and not case.deferral_lapsed:
+            return None
+        return {"due": case.deferral_due, "lapsed": case.deferral_lapsed, "outstanding": outstanding}
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_commitment(self, case) -> dict | None:
+        commitment = selectors.commitment_of(case)
+        if commitment is None:
+            return None
+        return {
+            "requirements": [row["requirement"] for row in self._materials(case) if row["status"] == "committed"],
+            "text": commitment.text, "signed_at": commitment.signed_at, "verification_due": commitment.verification_due,
+            "outcome": commitment.outcome or None, "note": commitment.note, "verified_at": commitment.verified_at,
+        }
+
+    def _materials(self, case) -> list[dict]:
+        # The materials rows once per case: `materials`, `deferral` and `commitment` all read them.
+        if getattr(case, "_materials_rows", None) is None:
+            case._materials_rows = materials_view(case)
+        return case._materials_rows
 
     def get_parties(self, case) -> dict:
         """Who filed it for whom (DESIGN §13): the organisation, the principal of a 代办, the agent, the 帮办."""
@@ -115,7 +142,7 @@ class ApplicationDetailSerializer(ApplicationSerializer):
         return {"opinion": case.decision_opinion, "legal_basis": case.decision_legal_basis, "at": case.decided_at}
 
     def get_materials(self, case) -> list[dict]:
-        return materials_view(case)
+        return self._materials(case)
 
     def get_notices(self, case) -> list[dict]:
         return [

@@ -61,6 +61,7 @@ class MaterialState(models.TextChoices):
 
     UPLOADED = "uploaded", "已上传"
     SATISFIED = "satisfied", "免交（已有电子证照）"
+    COMMITTED = "committed", "告知承诺"
     DEFERRABLE = "deferrable", "容缺后补"
     MISSING = "missing", "未上传"
     OPTIONAL = "optional", "选交"
@@ -68,7 +69,7 @@ class MaterialState(models.TextChoices):
     @property
     def document_wording(self) -> str:
         """How the intake documents (受理通知书) say it: what was handed in, not how."""
-        return {"uploaded": "已提交", "missing": "未提交"}.get(self.value, self.label)
+        return {"uploaded": "已提交", "missing": "未提交", "committed": "以告知承诺代替"}.get(self.value, self.label)
 
 
 class Outcome(models.TextChoices):
@@ -96,6 +97,12 @@ class AlertLevel(models.TextChoices):
     YELLOW = "yellow", "预警"
     RED = "red", "今日到期"
     OVERDUE = "overdue", "已超期"
+
+
+def handed_in(case: "Application") -> bool:
+    """The window holds the case's materials: any case once submitted, and a walk-in's draft (registered at the
+    window). A citizen's online draft is theirs until they submit it: no notice, no referral."""
+    return case.state != State.DRAFT or case.channel != Channel.ONLINE
 
 
 class ApplicationQuerySet(models.QuerySet):
@@ -253,7 +260,9 @@ class Application(ConcurrentTransitionMixin, models.Model):
     def submit(self):
         pass
 
-    @transition(field=state, source=State.SUBMITTED, target=State.PENDING_MATERIALS)
+    # A walk-in's draft is in the window's hands (its materials handed in at the counter): it gets the
+    # one-time notice and the referral as an online case gets them once submitted (DESIGN §14).
+    @transition(field=state, source=[State.DRAFT, State.SUBMITTED], target=State.PENDING_MATERIALS, conditions=[handed_in])
     def request_materials(self):
         pass
 
@@ -269,7 +278,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     def deem_accept(self):
         pass
 
-    @transition(field=state, source=State.SUBMITTED, target=State.REFERRED)
+    @transition(field=state, source=[State.DRAFT, State.SUBMITTED], target=State.REFERRED, conditions=[handed_in])
     def refer(self):
         pass
 

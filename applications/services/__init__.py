@@ -3,6 +3,7 @@
 
 - case: what every write shares (the row lock, the audited transition, numbering, documents, telling the applicant)
 - intake, review, deadlines, issuance, ratings, hall, rollup, bundles: the use cases of each capability
+- deferral (容缺受理) and commitments (告知承诺制): DESIGN §14's rules that intake, review and issuance apply
 
 Seeing a case is decided before these run (permissions.access_application); each service decides, through
 permissions, whether the actor may take the action, and whether the case's state and the rules allow it.
@@ -36,14 +37,43 @@ from applications.services.case import (
     tell_applicant,
     transition,
 )
-from applications.services.deadlines import application_alert_sweep, application_deem_accept_sweep, deemed_acceptance_due
+from applications.services.commitments import (
+    application_commit,
+    commitment_text,
+    commitment_verification_open,
+    commitment_verify,
+    refuse_false_commitment,
+)
+from applications.services.deadlines import (
+    application_alert_sweep,
+    application_deem_accept_sweep,
+    application_deferral_sweep,
+    deemed_acceptance_due,
+)
+from applications.services.deferral import deferral_close_if_complete, deferral_open, refuse_deferred
+from applications.services.faces import (
+    FaceField,
+    certificate_face_data,
+    certificate_face_fields,
+    face_data_checked,
+    face_data_number,
+)
 from applications.services.hall import (
     appointment_arrive,
     appointment_book,
     appointment_cancel,
+    appointment_slot_adjust,
     appointment_slots_create,
+    appointment_slots_sweep,
+    booking_days,
+    hall_day_close,
+    hall_day_reopen,
+    hall_periods,
     ticket_call_next,
     ticket_issue,
+    ticket_link,
+    ticket_recall,
+    ticket_skip,
 )
 from applications.services.intake import (
     ASSISTABLE,
@@ -86,7 +116,6 @@ from applications.services.review import (
     application_reject,
     application_resume,
     application_suspend,
-    certificate_face_data,
 )
 from applications.services.rollup import (
     statistics_day_invalidate,

@@ -4,16 +4,20 @@ telling the applicant. Each use case lives in its capability's module and calls 
 from collections.abc import Iterable
 from datetime import date
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_fsm import ConcurrentTransition, can_proceed
 
 from applications.clock import alert_state
-from applications.documents import render_document_pdf
+from applications.documents import CENTER_SEALED_KINDS, DocumentKind, render_document_pdf, size_label
 from applications.models import Application, Document, MaterialState, NumberSequence
-from applications.selectors import MaterialStatus, material_status, missing_requirements, requirement_state
+from applications.selectors import MaterialStatus, case_requirements, material_status, missing_requirements, requirement_state
 from portal.audit import audit_record
+from portal.broker import publish
+from portal.celery import app as celery_app
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import mask_id_number
 from portal.metrics import transition_counted
@@ -40,6 +44,8 @@ ACTION_LABELS = {
     "issue": "签发",
     "deliver": "送达",
     "rate": "好差评",
+    "commit": "签署告知承诺书",
+    "verify_commitment": "核查告知承诺",
 }
 
 
@@ -138,7 +144,14 @@ def document_create(case: Application, *, kind: str, context: dict) -> Document:
         "supervision_phone": case.item_version.supervision_phone,
         "submitted_on": timezone.localdate(case.submitted_at).isoformat() if case.submitted_at else "",
     }
+    if kind in CENTER_SEALED_KINDS:
+        base["organ_name"] = settings.SERVICE_CENTER_NAME  # signs it, under the center's seal
     document = Document.objects.create(application=case, kind=kind, serial=serial, context={**base, **context})
+    if kind in CENTER_SEALED_KINDS:
+        # Sealed after commit by a worker (rendering and signing take a tenth of a second and more: never
+        # inside the intake transaction, DESIGN §12); a lost message is the sweep's, a reader first seals it.
+        transaction.on_commit(lambda: publish(celery_app.signature(settings.DOCUMENT_SEAL_TASK), args=[document.pk],
+                                              what=f"文书用印 {serial}"))
     return document
 
 
@@ -148,8 +161,16 @@ CONTACT_SMS_KINDS = {"materials_notice", "accepted", "not_accepted", "suspended"
 
 
 def document_pdf_ensure(*, document: Document) -> Document:
-    """The document's PDF, rendered from its frozen snapshot the first time someone asks and kept afterwards
-    (the same text whenever it is rendered). Two first readers at once: the row lock lets one render."""
+    """The document's PDF. An intake document is served only sealed: if the worker has not sealed it yet, the
+    first reader does (the row lock lets one of two readers seal it); with no center seal in force it is
+    refused for now (「文书正在加盖印章」), never handed out unsealed. Any other document is rendered from its
+    frozen snapshot the first time someone asks and kept afterwards."""
+    if document.kind in CENTER_SEALED_KINDS:
+        if not document.sha256:
+            if not import_string(settings.DOCUMENT_SEALER)(document_id=document.pk):
+                raise Refused("文书正在加盖印章，请稍后再试", code="document_sealing")
+            document.refresh_from_db(fields=["pdf", "sha256"])
+        return document
     if document.pdf:
         return document
     with transaction.atomic():
@@ -175,13 +196,31 @@ def materials_snapshot(case: Application, *, status: MaterialStatus | None = Non
     status = status or material_status(case)
     rows = []
     for requirement in status.requirements:
-        state = requirement_state(requirement, present=status.present, satisfied=status.satisfied)
+        state = requirement_state(requirement, present=status.present, satisfied=status.satisfied,
+                                  committed=status.committed)
         if state == MaterialState.OPTIONAL:
             continue
         copies = requirement.copies_original or requirement.copies_copy or 1
         rows.append({"name": requirement.name, "form_label": requirement.get_form_display(), "copies": copies,
                      "status": state.document_wording})
     return rows
+
+
+def receipt_create(case: Application, *, clerk: User | None) -> Document:
+    """材料接收凭证 (DESIGN §14): the materials handed in — at online submission, resubmission, or the window's
+    first intake action on a walk-in's draft — each file's current version as received, with its size."""
+    latest = {}
+    for material in case.materials.order_by("requirement_id", "version"):
+        latest[material.requirement_id] = material
+    order = {requirement.pk: index for index, requirement in enumerate(case_requirements(case))}
+    rows = [
+        {"name": material.requirement.name, "version": material.version, "file_name": material.original_name,
+         "size": material.size, "size_label": size_label(material.size), "received_at": material.uploaded_at.isoformat()}
+        for material in sorted(latest.values(), key=lambda m: (order.get(m.requirement_id, len(order)), m.requirement_id))
+    ]
+    return document_create(case, kind=DocumentKind.RECEIPT, context={
+        "clerk_name": clerk.display_name if clerk else "", "materials": rows, "received_at": timezone.now().isoformat(),
+    })
 
 
 CLOCK_FIELDS = ["due_date", "due_date_provisional", "alert_level", "next_alert_on"]

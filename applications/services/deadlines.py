@@ -1,17 +1,22 @@
-"""The clock's timers: deemed acceptance of unanswered online submissions and the alert sweep (DESIGN §5)."""
+"""The clock's timers: deemed acceptance of unanswered online submissions, the alert sweep (DESIGN §5) and the
+容缺 deadline's reminder and lapse (DESIGN §14)."""
 
 from datetime import date, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from applications.clock import DEEMED_ACCEPTANCE_WORKING_DAYS, alert_state
 from applications.documents import DocumentKind
 from applications.models import Application, Channel, State
-from applications.services.case import CLOCK_FIELDS, document_create, local_today, start_clock, transition
+from applications.selectors import deferred_outstanding, material_status
+from applications.services.case import CLOCK_FIELDS, document_create, local_today, start_clock, tell_applicant, transition
+from applications.services.deferral import deferral_open
 from applications.services.intake import acceptance_context
 from applications.services.rollup import statistics_day_invalidate
 from items.models import ItemVersion
+from portal.audit import audit_record
 from portal.models import Role, User
 from portal.notifications import notify_many
 from portal.workdays import WorkCalendar
@@ -45,9 +50,12 @@ def application_deem_accept_sweep(*, today: date | None = None, batch: int = 500
             # Accepted "from its submission day": the clock runs from there, not from today.
             start_clock(case, accepted_at=case.submitted_at, calendar=calendar)
             case.deemed_accepted = True
+            # 容缺: the applicant learns of the acceptance only now, so what is deferred is due from today.
+            deferred = deferral_open(case, start=today, calendar=calendar, status=material_status(case))
             transition(case, "deem_accept", actor=None, fields=[
-                "accepted_at", "deemed_accepted", *CLOCK_FIELDS,
-            ], payload={"submitted_on": submitted_on.isoformat(), "due_date": case.due_date.isoformat()})
+                "accepted_at", "deemed_accepted", *CLOCK_FIELDS, *deferred,
+            ], payload={"submitted_on": submitted_on.isoformat(), "due_date": case.due_date.isoformat(),
+                        **({"deferral_due": case.deferral_due.isoformat()} if deferred else {})})
             document_create(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=acceptance_context(case, clerk=None))
             statistics_day_invalidate(day=submitted_on)  # accepted on a day already past: count it again
             deemed += 1
@@ -126,3 +134,72 @@ def application_alert_sweep(*, today: date | None = None, batch: int = 2000) -> 
                 Application.objects.filter(pk__in=pks).update(alert_level=level, next_alert_on=next_on)
             notify_many(messages=messages)
             changed += len(messages)
+
+
+# --- 容缺: remind once a working day before the deadline; flag the case once it has passed -----------------
+
+DEFERRAL_STATES = [State.ACCEPTED, State.IN_REVIEW, State.SUSPENDED]
+
+
+def application_deferral_sweep(*, today: date | None = None, batch: int = 500) -> dict:
+    """Cases whose 容缺 deadline is within one working day are reminded once (`deferral_reminded_at`); those
+    whose deadline has passed with a deferred material still missing are flagged once (`deferral_lapsed`),
+    the applicant told and the department (the reviewer, else its heads) notified.
+
+    The work grows with what is due: `app_deferral_due_idx` holds only cases with a deadline still open
+    (an upload of the last deferred material clears it), and the sweep reads the range up to the next
+    working day. Each case is locked (others' locked rows skipped) and leaves the candidates once handled,
+    so a second sweep at once, or the next one, finds nothing to repeat."""
+    today = today or local_today()
+    calendar = WorkCalendar.load()
+    horizon = calendar.add_working_days(today, 1).date
+    done = {"reminded": 0, "lapsed": 0}
+    due_now = (Q(deferral_due__gte=today, deferral_reminded_at__isnull=True)
+               | Q(deferral_due__lt=today, deferral_lapsed=False))
+    while True:
+        pks = list(Application.objects.filter(due_now, deferral_due__lte=horizon, state__in=DEFERRAL_STATES)
+                   .order_by("deferral_due", "pk").values_list("pk", flat=True)[:batch])
+        if not pks:
+            return done
+        handled = 0
+        for pk in pks:
+            with transaction.atomic():
+                case = (
+                    Application.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
+                    .select_related("item_version", "department").filter(pk=pk, state__in=DEFERRAL_STATES)
+                    .filter(due_now, deferral_due__lte=horizon).first()
+                )
+                if case is None:
+                    continue
+                handled += 1
+                outstanding = "、".join(requirement.name for requirement in deferred_outstanding(case))
+                if case.deferral_due < today:
+                    _deferral_lapse(case, outstanding=outstanding)
+                    done["lapsed"] += 1
+                else:
+                    case.deferral_reminded_at = timezone.now()
+                    case.save(update_fields=["deferral_reminded_at"])
+                    tell_applicant(case, "deferral_reminder",
+                                   f"您的办件 {case.number} 容缺受理的材料（{outstanding}）请于 {case.deferral_due:%Y年%m月%d日} 前补齐，"
+                                   "逾期未补齐的，部门将不能作出准予许可决定。")
+                    done["reminded"] += 1
+        if len(pks) < batch or not handled:  # the rest is held by a sweep running at the same time
+            return done
+
+
+def _deferral_lapse(case: Application, *, outstanding: str) -> None:
+    case.deferral_lapsed = True
+    case.save(update_fields=["deferral_lapsed"])
+    audit_record(
+        actor=None, action="application_deferral_lapse", object_type="application", object_id=case.number,
+        from_state=case.state, to_state=case.state,
+        payload={"deferral_due": case.deferral_due.isoformat(), "outstanding": outstanding},
+    )
+    tell_applicant(case, "deferral_lapsed",
+                   f"您的办件 {case.number} 容缺受理的材料（{outstanding}）已超过补齐期限 {case.deferral_due:%Y年%m月%d日}，"
+                   "请尽快补交；补齐前部门不能作出准予许可决定。")
+    staff = [case.reviewer_id] if case.reviewer_id else list(
+        User.objects.filter(department_id=case.department_id, role=Role.HEAD, is_active=True).values_list("pk", flat=True))
+    notify_many(messages=[(staff, "deferral_lapsed",
+                           f"办件 {case.number}（{case.item_version.name}）容缺材料逾期未补：{outstanding}"
+                           f"（期限 {case.deferral_due:%Y年%m月%d日}）。", case.number)])

@@ -18,6 +18,7 @@ from applications.services.case import (
     lock_case,
     materials_snapshot,
     next_number,
+    receipt_create,
     refuse_bundle_child,
     refuse_incomplete,
     require_role,
@@ -26,6 +27,7 @@ from applications.services.case import (
     tell_applicant,
     transition,
 )
+from applications.services.deferral import deferral_close_if_complete, deferral_open
 from applications.services.rollup import statistics_day_invalidate
 from applications.uploads import inspect_upload, stored_upload
 from items.models import Audience, Item, MaterialRequirement
@@ -201,6 +203,7 @@ def application_material_upload(*, actor: User, application: Application, requir
             actor=actor, action="material_upload", object_type="application", object_id=case.number,
             payload={"requirement": requirement.pk, "version": version, "sha256": inspected.sha256, "size": inspected.size},
         )
+        deferral_close_if_complete(case, actor=actor)
     return material
 
 
@@ -221,7 +224,9 @@ def application_submit(*, actor: User, application: Application, as_part_of: App
     if case.state == State.DRAFT:
         refuse_incomplete(case, "提交")
     case.submitted_at = timezone.now()
-    return transition(case, "submit", actor=actor, fields=["submitted_at"])
+    transition(case, "submit", actor=actor, fields=["submitted_at"])
+    receipt_create(case, clerk=None)  # 材料接收凭证: what was handed in online, and when
+    return case
 
 
 def validated_deficiencies(case: Application, deficiencies: list[dict]) -> list[tuple[MaterialRequirement, str]]:
@@ -257,6 +262,17 @@ def validated_deficiencies(case: Application, deficiencies: list[dict]) -> list[
     return rows
 
 
+def _walk_in_registered(case: Application) -> bool:
+    """The window's first intake action on a walk-in's draft (accept, one-time notice or referral, whichever
+    comes first) registers what the applicant handed in (DESIGN §14): the case counts as submitted from now,
+    and the caller gives a 材料接收凭证 after the transition. False for a case already submitted. (A citizen's
+    online draft never gets here: the transitions refuse it, models.case.handed_in.)"""
+    if case.state != State.DRAFT:
+        return False
+    case.submitted_at = timezone.now()
+    return True
+
+
 @transaction.atomic
 def application_request_materials(*, actor: User, application: Application, deficiencies: list[dict],
                                   as_part_of: Application | None = None) -> Notice:
@@ -271,9 +287,15 @@ def application_request_materials(*, actor: User, application: Application, defi
     notice = Notice.objects.create(application=case, sequence=case.notices.count() + 1, issued_by=actor)
     Deficiency.objects.bulk_create(Deficiency(notice=notice, requirement=r, reason=reason) for r, reason in rows)
     payload = {"notice": notice.sequence, **({"parent": as_part_of.number} if as_part_of else {})}
-    transition(case, "request_materials", actor=actor, payload={
+    walk_in = _walk_in_registered(case)
+    fields = ["submitted_at", "visits"] if walk_in else []
+    if walk_in:
+        case.visits += 1  # the applicant stood at the window and goes home with the notice: one visit
+    transition(case, "request_materials", actor=actor, fields=fields, payload={
         **payload, "deficiencies": [{"requirement": r.pk, "name": r.name, "reason": reason} for r, reason in rows],
     })
+    if walk_in:
+        receipt_create(case, clerk=actor)
     if as_part_of is not None:
         return notice  # the bundle writes one combined notice and tells the applicant once
     document_create(case, kind=DocumentKind.MATERIALS_NOTICE, context={
@@ -300,7 +322,9 @@ def application_resubmit(*, actor: User, application: Application, as_part_of: A
             raise Refused("尚未补正：" + "、".join(unsupplied), code="materials_incomplete")
         notice.resolved_at = timezone.now()
         notice.save(update_fields=["resolved_at"])
-    return transition(case, "resubmit", actor=actor)
+    transition(case, "resubmit", actor=actor)
+    receipt_create(case, clerk=actor if actor.role == Role.CLERK else None)  # what the correction handed in
+    return case
 
 
 @transaction.atomic
@@ -313,9 +337,13 @@ def application_accept(*, actor: User, application: Application, as_part_of: App
         raise state_refusal(case, "accept")
     materials = material_status(case)  # read once: for the check and for the notice's material list
     refuse_incomplete(case, "受理", status=materials)
-    start_clock(case, accepted_at=timezone.now(), calendar=WorkCalendar.load())
+    walk_in = case.state == State.DRAFT  # accepted straight from a walk-in's draft: handed in now
+    calendar = WorkCalendar.load()
+    start_clock(case, accepted_at=timezone.now(), calendar=calendar)
     case.accepted_by = actor
     fields = ["accepted_at", "accepted_by", *CLOCK_FIELDS]
+    # 容缺受理: what is deferred is due deferral_days working days from today (DESIGN §14).
+    fields += deferral_open(case, start=timezone.localdate(case.accepted_at), calendar=calendar, status=materials)
     if case.hall_id is None:
         case.hall = actor.hall
         fields.append("hall")
@@ -330,7 +358,10 @@ def application_accept(*, actor: User, application: Application, as_part_of: App
         fields.append("submitted_at")
     transition(case, "accept", actor=actor, fields=fields, payload={
         "due_date": case.due_date.isoformat(), "provisional": case.due_date_provisional,
+        **({"deferral_due": case.deferral_due.isoformat()} if case.deferral_due else {}),
     })
+    if walk_in:
+        receipt_create(case, clerk=actor)
     document_create(case, kind=DocumentKind.ACCEPTANCE_NOTICE, context=acceptance_context(case, clerk=actor, status=materials))
     tell_applicant(case, "accepted", f"您的申请「{case.item_version.name}」已受理（办件编号 {case.number}），承诺办结日期 {case.due_date:%Y年%m月%d日}。")
     return case
@@ -345,6 +376,8 @@ def acceptance_context(case: Application, *, clerk: User | None, status: Materia
         "due_date": case.due_date.isoformat(),
         "due_date_provisional": case.due_date_provisional,
         "materials": materials_snapshot(case, status=status),
+        # 容缺: the day the materials marked 容缺后补 are due (absent from notices made before DESIGN §14).
+        "deferral_due": case.deferral_due.isoformat() if case.deferral_due else "",
         "visits_note": "本事项承诺最多跑动 {} 次；办理结果可选择邮寄送达或网上下载电子证照。".format(case.item_version.max_visits),
     }
 
@@ -356,7 +389,12 @@ def application_refer(*, actor: User, application: Application, reason: str) -> 
     if not (reason or "").strip():
         raise ValidationError({"reason": ["请写明转部门研判的原因"]})
     case = lock_case(application)
-    transition(case, "refer", actor=actor, payload={"reason": reason.strip()})
+    if not can_proceed(case.refer):
+        raise state_refusal(case, "refer")
+    walk_in = _walk_in_registered(case)
+    transition(case, "refer", actor=actor, fields=["submitted_at"] if walk_in else [], payload={"reason": reason.strip()})
+    if walk_in:
+        receipt_create(case, clerk=actor)
     return Referral.objects.create(application=case, reason=reason.strip(), referred_by=actor)
 
 

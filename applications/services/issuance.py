@@ -16,6 +16,8 @@ from applications.services.case import (
     tell_applicant,
     transition,
 )
+from applications.services.commitments import refuse_false_commitment
+from applications.services.deferral import refuse_deferred
 from applications.services.rollup import statistics_day_invalidate
 from organisations.selectors import person_ids_acting_for
 from portal.audit import audit_record
@@ -31,6 +33,9 @@ def application_issuing_start(*, application: Application) -> Application:
         raise state_refusal(case, "issue")
     if case.issuing:
         raise Refused("该办件正在制证，请勿重复签发", code="issuing")
+    if case.state == State.APPROVED:
+        refuse_deferred(case, "用印签发")  # 容缺 (DESIGN §14): the licence waits for every deferred material
+        refuse_false_commitment(case)
     case.issuing = True
     case.save(update_fields=["issuing"])
     return case

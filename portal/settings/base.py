@@ -253,8 +253,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "deadline-sweep": {"task": "applications.application_alert_task", "schedule": crontab(minute=0)},
     "deemed-acceptance": {"task": "applications.application_deem_accept_task", "schedule": crontab(minute=5)},
+    # Every hour (idempotent, halls × days): a new day opens for booking, a changed calendar or hall is seen.
+    "appointment-slots": {"task": "applications.appointment_slots_task", "schedule": crontab(minute=25)},
+    # 容缺: remind a working day before the deadline, flag the case once it has passed (DESIGN §14)
+    "deferral-deadline": {"task": "applications.application_deferral_task", "schedule": crontab(hour=7, minute=10)},
     "notification-retry": {"task": "portal.notification_retry_task", "schedule": crontab(minute="*/2")},
     "issuance-retry": {"task": "seals.seal_issue_retry_task", "schedule": crontab(minute="*/5")},
+    # Intake documents a lost broker message (or a missing center seal) left unsealed.
+    "document-seal-retry": {"task": "seals.document_seal_retry_task", "schedule": crontab(minute="*/5")},
     "certificate-expiry": {"task": "certificates.certificate_expiry_task", "schedule": crontab(hour=1, minute=30)},
     "rectification-overdue": {"task": "applications.rectification_overdue_task", "schedule": crontab(hour=8, minute=0)},
     # Yesterday's statistics, stored once (and any past day a late change invalidated).
@@ -297,6 +303,15 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="一网通办 <noreply@zw
 # Certificates verify signatures through this (it lives in seals; certificates may not import seals).
 PDF_SIGNATURE_VALIDATOR = "seals.signing.pdf_signature_is_valid"
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# The service center (DESIGN §14): its 政务服务专用章 (`create_seal --center`) seals the intake documents
+# and its name signs them; the credit code goes into the seal's certificate.
+SERVICE_CENTER_NAME = env("SERVICE_CENTER_NAME", default="长春市政务服务中心")
+SERVICE_CENTER_CREDIT_CODE = env("SERVICE_CENTER_CREDIT_CODE", default="11220100MB0099001M")
+# Applications seals its intake documents through these (they live in seals; applications may not import
+# seals): the function a reader calls when the document is not sealed yet, and the task queued on commit.
+DOCUMENT_SEALER = "seals.services.document_seal"
+DOCUMENT_SEAL_TASK = "seals.document_seal_task"
 
 # Fernet key protecting seal private keys (DESIGN §7). Development has a fixed key in dev.py only.
 SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")
