@@ -1,5 +1,6 @@
 """The hall: queue tickets (排队叫号), appointments (预约) and their slots (DESIGN §6)."""
 
+import logging
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
@@ -7,13 +8,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from applications.models import Appointment, AppointmentSlot, AppointmentStatus, NumberSequence, Ticket
+from applications.models import Appointment, AppointmentSlot, AppointmentStatus, HallClosure, NumberSequence, Ticket
 from applications.permissions import is_hall_clerk
 from applications.services.case import local_today, require_role
 from items.models import Item
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.models import Hall, Role, User
+from portal.notifications import Message, notify_many
+
+logger = logging.getLogger(__name__)
 
 TICKET_PREFIX = "A"
 
@@ -181,3 +185,189 @@ def appointment_slots_create(*, hall: Hall, day: date, start: time = DEFAULT_SLO
             created.append(slot)
         moment = slot_end
     return created
+
+
+# --- slots made ahead from each hall's opening hours (DESIGN §6; issue 18) ------------------------------------
+
+
+def hall_periods(hall: Hall) -> list[tuple[time, time]]:
+    """The hall's opening periods as times, in order; ValidationError on `opening_hours` when malformed."""
+    periods, message = [], '开放时间应为若干 ["HH:MM", "HH:MM"] 时间段，依次排列且不重叠'
+    if not isinstance(hall.opening_hours, list) or not hall.opening_hours:
+        raise ValidationError({"opening_hours": [message]})
+    for entry in hall.opening_hours:
+        try:
+            start, end = (datetime.strptime(str(value), "%H:%M").time() for value in entry)
+        except (TypeError, ValueError) as error:
+            raise ValidationError({"opening_hours": [message]}) from error
+        if start >= end or (periods and start < periods[-1][1]):
+            raise ValidationError({"opening_hours": [message]})
+        periods.append((start, end))
+    return periods
+
+
+def booking_days(hall: Hall, *, today: date, calendar) -> list[date]:
+    """The days one may book at the hall: today and its next `booking_days` working days, open ones only."""
+    days, day = [], today
+    closed = set(HallClosure.objects.filter(hall=hall, date__gte=today).values_list("date", flat=True))
+    while len(days) < hall.booking_days + 1 and (day - today).days <= 3 * (hall.booking_days + 7):
+        if calendar.is_working_day(day) and day not in closed:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def appointment_slots_sweep(*, today: date | None = None) -> int:
+    """Make every hall's slots for the days one may book, from its opening hours and the working-day
+    calendar (make-up Saturdays included, holidays and closed days left out). Idempotent: an existing slot
+    keeps its capacity and bookings, so a hall's adjustments stand. The work grows with halls × days."""
+    from portal.workdays import WorkCalendar
+
+    today, calendar, created = today or local_today(), WorkCalendar.load(), 0
+    for hall in Hall.objects.order_by("code"):
+        try:
+            periods = hall_periods(hall)
+        except ValidationError:
+            logger.warning("大厅 %s 的开放时间无效，未生成预约时段", hall.code)
+            continue
+        capacity = hall.slot_capacity or hall.windows
+        rows = []
+        for day in booking_days(hall, today=today, calendar=calendar):
+            for start, end in periods:
+                moment, last = datetime.combine(day, start), datetime.combine(day, end)
+                while moment + timedelta(minutes=hall.slot_minutes) <= last:
+                    following = moment + timedelta(minutes=hall.slot_minutes)
+                    rows.append(AppointmentSlot(hall=hall, date=day, start=moment.time(), end=following.time(),
+                                                capacity=capacity))
+                    moment = following
+        if rows:
+            existing = set(AppointmentSlot.objects.filter(hall=hall, date__in={row.date for row in rows})
+                           .values_list("date", "start"))
+            fresh = [row for row in rows if (row.date, row.start) not in existing]
+            created += len(AppointmentSlot.objects.bulk_create(fresh, ignore_conflicts=True))
+    return created
+
+
+def _require_hall_staff(actor: User, hall: Hall) -> None:
+    if not is_hall_clerk(user=actor, hall_id=hall.pk):
+        raise Forbidden("只有本大厅的工作人员可以调整预约")
+
+
+@transaction.atomic
+def appointment_slot_adjust(*, actor: User, slot: AppointmentSlot, capacity) -> AppointmentSlot:
+    """The hall changes how many may book a slot; never below those already booked."""
+    slot = AppointmentSlot.objects.select_for_update().select_related("hall").get(pk=slot.pk)
+    _require_hall_staff(actor, slot.hall)
+    try:
+        capacity = int(capacity)
+    except (TypeError, ValueError):
+        capacity = -1
+    if not 0 <= capacity <= 999:
+        raise ValidationError({"capacity": ["可预约人数应为 0 至 999 的整数"]})
+    if capacity < slot.booked:
+        raise ValidationError({"capacity": [f"该时段已有 {slot.booked} 人预约，可预约人数不能少于 {slot.booked}"]})
+    if slot.ends_at <= timezone.now():
+        raise Refused("该时段已结束，不能调整", code="slot_closed")
+    before, slot.capacity = slot.capacity, capacity
+    slot.save(update_fields=["capacity"])
+    audit_record(actor=actor, action="appointment_slot_adjust", object_type="appointment_slot", object_id=slot.pk,
+                 payload={"hall": slot.hall.code, "date": slot.date.isoformat(), "start": slot.start.strftime("%H:%M"),
+                          "from": before, "to": capacity})
+    return slot
+
+
+@transaction.atomic
+def hall_day_close(*, actor: User, hall: Hall, day: date, reason: str) -> HallClosure:
+    """闭厅: no bookings that day; those already made are cancelled and their holders told at once."""
+    _require_hall_staff(actor, hall)
+    errors = {}
+    if not (reason or "").strip():
+        errors["reason"] = ["请写明闭厅原因（将告知已预约的群众）"]
+    elif len(reason.strip()) > 200:
+        errors["reason"] = ["闭厅原因不超过 200 字"]
+    if not isinstance(day, date):
+        errors["date"] = ["请选择日期"]
+    elif day < local_today():
+        errors["date"] = ["不能关闭已过去的日期"]
+    if errors:
+        raise ValidationError(errors)
+    if HallClosure.objects.filter(hall=hall, date=day).exists():
+        raise Refused(f"{day:%Y-%m-%d} 已设为闭厅", code="already_closed")
+    closure = HallClosure.objects.create(hall=hall, date=day, reason=reason.strip(), closed_by=actor)
+    slots = list(AppointmentSlot.objects.select_for_update().filter(hall=hall, date=day))
+    booked = list(Appointment.objects.select_for_update().select_related("user")
+                  .filter(slot__in=slots, status=AppointmentStatus.BOOKED))
+    now = timezone.now()
+    Appointment.objects.filter(pk__in=[a.pk for a in booked]).update(status=AppointmentStatus.CANCELLED, cancelled_at=now)
+    AppointmentSlot.objects.filter(pk__in=[s.pk for s in slots]).update(booked=0, capacity=0)
+    message = f"{hall.name} {day:%Y年%m月%d日} 闭厅（{closure.reason}），您当日的预约已取消，请另选时段预约。"
+    notify_many(messages=[Message([a.user_id], "appointment_cancelled", message, "") for a in booked])
+    audit_record(actor=actor, action="hall_day_close", object_type="hall", object_id=hall.code,
+                 payload={"date": day.isoformat(), "reason": closure.reason, "cancelled": len(booked)})
+    return closure
+
+
+@transaction.atomic
+def hall_day_reopen(*, actor: User, hall: Hall, day: date) -> int:
+    """Undo a closure: the day's slots open again with the hall's usual capacity. Returns the slots reopened."""
+    _require_hall_staff(actor, hall)
+    closure = HallClosure.objects.select_for_update().filter(hall=hall, date=day).first()
+    if closure is None:
+        raise Refused(f"{day:%Y-%m-%d} 未设为闭厅", code="not_closed")
+    closure.delete()
+    reopened = AppointmentSlot.objects.filter(hall=hall, date=day, booked=0).update(capacity=hall.slot_capacity or hall.windows)
+    audit_record(actor=actor, action="hall_day_reopen", object_type="hall", object_id=hall.code,
+                 payload={"date": day.isoformat()})
+    return reopened
+
+
+# --- 重呼 / 过号 / 叫号 → 受理 ------------------------------------------------------------------------------
+
+
+def _lock_called_ticket(actor: User, ticket: Ticket) -> Ticket:
+    ticket = Ticket.objects.select_for_update().select_related("hall").get(pk=ticket.pk)
+    _require_hall_clerk(actor, ticket.hall)
+    if ticket.called_at is None:
+        raise InvalidTransition(f"{ticket.number} 号尚未叫号")
+    if ticket.day != local_today():
+        raise InvalidTransition(f"{ticket.number} 号不是今日的号码")
+    if ticket.skipped_at is not None:
+        raise InvalidTransition(f"{ticket.number} 号已过号")
+    return ticket
+
+
+@transaction.atomic
+def ticket_recall(*, actor: User, ticket: Ticket) -> Ticket:
+    """重呼: the screen calls the same number to the same window again."""
+    ticket = _lock_called_ticket(actor, ticket)
+    if ticket.application_id:
+        raise InvalidTransition(f"{ticket.number} 号已在办理中，无需重呼")
+    ticket.recalled_at, ticket.recalls = timezone.now(), ticket.recalls + 1
+    ticket.save(update_fields=["recalled_at", "recalls"])
+    return ticket
+
+
+@transaction.atomic
+def ticket_skip(*, actor: User, ticket: Ticket) -> Ticket:
+    """过号: nobody came when called; the window calls the next one (the person takes a new number)."""
+    ticket = _lock_called_ticket(actor, ticket)
+    if ticket.application_id:
+        raise InvalidTransition(f"{ticket.number} 号已在办理中，不能过号")
+    ticket.skipped_at = timezone.now()
+    ticket.save(update_fields=["skipped_at"])
+    audit_record(actor=actor, action="ticket_skip", object_type="ticket", object_id=ticket.pk,
+                 payload={"hall": ticket.hall.code, "number": ticket.number, "window": ticket.window})
+    return ticket
+
+
+@transaction.atomic
+def ticket_link(*, actor: User, ticket: Ticket, application) -> Ticket:
+    """The case the window registered for the person this ticket called (叫号 → 受理)."""
+    ticket = _lock_called_ticket(actor, ticket)
+    if ticket.application_id and ticket.application_id != application.pk:
+        raise Refused(f"{ticket.number} 号已关联办件", code="already_linked")
+    if application.hall_id != ticket.hall_id:
+        raise Refused("办件与排队号不属于同一大厅", code="hall_mismatch")
+    ticket.application = application
+    ticket.save(update_fields=["application"])
+    return ticket

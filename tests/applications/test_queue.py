@@ -182,9 +182,9 @@ def test_hall_screen_is_public_and_shows_the_latest_calls(hall, clerk, as_user):
         response = page_client().get(f"/halls/{hall.code}/screen/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert '<meta http-equiv="refresh" content="5">' in body
-    assert 'class="screen-number">A002<' in body and 'class="screen-window">3<' in body
-    assert "A001" in body and "等候人数 <b>1</b>" in body
+    assert 'http-equiv="refresh"' not in body  # it redraws itself from screen/data/ (issue 18)
+    assert 'data-screen="number">A002<' in body and 'data-screen="window">3<' in body
+    assert "A001" in body and 'data-screen="waiting">1<' in body
     assert page_client().get("/halls/NOPE/screen/").status_code == 404
 
 
