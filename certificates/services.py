@@ -18,8 +18,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_fsm import ConcurrentTransition, can_proceed
 
+from certificates.faces import display_value, format_licence_number, number_format_for, numbered_field, sequence_year
 from certificates.identifiers import MAX_VERSION, certificate_identifier, random_serial
-from certificates.models import Certificate, CertificateStatus, CertificateType
+from certificates.models import Certificate, CertificateStatus, CertificateType, LicenceNumberSequence
 from certificates.permissions import can_revoke, is_holder
 from certificates.rendering import certificate_render_pdf
 from portal.audit import audit_record
@@ -133,6 +134,8 @@ def certificate_issue(
         holder_id_number=holder_id_number, face_data=face_data,
     )
     issued_on = issued_on or _today()
+    number_field = numbered_field(certificate_type)
+    licence_number = display_value(face_data.get(number_field)) if number_field else ""
 
     if previous is None:
         serial, version = _new_serial(certificate_type=certificate_type, issuer=issuer), 1
@@ -140,6 +143,10 @@ def certificate_issue(
         previous = Certificate.objects.select_for_update(of=("self",)).select_related("type").get(pk=previous.pk)
         _check_reissue(previous=previous, certificate_type=certificate_type, issuer=issuer,
                        holder_id_type=holder_id_type, holder_id_number=holder_id_number)
+        # 延续/变更/补证 keep the licence number: every version of a certificate carries the same one.
+        if previous.licence_number and licence_number and licence_number.upper() != previous.licence_number.upper():
+            raise ValidationError({"face_data": [f"{number_field}：换发须沿用原证号 {previous.licence_number}"]})
+        licence_number = previous.licence_number or licence_number
         serial, version = previous.serial, previous.version + 1
         from_state = previous.status
         previous.supersede()
@@ -165,6 +172,7 @@ def certificate_issue(
         valid_from=issued_on,
         valid_until=valid_until_for(valid_from=issued_on, years=certificate_type.validity_years),
         face_data=face_data,
+        licence_number=licence_number[:60],
         application_number=application_number or "",
     )
     signed = sign(certificate_render_pdf(certificate=certificate))
@@ -192,6 +200,7 @@ def certificate_issue(
             "valid_until": certificate.valid_until,
             "application_number": certificate.application_number,
             "sha256": certificate.sha256,
+            "licence_number": certificate.licence_number,
             "previous": previous.identifier if previous is not None else None,
         },
     )
@@ -203,6 +212,31 @@ def certificate_issue(
         application=certificate.application_number,
     )
     return certificate
+
+
+@transaction.atomic
+def licence_number_allocate(*, certificate_type: CertificateType, on: date) -> str:
+    """The next licence number of the type (DESIGN §14), from its own sequence: per year when its format
+    prints the year. Runs in the caller's transaction (the approval): the sequence row stays locked until it
+    commits, so two approvals never draw the same number, and a rolled-back approval gives its number back.
+    """
+    number_format = number_format_for(certificate_type)
+    year = sequence_year(number_format, on.year)
+    # Race-safe creation: INSERT … ON CONFLICT DO NOTHING, then lock whichever row is there.
+    LicenceNumberSequence.objects.bulk_create(
+        [LicenceNumberSequence(type=certificate_type, year=year, last=0)], ignore_conflicts=True
+    )
+    sequence = LicenceNumberSequence.objects.select_for_update().get(type=certificate_type, year=year)
+    sequence.last += 1
+    try:
+        number = format_licence_number(number_format, year=on.year, seq=sequence.last)
+    except ValueError as error:
+        raise Refused(f"证照类型「{certificate_type.name}」的{error}，请联系事项管理员修正", code="number_format") from error
+    if len(number) > Certificate._meta.get_field("licence_number").max_length:
+        raise Refused(f"证照类型「{certificate_type.name}」的证号格式生成的证号过长，请联系事项管理员修正",
+                      code="number_format")
+    sequence.save(update_fields=["last"])
+    return number
 
 
 def _check_reissue(
