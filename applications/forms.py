@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 
 from applications.clock import MAX_EXTENSION_WORKING_DAYS
 from applications.models import State, SuspensionKind
+from certificates.faces import MAX_FACE_VALUE_LENGTH
+from certificates.models import FaceFieldType
 from portal.identity import IdType, normalize_id_number
 from portal.inputs import phone_validator
 
@@ -224,23 +226,76 @@ class SuspendForm(NoticeForm):
         return super().deficiencies()
 
 
+# The input each type of face field gets (DESIGN §14): the browser's date picker, a numeric keyboard on a phone,
+# upper-case letters for a credit code. The service checks every value again.
+FACE_WIDGET_ATTRS = {
+    FaceFieldType.DATE: {"type": "date"},
+    FaceFieldType.NUMBER: {"inputmode": "decimal"},
+    FaceFieldType.USCC: {"maxlength": 18, "autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
+    FaceFieldType.ID_NUMBER: {"maxlength": 18, "autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
+}
+
+
 class ApproveForm(forms.Form):
     opinion = forms.CharField(label="审查意见", max_length=2000, required=False,
                               widget=forms.Textarea(attrs={"rows": 3, "placeholder": "例如：材料齐全，符合法定条件，准予许可"}))
 
-    def __init__(self, *args, face_fields: dict | None = None, **kwargs):
-        """`face_fields`: the certificate's 照面信息, name → the value known so far; the reviewer confirms them."""
+    def __init__(self, *args, face_fields: list | None = None, **kwargs):
+        """`face_fields`: the certificate's 照面信息 (services.FaceField: name, type, value so far, automatic);
+        the reviewer confirms each typed field; the licence number is shown, never typed."""
         super().__init__(*args, **kwargs)
-        self.face_names = list(face_fields or {})
-        for index, (name, value) in enumerate((face_fields or {}).items()):
-            self.fields[f"face_{index}"] = forms.CharField(label=name, max_length=500, required=False, initial=value)
+        self.face_fields = list(face_fields or [])
+        self.face_names = [field.name for field in self.face_fields]
+        for index, field in enumerate(self.face_fields):
+            if field.automatic:
+                continue
+            self.fields[f"face_{index}"] = forms.CharField(
+                label=field.name, max_length=MAX_FACE_VALUE_LENGTH, required=False, initial=field.value,
+                help_text=field.hint or field.type_label,
+                widget=forms.TextInput(attrs=FACE_WIDGET_ATTRS.get(field.type, {})),
+                error_messages={"max_length": f"不能超过 {MAX_FACE_VALUE_LENGTH} 个字"},
+            )
 
     def service_arguments(self) -> dict:
-        face_data = {name: self.cleaned_data.get(f"face_{index}", "") for index, name in enumerate(self.face_names)}
-        return {"opinion": self.cleaned_data["opinion"], **({"face_data": face_data} if self.face_names else {})}
+        face_data = {field.name: self.cleaned_data.get(f"face_{index}", "")
+                     for index, field in enumerate(self.face_fields) if not field.automatic}
+        return {"opinion": self.cleaned_data["opinion"], **({"face_data": face_data} if self.face_fields else {})}
 
-    def face_field_names(self):
-        return [self[f"face_{index}"] for index in range(len(self.face_names))]
+    def face_rows(self) -> list[dict]:
+        """Each face field in the type's order: the bound input, or the licence number shown read-only."""
+        rows = []
+        for index, field in enumerate(self.face_fields):
+            if field.automatic:
+                rows.append({"name": field.name, "automatic": True,
+                             "value": field.value or "批准时自动编号", "kept": bool(field.value)})
+            else:
+                rows.append({"name": field.name, "automatic": False, "field": self[f"face_{index}"]})
+        return rows
+
+    @property
+    def face_errors(self) -> int:
+        """How many face fields have an error (the fieldset says so at its top)."""
+        if not self.is_bound:
+            return 0
+        return sum(1 for index, field in enumerate(self.face_fields)
+                   if not field.automatic and self.errors.get(f"face_{index}"))
+
+    def add_error(self, field, error):
+        """The service names a face field at the start of each face_data message ("统一社会信用代码：校验码不正确"):
+        put it next to that field's input; anything else goes where it was meant to."""
+        if field is None and isinstance(error, list) and self.face_fields:
+            rest = []
+            for message in error:
+                index = next((i for i, face in enumerate(self.face_fields)
+                              if not face.automatic and str(message).startswith(f"{face.name}：")), None)
+                if index is None:
+                    rest.append(message)
+                else:
+                    super().add_error(f"face_{index}", str(message)[len(self.face_fields[index].name) + 1:])
+            if not rest:
+                return
+            error = rest
+        super().add_error(field, error)
 
 
 class RejectForm(forms.Form):
@@ -335,3 +390,24 @@ class BundleNoticeForm(forms.Form):
             {"child": child.number, "requirement": requirement.pk, "reason": data[f"reason_{key}"].strip()}
             for child, requirement, key in self.entries if data.get(f"named_{key}")
         ]
+
+
+# --- 告知承诺制 (DESIGN §14) ---------------------------------------------------------------------------------
+
+
+class CommitForm(forms.Form):
+    """The 承诺书: one checkbox per material of the pinned version that a commitment may stand in for."""
+
+    requirements = forms.TypedMultipleChoiceField(
+        label="以告知承诺代替的材料", coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "所选材料不适用告知承诺制"})
+
+    def __init__(self, *args, requirements=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["requirements"].choices = [(r.pk, r.name) for r in requirements if r.commitment_allowed]
+
+
+class CommitmentVerifyForm(forms.Form):
+    outcome = forms.ChoiceField(label="核查结果", widget=forms.RadioSelect, required=False,
+                                choices=[("confirmed", "核查属实"), ("false", "承诺不实（撤销许可，须部门负责人记录）")])
+    note = forms.CharField(label="核查说明", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -64,7 +64,7 @@ WORKLIST_STATES = [State.ACCEPTED, State.IN_REVIEW, State.SUSPENDED]
 CASE_NUMBER = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*-\d{8}-\d{6}$")
 # Only what a row shows; the item version's long texts (conditions, legal basis…) stay in the database.
 WORKLIST_FIELDS = [
-    "number", "state", "due_date", "due_date_provisional", "alert_level", "reviewer_id",
+    "number", "state", "due_date", "due_date_provisional", "alert_level", "reviewer_id", "deferral_lapsed", "deferral_due",
     "item_version__name", "reviewer__username", "reviewer__real_name",
 ]
 

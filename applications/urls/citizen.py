@@ -10,6 +10,7 @@ urlpatterns = [
     path("my/cases/", citizen.my_cases, name="mine"),
     path("my/cases/<str:number>/", citizen.my_case, name="case"),
     path("my/cases/<str:number>/materials/", citizen.my_case_upload, name="upload"),
+    path("my/cases/<str:number>/commitment/", citizen.my_case_commit, name="commit"),
     path("my/cases/<str:number>/submit/", citizen.my_case_submit, name="submit"),
     path("my/cases/<str:number>/resubmit/", citizen.my_case_resubmit, name="resubmit"),
     path("my/cases/<str:number>/withdraw/", citizen.my_case_withdraw, name="withdraw"),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("dept/overdue/", department.overdue, name="overdue"),
     # the back office: the department's reviewers and head
     path("review/", department.worklist, name="worklist"),
+    path("review/commitments/", department.commitment_tasks, name="commitment-tasks"),
     path("review/cases/<str:number>/", department.review_case, name="review-case"),
     path("review/cases/<str:number>/claim/", department.review_claim, name="review-claim"),
     path("review/cases/<str:number>/suspend/", department.review_suspend, name="review-suspend"),
@@ -19,4 +20,5 @@ urlpatterns = [
     path("review/cases/<str:number>/approve/", department.review_approve, name="review-approve"),
     path("review/cases/<str:number>/reject/", department.review_reject, name="review-reject"),
     path("review/cases/<str:number>/extend/", department.review_extend, name="review-extend"),
+    path("review/cases/<str:number>/commitment/verify/", department.review_commitment_verify, name="review-commitment-verify"),
 ]

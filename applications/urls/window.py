@@ -9,6 +9,7 @@ urlpatterns = [
     path("window/intake/", window.intake, name="intake"),
     path("window/cases/<str:number>/", window.window_case, name="window-case"),
     path("window/cases/<str:number>/materials/", window.window_case_upload, name="window-upload"),
+    path("window/cases/<str:number>/commitment/", window.window_case_commit, name="window-commit"),
     path("window/cases/<str:number>/accept/", window.window_case_accept, name="window-accept"),
     path("window/cases/<str:number>/assist/", window.window_case_assist, name="window-assist"),
     path("window/cases/<str:number>/notice/", window.window_case_notice, name="window-notice"),

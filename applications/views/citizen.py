@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from applications import selectors, services
-from applications.forms import ApplyForm, add_service_errors
+from applications.forms import ApplyForm, CommitForm, add_service_errors
 from applications.models import Application, DeliveryMethod
 from applications.permissions import access_application
 from applications.progress import case_progress, case_refusal
@@ -24,6 +24,8 @@ from applications.views.common import (
     applying_as,
     bundle_or_case,
     case_context,
+    commit_materials,
+    sign_commitment,
     upload_material,
 )
 from items.selectors import item_get_current
@@ -44,7 +46,9 @@ def apply(request, code):
     organisations, initial = applying_as(request)
     form = ApplyForm(request.POST or None, organisations=organisations,
                      initial={"contact_phone": user.phone, "contact_address": user.address, **initial})
-    if request.method == "POST" and form.is_valid():
+    # 告知承诺制: the materials a signed commitment may stand in for, ticked here and signed with the draft.
+    commit_form = CommitForm(request.POST or None, requirements=version.materials.all(), prefix="commit")
+    if request.method == "POST" and form.is_valid() and commit_form.is_valid():
         try:
             case = services.application_create(
                 actor=user, item_code=version.item.code, form_data=form.form_data(),
@@ -55,9 +59,12 @@ def apply(request, code):
             add_service_errors(form, error)
         else:
             messages.success(request, f"申请已创建（办件编号 {case.number}），请逐项上传材料后提交。")
+            if commit_form.cleaned_data["requirements"]:
+                sign_commitment(request, case, commit_form.cleaned_data["requirements"])
             return redirect("applications:case", number=case.number)
     return render(request, "applications/pages/apply.html", {
         "version": version, "item": version.item, "form": form, "identified": bool(user.id_number),
+        "commit_form": commit_form,
     })
 
 
@@ -99,6 +106,13 @@ def my_case(request, number):
 def my_case_upload(request, number):
     case = access_application(user=request.user, number=number)
     return upload_material(request, case, page=_case_page, back="applications:case")
+
+
+@applicant_required
+@require_POST
+def my_case_commit(request, number):
+    case = access_application(user=request.user, number=number)
+    return commit_materials(request, case, back="applications:case")
 
 
 @applicant_required

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from applications import selectors, services
 from applications.documents import DocumentKind
-from applications.forms import MaterialUploadForm, add_service_errors
+from applications.forms import CommitForm, MaterialUploadForm, add_service_errors
 from applications.models import Application, State, SuspensionKind
 from applications.permissions import access_bundle, allowed_actions
 from applications.presenters import materials_view
@@ -118,6 +118,15 @@ def case_context(request, case, *, upload_errors=None) -> dict:
         "can_deliver": "deliver" in actions,
         "can_rate": "rate" in actions,
         "missing": [row["name"] for row in materials if row["status"] == "missing"],
+        # 容缺 and 告知承诺 (DESIGN §14): the deadline, what is still owed, the 承诺书 and signing one.
+        "deferral": {"due": case.deferral_due, "lapsed": case.deferral_lapsed,
+                     "outstanding": [row["name"] for row in materials if row["status"] == "deferrable"]}
+        if case.deferral_due or case.deferral_lapsed else None,
+        "commitment": selectors.commitment_of(case),
+        "commit_form": CommitForm(requirements=requirements.values(), prefix="commit") if "commit" in actions else None,
+        "commit_action": reverse(
+            "applications:window-commit" if request.user.role == Role.CLERK else "applications:commit", args=[case.number]
+        ),
         "upload_action": reverse(
             "applications:window-upload" if request.user.role == Role.CLERK else "applications:upload", args=[case.number]
         ),
@@ -154,6 +163,31 @@ def upload_material(request, case, *, page, back):
             messages.error(request, "；".join(errors))
         else:
             return page(request, case, upload_errors={requirement: errors})
+    return redirect(back, number=case.number)
+
+
+def sign_commitment(request, case, requirements: list[int]) -> bool:
+    """Sign the 承诺书 for these requirements; a refusal or a bad choice becomes a message."""
+    try:
+        commitment = services.application_commit(actor=request.user, application=case, requirements=requirements)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    except (Refused, Forbidden) as error:
+        show_refusal(request, error)
+    else:
+        names = "、".join(commitment.requirements.order_by("order").values_list("name", flat=True))
+        messages.success(request, f"已签署告知承诺书，以承诺代替：{names}。")
+        return True
+    return False
+
+
+def commit_materials(request, case, *, back):
+    """The case page's 签署告知承诺书 form (the applicant's draft, or a walk-in's at the window)."""
+    form = CommitForm(request.POST, requirements=selectors.case_requirements(case), prefix="commit")
+    if not form.is_valid() or not form.cleaned_data["requirements"]:
+        messages.error(request, "请勾选以告知承诺代替的材料")
+    else:
+        sign_commitment(request, case, form.cleaned_data["requirements"])
     return redirect(back, number=case.number)
 
 

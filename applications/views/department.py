@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from applications import selectors, services
 from applications.forms import (
     ApproveForm,
+    CommitmentVerifyForm,
     DeclineForm,
     ExtendForm,
     RejectForm,
@@ -208,8 +209,6 @@ def _review_page(request, case, *, forms=None):
         "reviewer": case.reviewer,
         "claimed_by_other": claimed_by_other,
         "can_claim": "claim" in context["actions"],
-        # approve, reject and suspend have the same actor rule (the claiming reviewer or the head) and state.
-        "can_decide": "approve" in context["actions"],
         "can_resume": "resume" in context["actions"],
         "can_extend": "extend" in context["actions"],
         "suspend_form": forms.get("suspend") or SuspendForm(requirements=requirements, prefix="suspend"),
@@ -219,13 +218,59 @@ def _review_page(request, case, *, forms=None):
         "open_form": next(iter(forms), ""),
         "rights": services.RECONSIDERATION_RIGHTS,
         "decided": case.decided_at is not None,
+        # 容缺: approve is not offered while a deferred material is outstanding; reject and suspend are.
+        "can_approve": "approve" in context["actions"],
+        "can_decide": "reject" in context["actions"],
+        "deferred_block": [row["name"] for row in context["materials"] if row["status"] == "deferrable"]
+        if "reject" in context["actions"] and "approve" not in context["actions"] else [],
+        "verification_left": _verification_left(context["commitment"]),
+        "can_verify": "verify_commitment" in context["actions"],
+        "verify_form": forms.get("verify") or CommitmentVerifyForm(prefix="verify"),
     })
     return render(request, "applications/pages/review_case.html", context)
 
 
-def _face_fields(case) -> dict:
-    """The certificate's 照面信息 as known so far, for the reviewer to confirm at approval."""
-    return services.certificate_face_data(case)[0]
+def _face_fields(case) -> list:
+    """The certificate's 照面信息 as known so far, typed, for the reviewer to confirm at approval."""
+    return services.certificate_face_fields(case)
+
+
+def _verification_left(commitment) -> dict | None:
+    """An open verification task's time left, as the review page shows it."""
+    if commitment is None or not commitment.verification_due or commitment.outcome:
+        return None
+    return _days_left(WorkCalendar.load().remaining_working_days(timezone.localdate(), commitment.verification_due))
+
+
+def _days_left(remaining: int) -> dict:
+    if remaining < 0:
+        return {"days": f"超期 {-remaining} 个工作日", "days_class": "late", "level": "overdue"}
+    if remaining == 0:
+        return {"days": "今日到期", "days_class": "due", "level": "red"}
+    return {"days": f"剩 {remaining} 个工作日", "days_class": "ok", "level": "green"}
+
+
+@department_required
+def commitment_tasks(request):
+    """承诺核查: the department's open verification tasks (cases approved on a 承诺书), soonest due first."""
+    page = Paginator(selectors.commitment_tasks(user=request.user), WORKLIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    commitments = list(page)
+    remaining = _remaining_working_days(WorkCalendar.load(), timezone.localdate(), {c.verification_due for c in commitments})
+    rows = [{"commitment": c, "case": c.application, **_days_left(remaining[c.verification_due])} for c in commitments]
+    return render(request, "applications/pages/review_commitments.html", {
+        "page": page, "rows": rows, "department": request.user.department,
+    })
+
+
+@department_required
+@require_POST
+def review_commitment_verify(request, number):
+    return _review_post(
+        request, number, service=services.commitment_verify, name="verify",
+        form=lambda case: CommitmentVerifyForm(request.POST, prefix="verify"), arguments=lambda form: form.cleaned_data,
+        success=lambda commitment: "已记录核查结果：" + commitment.get_outcome_display()
+        + ("，许可证照已撤销。" if commitment.outcome == "false" else "。"),
+    )
 
 
 @department_required

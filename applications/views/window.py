@@ -12,11 +12,21 @@ from django.views.decorators.http import require_POST
 
 from applications import selectors, services
 from applications.forms import DeliverForm, IntakeForm, NoticeForm, ReferForm, add_service_errors
-from applications.models import FINISHED, Channel, State
+from applications.models import FINISHED, Channel, State, Ticket
 from applications.permissions import access_application
 from applications.views import bundles as bundle_views
-from applications.views.common import PAGE_SIZE, act, bundle_or_case, case_context, clerk_required, submit_form, upload_material
+from applications.views.common import (
+    PAGE_SIZE,
+    act,
+    bundle_or_case,
+    case_context,
+    clerk_required,
+    commit_materials,
+    submit_form,
+    upload_material,
+)
 from items.selectors import item_list
+from portal.errors import Refused
 from portal.workdays import WorkCalendar
 
 ITEM_CHOICES_LIMIT = 30
@@ -57,6 +67,7 @@ def _item_choices(query: str, selected: str):
 def intake(request):
     """窗口受理: register a walk-in with real name and ID, then check the materials on the case page."""
     query = request.GET.get("q", "").strip()
+    ticket = _called_ticket(request)
     form = IntakeForm(request.POST or None, initial={"item": request.GET.get("item", "")})
     if request.method == "POST" and form.is_valid():
         try:
@@ -68,13 +79,28 @@ def intake(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
+            if ticket is not None:
+                try:
+                    services.ticket_link(actor=request.user, ticket=ticket, application=case)
+                except Refused as error:  # another window linked it meanwhile: the case stands on its own
+                    messages.warning(request, f"排队号未关联：{error.detail}")
             messages.success(request, f"已登记办件 {case.number}，请核对并收取材料。")
             return redirect("applications:window-case", number=case.number)
     selected = form["item"].value() or ""
     return render(request, "applications/pages/intake.html", {
         "form": form, "query": query, "items": _item_choices(query, selected), "selected": selected,
-        "limit": ITEM_CHOICES_LIMIT,
+        "limit": ITEM_CHOICES_LIMIT, "ticket": ticket,
     })
+
+
+def _called_ticket(request):
+    """The ticket this window called that the walk-in registered here holds (叫号 → 受理), if the page came
+    from the queue: one of today's tickets of the clerk's hall, called and still without a case."""
+    ticket_id = request.POST.get("ticket") or request.GET.get("ticket") or ""
+    if not str(ticket_id).isdigit():
+        return None
+    return Ticket.objects.filter(pk=int(ticket_id), hall_id=request.user.hall_id, day=timezone.localdate(),
+                                 called_at__isnull=False, skipped_at__isnull=True, application__isnull=True).first()
 
 
 def _case_page(request, case, *, upload_errors=None, notice_form=None, refer_form=None, deliver_form=None):
@@ -109,6 +135,14 @@ def window_case(request, number):
 def window_case_upload(request, number):
     case = access_application(user=request.user, number=number)
     return upload_material(request, case, page=_case_page, back="applications:window-case")
+
+
+@clerk_required
+@require_POST
+def window_case_commit(request, number):
+    """告知承诺制: the walk-in signs the 承诺书 on paper; the clerk records it on the draft."""
+    case = access_application(user=request.user, number=number)
+    return commit_materials(request, case, back="applications:window-case")
 
 
 @clerk_required
