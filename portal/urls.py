@@ -34,6 +34,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", MetricsView.as_view(), name="metrics"),
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:notification_id>/", views.inbox_open, name="inbox-open"),
+    path("inbox/<int:notification_id>/read/", views.inbox_read, name="inbox-read"),
     # Sign-in attempts count per client address with the token endpoint's (scope "login").
     path("accounts/login/", throttle_page("login", methods=("POST",))(
         auth_views.LoginView.as_view(redirect_authenticated_user=True)), name="login"),

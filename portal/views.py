@@ -6,15 +6,17 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import defaults
+from django.views.decorators.http import require_POST
 
 from applications.selectors import most_used_items
 from items.selectors import bundle_list, home_catalogue
 from portal.broker import broker_ping
-from portal.models import Notification
+from portal.models import Notification, Role
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +35,50 @@ def home(request):
     })
 
 
+# Where a message about a case takes each role: its own page of that case.
+CASE_PAGES = {
+    Role.APPLICANT: "applications:case",
+    Role.CLERK: "applications:window-case",
+    Role.REVIEWER: "applications:review-case",
+    Role.HEAD: "applications:review-case",
+}
+
+
+def _case_link(user, number: str) -> str:
+    page = CASE_PAGES.get(user.role)
+    return reverse(page, args=[number]) if page and number else ""
+
+
 @login_required
 def inbox(request):
-    """消息中心: the user's notifications; opening the page marks them read."""
+    """消息中心: the user's notifications, newest first, each with a link to its case; mark one or all read."""
     if request.method == "POST":
         Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
         return redirect("inbox")
     page = Paginator(Notification.objects.filter(user=request.user), 30).get_page(request.GET.get("page"))
-    return render(request, "portal/inbox.html", {"page": page})
+    rows = [{"notification": n, "link": reverse("inbox-open", args=[n.pk]) if _case_link(request.user, n.application) else ""}
+            for n in page.object_list]
+    return render(request, "portal/inbox.html", {"page": page, "rows": rows})
+
+
+@login_required
+def inbox_open(request, notification_id):
+    """A message's link: it is read now, and its case opens on the reader's own page of it."""
+    notification = get_object_or_404(Notification, pk=notification_id, user=request.user)
+    if notification.read_at is None:
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+    return redirect(_case_link(request.user, notification.application) or "inbox")
+
+
+@login_required
+@require_POST
+def inbox_read(request, notification_id):
+    """标为已读: one message."""
+    updated = Notification.objects.filter(pk=notification_id, user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    if not updated and not Notification.objects.filter(pk=notification_id, user=request.user).exists():
+        raise Http404("消息不存在")
+    page = request.POST.get("page", "")
+    return redirect(f"{reverse('inbox')}?page={page}" if str(page).isdigit() else reverse("inbox"))
 
 
 def not_found(request, exception):

@@ -112,3 +112,35 @@ def test_inbox_page(client):
     assert "您的申请已受理" in body and "NET-20261124-000001" in body and 'class="badge">1<' in body
     client.post("/inbox/")
     assert Notification.objects.get(user=user).read_at is not None
+
+
+def test_an_inbox_message_links_to_the_case_on_the_readers_own_page_and_is_read_one_by_one(client):
+    citizen, clerk = UserFactory(), UserFactory(clerk=True)
+    notify(users=[citizen], kind="accepted", message="您的申请已受理", application="NET-20261124-000001")
+    notify(users=[citizen], kind="decided", message="您的办件已审查通过", application="NET-20261124-000001")
+    notify(users=[citizen], kind="registered", message="欢迎注册", application="")
+    notify(users=[clerk], kind="materials_resubmitted", message="申请人已补正", application="NET-20261124-000001")
+    first, second, general = Notification.objects.filter(user=citizen).order_by("pk")
+    client.force_login(citizen)
+    body = client.get("/inbox/").content.decode()
+    assert f'href="/inbox/{first.pk}/"' in body and f'href="/inbox/{general.pk}/"' not in body
+    # the link reads the message and opens the applicant's page of the case
+    response = client.get(f"/inbox/{first.pk}/")
+    assert response.status_code == 302 and response["Location"] == "/my/cases/NET-20261124-000001/"
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.read_at is not None and second.read_at is None
+    # 标为已读 one message only
+    client.post(f"/inbox/{general.pk}/read/")
+    general.refresh_from_db()
+    second.refresh_from_db()
+    assert general.read_at is not None and second.read_at is None
+    # someone else's message is not found, and nothing changes
+    theirs = Notification.objects.get(user=clerk)
+    assert client.get(f"/inbox/{theirs.pk}/").status_code == 404
+    assert client.post(f"/inbox/{theirs.pk}/read/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+    # the clerk's link opens the window's page of the case
+    client.force_login(clerk)
+    assert client.get(f"/inbox/{theirs.pk}/")["Location"] == "/window/cases/NET-20261124-000001/"
