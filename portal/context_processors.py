@@ -4,6 +4,9 @@ from django.urls import NoReverseMatch, reverse
 
 from portal.models import Notification, Role
 
+# 适老化 (portal.views.text_size): the reader's choice of larger text, kept in this cookie.
+TEXT_SIZE_COOKIE = "text_size"
+
 PUBLIC_LINKS = [("办事指南", "items:guide"), ("办件查询", "public:query"), ("证照核验", "certificates:verify")]
 ROLE_LINKS = {
     Role.APPLICANT: [("我的办件", "applications:mine"), ("我的证照", "certificates:wallet"), ("预约办事", "applications:appointments"),
@@ -40,4 +43,5 @@ def navigation(request):
         unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
         if user.is_superuser and ("事项管理", "admin:index") not in links:
             links.append(("系统管理", "admin:index"))
-    return {"nav_links": _resolve(links), "unread_notifications": unread}
+    return {"nav_links": _resolve(links), "unread_notifications": unread,
+            "large_text": request.COOKIES.get(TEXT_SIZE_COOKIE) == "large"}

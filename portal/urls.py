@@ -34,6 +34,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", MetricsView.as_view(), name="metrics"),
     path("inbox/", views.inbox, name="inbox"),
+    path("text-size/", views.text_size, name="text-size"),
     path("inbox/<int:notification_id>/", views.inbox_open, name="inbox-open"),
     path("inbox/<int:notification_id>/read/", views.inbox_read, name="inbox-read"),
     # Sign-in attempts count per client address with the token endpoint's (scope "login").

@@ -10,12 +10,14 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from applications.selectors import most_used_items
 from items.selectors import bundle_list, home_catalogue
 from portal.broker import broker_ping
+from portal.context_processors import TEXT_SIZE_COOKIE
 from portal.models import Notification, Role
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,21 @@ def inbox_read(request, notification_id):
         raise Http404("消息不存在")
     page = request.POST.get("page", "")
     return redirect(f"{reverse('inbox')}?page={page}" if str(page).isdigit() else reverse("inbox"))
+
+
+@require_POST
+def text_size(request):
+    """大字版 on or off (适老化, GB/T 37668): a cookie for a year, then back to the page the reader was on."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("home")
+    response = redirect(target)
+    if request.POST.get("size") == "large":
+        response.set_cookie(TEXT_SIZE_COOKIE, "large", max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=request.is_secure(), httponly=True)
+    else:
+        response.delete_cookie(TEXT_SIZE_COOKIE, samesite="Lax")
+    return response
 
 
 def not_found(request, exception):
