@@ -26,6 +26,9 @@ PAGE_SIZE = 30
 EVENT_LABELS = {
     "application_create": "创建申请",
     "material_upload": "上传材料",
+    "application_deferral_complete": "容缺材料补齐",
+    "application_deferral_lapse": "容缺材料逾期未补",
+    "commitment_verify": "告知承诺核查",
     **{f"application_{method}": label for method, label in services.ACTION_LABELS.items()},
 }
 
@@ -47,6 +50,13 @@ def _events(case, requirement_names: dict[int, str]) -> list[dict]:
             detail = f"{label}：{event.payload.get('reason', '')}"
         elif event.action == "application_extend":
             detail = f"延长 {event.payload.get('days')} 个工作日，承诺办结日期 {event.payload.get('due_date')}：{event.payload.get('reason', '')}"
+        elif event.action == "application_commit":
+            detail = "以承诺代替：" + "、".join(row.get("name", "") for row in event.payload.get("requirements", []))
+        elif event.action == "commitment_verify":
+            outcome = {"confirmed": "核查属实", "false": "承诺不实"}.get(event.payload.get("outcome"), "")
+            detail = "：".join(part for part in (outcome, event.payload.get("note", "")) if part)
+        elif event.action == "application_deferral_lapse":
+            detail = f"期限 {event.payload.get('deferral_due')}，尚缺：{event.payload.get('outstanding', '')}"
         elif event.payload.get("reason"):
             detail = event.payload["reason"]
         elif event.payload.get("opinion"):
