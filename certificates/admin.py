@@ -1,18 +1,55 @@
+from django import forms
 from django.contrib import admin
 
-from certificates.models import Certificate, CertificateType
+from certificates.models import Certificate, CertificateType, FaceFieldType
+from certificates.type_config import face_config_errors
 from portal.admin import CatalogueAdminAccess, ReadOnlyAdmin
 from portal.models import Role
+
+FACE_FIELD_TYPE_HELP = "{字段名: 类型}，类型可选：" + "、".join(f"{value}（{label}）" for value, label in FaceFieldType.choices)
+
+
+class CertificateTypeAdminForm(forms.ModelForm):
+    """The face configuration held to the importer's rules (certificates.type_config)."""
+
+    class Meta:
+        model = CertificateType
+        fields = "__all__"
+        help_texts = {
+            "face_field_types": FACE_FIELD_TYPE_HELP + "；未列出的字段为文本",
+            "public_fields": "公开核验时展示的字段名列表，例如 [\"经营者名称\", \"许可证编号\"]；身份证件号码不得公开",
+            "number_field": "照面信息中记载证号的字段，例如 许可证编号",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        problems = face_config_errors(
+            face_fields=cleaned.get("face_fields") or [],
+            face_field_types=cleaned.get("face_field_types") or {},
+            public_fields=cleaned.get("public_fields") or [],
+            number_field=cleaned.get("number_field") or "",
+            number_format=cleaned.get("number_format") or "",
+        )
+        for field, messages in problems.items():
+            for message in messages:
+                self.add_error(field, message)
+        return cleaned
 
 
 @admin.register(CertificateType)
 class CertificateTypeAdmin(CatalogueAdminAccess, admin.ModelAdmin):
     """Catalogue administrators maintain certificate types along with the items that produce them."""
 
-    list_display = ["code", "name", "department", "validity_display"]
+    form = CertificateTypeAdminForm
+    list_display = ["code", "name", "department", "validity_display", "number_format", "renewal_grace_days"]
     list_filter = ["department"]
     search_fields = ["code", "name"]
     list_select_related = ["department"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "department", ("validity_years", "renewal_grace_days")]}),
+        ("照面信息", {"fields": ["face_fields", "face_field_types", "public_fields", ("number_field", "number_format")]}),
+        ("照面模板", {"fields": ["template"], "classes": ["collapse"]}),
+    ]
 
     @admin.display(description="有效期")
     def validity_display(self, obj):

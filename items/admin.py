@@ -216,7 +216,7 @@ class MaterialRequirementInline(admin.StackedInline):
     fields = [
         ("order", "name"),
         ("form", "copies_original", "copies_copy"),
-        ("required", "deferrable"),
+        ("required", "deferrable", "commitment_allowed"),
         ("source", "issuer", "satisfied_by"),
         ("blank_form", "sample"),
         "notes",
@@ -262,11 +262,15 @@ class ItemVersionAdmin(CatalogueAdminAccess, admin.ModelAdmin):
                     "max_visits",
                     ("online", "express", "appointment", "onsite_inspection"),
                     "scope",
+                    ("deferral_days", "verification_days"),
                 ]
             },
         ),
         ("受理条件与流程", {"fields": ["conditions", "procedure", "special_procedures", "legal_basis"]}),
-        ("办理结果与收费", {"fields": ["result_name", "certificate_type", "fee_charged", "fee_standard", "fee_basis"]}),
+        (
+            "办理结果与收费",
+            {"fields": ["result_name", ("certificate_type", "certificate_action"), "fee_charged", "fee_standard", "fee_basis"]},
+        ),
         ("地点与咨询", {"fields": ["location", "office_hours", "hotline", "supervision_phone", "faq"]}),
     ]
 

@@ -6,7 +6,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 
 from items.cache import CachedCatalogueMixin
-from items.models import Audience, Handling, ItemType, MaterialForm, Theme
+from items.models import Audience, CertificateAction, Handling, ItemType, MaterialForm, Theme
 from items.selectors import (
     MatchingVersions,
     attach_material_rows,
@@ -44,6 +44,7 @@ class MaterialSerializer(serializers.Serializer):
     copies_copy = serializers.IntegerField()
     required = serializers.BooleanField()
     deferrable = serializers.BooleanField()
+    commitment_allowed = serializers.BooleanField(help_text="可签署告知承诺书代替该材料")
     source = serializers.CharField()
     issuer = serializers.CharField()
     satisfied_by = serializers.CharField(source="satisfied_by.code", allow_null=True, default=None)
@@ -65,6 +66,7 @@ class MaterialSerializer(serializers.Serializer):
 # Plain dicts: Model.get_FOO_display() flattens the choices on every call, 10 % of a list request.
 FORM_LABELS = dict(MaterialForm.choices)
 ITEM_TYPE_LABELS = dict(ItemType.choices)
+CERTIFICATE_ACTION_LABELS = dict(CertificateAction.choices)
 
 
 def _file_url(material_id: int, kind: str, name: str, request) -> str | None:
@@ -85,6 +87,7 @@ def material_representation(row: dict, request) -> dict:
         "copies_copy": row["copies_copy"],
         "required": row["required"],
         "deferrable": row["deferrable"],
+        "commitment_allowed": row["commitment_allowed"],
         "source": row["source"],
         "issuer": row["issuer"],
         "satisfied_by": row["satisfied_by__code"],
@@ -135,6 +138,11 @@ class ItemSerializer(serializers.Serializer):
     faq = serializers.CharField()
     result_name = serializers.CharField()
     certificate_type = serializers.CharField(source="certificate_type.code", allow_null=True, default=None)
+    certificate_action = serializers.ChoiceField(choices=CertificateAction.choices,
+                                                 help_text="新办，或对已持有证照的延续、变更、补证、注销")
+    certificate_action_label = serializers.CharField(source="get_certificate_action_display")
+    deferral_days = serializers.IntegerField(help_text="容缺材料受理后补齐的期限（工作日）")
+    verification_days = serializers.IntegerField(help_text="告知承诺事项批准后核查的期限（工作日）")
     materials = MaterialSerializer(many=True)
 
     def to_representation(self, version):
@@ -182,6 +190,10 @@ class ItemSerializer(serializers.Serializer):
             "faq": version.faq,
             "result_name": version.result_name,
             "certificate_type": certificate_type.code if certificate_type else None,
+            "certificate_action": version.certificate_action,
+            "certificate_action_label": CERTIFICATE_ACTION_LABELS.get(version.certificate_action, version.certificate_action),
+            "deferral_days": version.deferral_days,
+            "verification_days": version.verification_days,
             "materials": [material_representation(row, request) for row in version.material_rows],
         }
 

@@ -17,7 +17,18 @@ from typing import Any
 
 from django.db import models
 
-from items.models import CODE_MAX_LENGTH, Audience, Handling, ItemType, MaterialForm, MaterialSource, Scope, Theme, VersionStatus
+from items.models import (
+    CODE_MAX_LENGTH,
+    Audience,
+    CertificateAction,
+    Handling,
+    ItemType,
+    MaterialForm,
+    MaterialSource,
+    Scope,
+    Theme,
+    VersionStatus,
+)
 from portal.models import AdminLevel
 
 SECTIONS = ["departments", "halls", "certificate_types", "items"]
@@ -35,7 +46,7 @@ SECTION_LABELS = {
 class Spec:
     """One column of a section: how to read it and what it defaults to."""
 
-    kind: str  # str | int | bool | choice | list | choice_list | dict_list
+    kind: str  # str | int | bool | choice | list | choice_list | dict_list | face_fields
     required: bool = False
     default: Any = None
     max_length: int | None = None
@@ -63,7 +74,15 @@ CERTIFICATE_TYPE_SPEC = {
     "name": Spec("str", required=True, max_length=100),
     "department": Spec("str", required=True),
     "validity_years": Spec("int", nullable=True),
-    "face_fields": Spec("list", default=[]),
+    # Each entry a name (a text field, not public) or {"name": "许可证编号", "type": "text", "public": true};
+    # read into face_fields (names, in order), face_field_types and public_fields. In xlsx one field a line,
+    # "名称" or "名称:类型" or "名称:类型:公开" (see FACE_FIELD_CELL).
+    "face_fields": Spec("face_fields", default=[]),
+    # The face field carrying the licence number and how numbers are made ("JY1{year}{seq:08}").
+    "number_field": Spec("str", default="", max_length=50),
+    "number_format": Spec("str", default="", max_length=60),
+    # A renew (延续) case may name a certificate expired at most this many days ago.
+    "renewal_grace_days": Spec("int", default=0),
     "template": Spec("str", default=""),
 }
 ITEM_SPEC = {
@@ -96,6 +115,12 @@ ITEM_SPEC = {
     "legal_basis": Spec("str", default=""),
     "result_name": Spec("str", default="", max_length=100),
     "certificate_type": Spec("str", nullable=True),
+    # What a case does to the licence of certificate_type: issue a new one, or renew/change/replace/cancel
+    # one the applicant holds (DESIGN §14).
+    "certificate_action": Spec("choice", default=CertificateAction.ISSUE.value, choices=CertificateAction),
+    # 容缺受理 and 告知承诺制 deadlines, in working days.
+    "deferral_days": Spec("int", default=5),
+    "verification_days": Spec("int", default=20),
     "location": Spec("str", default=""),
     "office_hours": Spec("str", default="", max_length=200),
     "hotline": Spec("str", default="", max_length=100),
@@ -111,6 +136,7 @@ MATERIAL_SPEC = {
     "copies_copy": Spec("int", nullable=True),
     "required": Spec("bool", default=True),
     "deferrable": Spec("bool", default=False),
+    "commitment_allowed": Spec("bool", default=False),
     "source": Spec("choice", default=MaterialSource.APPLICANT.value, choices=MaterialSource),
     "issuer": Spec("str", default="", max_length=100),
     "satisfied_by": Spec("str", nullable=True),
@@ -126,6 +152,8 @@ SECTION_SPECS = {
 }
 # List columns whose xlsx cell is split on newlines only (steps contain commas); others also on commas.
 NEWLINE_LISTS = {"procedure"}
+# One face field in an xlsx cell line: "名称", "名称:类型" or "名称:类型:公开" (full-width colons too).
+FACE_FIELD_PUBLIC_MARKS = {"公开", "public"}
 
 
 # ---------------------------------------------------------------------------------------------- bundles

@@ -12,7 +12,17 @@ def catalogue_to_json(data: dict) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
 
 
+def _face_field_line(entry) -> str:
+    """One face field as an xlsx line: "名称", "名称:类型" or "名称:类型:公开" (items.importing reads it)."""
+    if isinstance(entry, str):
+        return entry
+    line = f"{entry['name']}:{entry['type']}"
+    return f"{line}:公开" if entry.get("public") else line
+
+
 def _cell_value(key: str, value):
+    if key == "face_fields" and isinstance(value, list):
+        return "\n".join(_face_field_line(entry) for entry in value)
     if isinstance(value, list):
         return ("\n" if key in NEWLINE_LISTS else ",").join(map(str, value))
     return value

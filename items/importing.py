@@ -16,12 +16,14 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
-from certificates.models import CertificateType
+from certificates.models import CertificateType, FaceFieldType
+from certificates.type_config import face_config_errors
 from items.catalogue_format import (
     BUNDLE_FIELD_SPEC,
     BUNDLE_MATERIAL_SPEC,
     BUNDLE_SHEETS,
     BUNDLE_SPEC,
+    FACE_FIELD_PUBLIC_MARKS,
     MATERIAL_SPEC,
     NEWLINE_LISTS,
     SECTION_LABELS,
@@ -29,7 +31,7 @@ from items.catalogue_format import (
     SECTIONS,
     Spec,
 )
-from items.models import Handling, Item, ItemType, MaterialForm, MaterialRequirement
+from items.models import CertificateAction, Handling, Item, ItemType, MaterialForm, MaterialRequirement
 from portal.identity import IdType, normalize_id_number
 from portal.models import Department
 
@@ -250,7 +252,61 @@ def _convert(key: str, spec: Spec, value, lenient: bool):
         if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
             raise _FieldError("应为对象列表")
         return value
+    if spec.kind == "face_fields":
+        return _face_fields(value, lenient)
     raise AssertionError(spec.kind)
+
+
+_FACE_FIELD_TYPE = Spec("choice", choices=FaceFieldType)
+_FACE_FIELD_KEYS = {"name", "type", "public"}
+
+
+def _face_fields(value, lenient: bool) -> list[dict]:
+    """A certificate type's face fields as [{"name", "type", "public"}]: each entry of the file a name or
+    an object; in an xlsx cell one field a line, "名称", "名称:类型" or "名称:类型:公开"."""
+    if lenient and isinstance(value, str):
+        separators = r"\n" if "\n" in value else r"[,，;；]"
+        value = [_face_field_from_text(part.strip()) for part in re.split(separators, value) if part.strip()]
+    if not isinstance(value, list):
+        raise _FieldError("应为列表")
+    fields = []
+    for position, entry in enumerate(value, start=1):
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, dict):
+            raise _FieldError(f"第 {position} 个字段应为字段名或 {{name, type, public}} 对象")
+        unknown = sorted(set(entry) - _FACE_FIELD_KEYS)
+        if unknown:
+            raise _FieldError(f"第 {position} 个字段含未知的键 {'、'.join(map(str, unknown))}（可用：name、type、public）")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _FieldError(f"第 {position} 个字段缺少字段名 name")
+        field_type = entry.get("type") or FaceFieldType.TEXT.value
+        try:
+            field_type = _choice(_FACE_FIELD_TYPE, field_type)
+        except _FieldError as error:
+            raise _FieldError(f"字段 {name.strip()} 的类型：{error}") from error
+        public = entry.get("public", False)
+        if lenient and isinstance(public, str):
+            public = public.strip().lower() in TRUE_TEXTS
+        if not isinstance(public, bool):
+            raise _FieldError(f"字段 {name.strip()} 的 public 应为 true 或 false")
+        fields.append({"name": name.strip(), "type": field_type, "public": public})
+    return fields
+
+
+def _face_field_from_text(text: str) -> dict:
+    parts = [part.strip() for part in re.split(r"[:：]", text)]
+    entry: dict = {"name": parts[0]}
+    if len(parts) > 1 and parts[1]:
+        entry["type"] = parts[1]
+    if len(parts) > 2:
+        if parts[2].lower() not in FACE_FIELD_PUBLIC_MARKS and parts[2] not in ("", "不公开"):
+            raise _FieldError(f"字段 {parts[0]} 的第三部分应为“公开”或留空（当前 {parts[2]}）")
+        entry["public"] = parts[2].lower() in FACE_FIELD_PUBLIC_MARKS
+    if len(parts) > 3:
+        raise _FieldError(f"无法识别的字段写法 {text}（应为 名称、名称:类型 或 名称:类型:公开）")
+    return entry
 
 
 def _read_record(raw, spec: dict, where: str, lenient: bool, errors: list[str]) -> dict | None:
@@ -403,6 +459,7 @@ def _check_references(catalogue: ParsedCatalogue, errors: list[str]) -> None:
         known_types.add(row.values["code"])
         if row.values.get("department") and row.values["department"] not in known_departments:
             errors.append(f"{row.where} 字段 department：未知的部门编码 {row.values['department']}")
+        _check_face_config(row, errors)
 
     for row in catalogue.items:
         values = row.values
@@ -417,6 +474,11 @@ def _check_references(catalogue: ParsedCatalogue, errors: list[str]) -> None:
         values["joint_departments"] = sorted(set(values.get("joint_departments", [])))
         if values.get("certificate_type") and values["certificate_type"] not in known_types:
             errors.append(f"{row.where} 字段 certificate_type：未知的证照类型编码 {values['certificate_type']}")
+        action = values.get("certificate_action")
+        if action and action != CertificateAction.ISSUE and not values.get("certificate_type"):
+            errors.append(
+                f"{row.where} 字段 certificate_action：{CertificateAction(action).label}类事项必须指定 certificate_type"
+            )
         statutory, promised = values.get("statutory_days"), values.get("promised_days")
         if isinstance(statutory, int) and isinstance(promised, int) and promised > statutory:
             errors.append(f"{row.where} 字段 promised_days：承诺时限（{promised}）不能大于法定时限（{statutory}）")
@@ -434,6 +496,33 @@ def _check_references(catalogue: ParsedCatalogue, errors: list[str]) -> None:
                 name = material.values.get(key)
                 if name and not default_storage.exists(name):
                     errors.append(f"{material.where} 字段 {key}：文件 {name} 不存在")
+
+
+def _check_face_config(row: Row, errors: list[str]) -> None:
+    """Typed and public face fields, the number field and format (DESIGN §14): the rules of
+    certificates.type_config; face_field_types and public_fields are written in the face_fields column."""
+    entries = row.values.get("face_fields")
+    if not isinstance(entries, list):
+        return  # already reported
+    problems = face_config_errors(
+        face_fields=[entry["name"] for entry in entries],
+        face_field_types={entry["name"]: entry["type"] for entry in entries},
+        public_fields=[entry["name"] for entry in entries if entry["public"]],
+        number_field=row.values.get("number_field") or "",
+        number_format=row.values.get("number_format") or "",
+    )
+    for key, messages in problems.items():
+        column = "face_fields" if key in ("face_field_types", "public_fields") else key
+        errors.extend(f"{row.where} 字段 {column}：{message}" for message in messages)
+
+
+def face_field_values(entries: list[dict]) -> dict:
+    """The model fields of a type's face configuration from the file's entries."""
+    return {
+        "face_fields": [entry["name"] for entry in entries],
+        "face_field_types": {entry["name"]: entry["type"] for entry in entries},
+        "public_fields": [entry["name"] for entry in entries if entry["public"]],
+    }
 
 
 def _fee_values(values: dict) -> None:

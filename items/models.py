@@ -348,6 +348,11 @@ class ItemVersion(models.Model):
             errors_for("fee_standard").append("收费事项必须填写收费标准")
         if self.warning_days is not None and self.promised_days and self.warning_days > self.promised_days:
             errors_for("warning_days").append("预警时限不能大于承诺时限")
+        if self.certificate_action != CertificateAction.ISSUE and not self.certificate_type_id:
+            # A renew/change/replace/cancel case names a held certificate of this type (DESIGN §14).
+            errors_for("certificate_type").append(
+                f"证照办理类型为“{self.get_certificate_action_display()}”的事项必须指定证照类型"
+            )
         if errors:
             raise ValidationError(errors)
 

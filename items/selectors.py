@@ -10,7 +10,7 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.db.models.functions import StrIndex
 from django.http import Http404
 
-from certificates.models import CertificateType
+from certificates.models import CertificateType, FaceFieldType
 from items.models import Audience, Bundle, BundleMember, Item, ItemVersion, MaterialRequirement, Theme, VersionStatus
 from portal.models import Department, Hall
 
@@ -43,6 +43,9 @@ VERSION_FIELDS = [
     "legal_basis",
     "result_name",
     "certificate_type",
+    "certificate_action",
+    "deferral_days",
+    "verification_days",
     "location",
     "office_hours",
     "hotline",
@@ -56,6 +59,7 @@ MATERIAL_FIELDS = [
     "copies_copy",
     "required",
     "deferrable",
+    "commitment_allowed",
     "source",
     "issuer",
     "satisfied_by",
@@ -81,6 +85,7 @@ def material_snapshot(material: MaterialRequirement) -> dict:
         "copies_copy": material.copies_copy,
         "required": material.required,
         "deferrable": material.deferrable,
+        "commitment_allowed": material.commitment_allowed,
         "source": material.source,
         "issuer": material.issuer,
         "satisfied_by": material.satisfied_by.code if material.satisfied_by_id else None,
@@ -235,8 +240,8 @@ class MatchingVersions(Sequence):
 
 
 MATERIAL_ROW_FIELDS = [
-    "id", "version_id", "name", "form", "copies_original", "copies_copy", "required", "deferrable", "source",
-    "issuer", "satisfied_by__code", "satisfied_by__name", "blank_form", "sample", "notes",
+    "id", "version_id", "name", "form", "copies_original", "copies_copy", "required", "deferrable", "commitment_allowed",
+    "source", "issuer", "satisfied_by__code", "satisfied_by__name", "blank_form", "sample", "notes",
 ]
 
 
@@ -541,6 +546,21 @@ def shared_requirement_names(bundle: Bundle) -> dict[str, set[str]]:
 # ---------------------------------------------------------------------------------------------- export
 
 
+def face_field_entries(certificate_type: CertificateType) -> list:
+    """A type's face fields in the import format: a plain name for a text field that is not public, else
+    {"name", "type", "public"}."""
+    entries: list = []
+    types = certificate_type.face_field_types or {}
+    public = set(certificate_type.public_fields or [])
+    for name in certificate_type.face_fields or []:
+        field_type = types.get(name, FaceFieldType.TEXT.value)
+        if field_type == FaceFieldType.TEXT and name not in public:
+            entries.append(name)
+        else:
+            entries.append({"name": name, "type": field_type, "public": name in public})
+    return entries
+
+
 def catalogue_export() -> dict:
     """The whole published catalogue in the import format: importing it back changes nothing."""
     departments = [
@@ -564,7 +584,10 @@ def catalogue_export() -> dict:
             "name": certificate_type.name,
             "department": certificate_type.department.code,
             "validity_years": certificate_type.validity_years,
-            "face_fields": list(certificate_type.face_fields),
+            "face_fields": face_field_entries(certificate_type),
+            "number_field": certificate_type.number_field,
+            "number_format": certificate_type.number_format,
+            "renewal_grace_days": certificate_type.renewal_grace_days,
             "template": certificate_type.template,
         }
         for certificate_type in CertificateType.objects.select_related("department").order_by("code")

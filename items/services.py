@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from certificates.models import CertificateType
 from items.cache import catalogue_changed
-from items.importing import CatalogueError, ParsedCatalogue, Row, parse_catalogue
+from items.importing import CatalogueError, ParsedCatalogue, Row, face_field_values, parse_catalogue
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember, Item, ItemVersion, MaterialRequirement, VersionStatus
 from items.selectors import MATERIAL_FIELDS, VERSION_FIELDS, bundle_queryset, bundle_snapshot, version_snapshot
 from portal.audit import audit_record
@@ -260,7 +260,8 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
 
     certificate_types = {certificate_type.code: certificate_type for certificate_type in CertificateType.objects.all()}
     for row in catalogue.certificate_types:
-        values = {key: value for key, value in row.values.items() if key not in ("code", "department")}
+        values = {key: value for key, value in row.values.items() if key not in ("code", "department", "face_fields")}
+        values |= face_field_values(row.values["face_fields"])
         values["department"] = departments[row.values["department"]]
         certificate_type, outcome = _upsert(CertificateType, row.values["code"], values)
         certificate_types[certificate_type.code] = certificate_type
