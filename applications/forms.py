@@ -110,6 +110,10 @@ class IntakeForm(PrincipalFields):
     id_number = forms.CharField(label="证件号码", max_length=30)
     contact_phone = forms.CharField(label="联系电话", max_length=20, required=False, validators=[phone_validator])
     contact_address = forms.CharField(label="联系地址", max_length=200, required=False)
+    # DESIGN §14: a renew/change/replace/cancel item names the certificate held; the service checks it.
+    certificate = forms.CharField(label="所涉证照标识", max_length=100, required=False,
+                                  help_text="延续、变更、补证、注销事项填写申请人（或申请单位）所持证照的证照标识；新办事项不填",
+                                  widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
 
     def clean(self):
         data = super().clean()
@@ -231,8 +235,8 @@ class SuspendForm(NoticeForm):
 FACE_WIDGET_ATTRS = {
     FaceFieldType.DATE: {"type": "date"},
     FaceFieldType.NUMBER: {"inputmode": "decimal"},
-    FaceFieldType.USCC: {"maxlength": 18, "autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
-    FaceFieldType.ID_NUMBER: {"maxlength": 18, "autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
+    FaceFieldType.USCC: {"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
+    FaceFieldType.ID_NUMBER: {"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
 }
 
 
@@ -255,6 +259,8 @@ class ApproveForm(forms.Form):
                 widget=forms.TextInput(attrs=FACE_WIDGET_ATTRS.get(field.type, {})),
                 error_messages={"max_length": f"不能超过 {MAX_FACE_VALUE_LENGTH} 个字"},
             )
+            if field.type in (FaceFieldType.USCC, FaceFieldType.ID_NUMBER):
+                self.fields[f"face_{index}"].widget.attrs["maxlength"] = 18
 
     def service_arguments(self) -> dict:
         face_data = {field.name: self.cleaned_data.get(f"face_{index}", "")
@@ -411,3 +417,18 @@ class CommitmentVerifyForm(forms.Form):
     outcome = forms.ChoiceField(label="核查结果", widget=forms.RadioSelect, required=False,
                                 choices=[("confirmed", "核查属实"), ("false", "承诺不实（撤销许可，须部门负责人记录）")])
     note = forms.CharField(label="核查说明", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def add_held_certificate_field(form: forms.Form, *, certificates, selected: str = "") -> None:
+    """The apply form's 所涉证照 select (DESIGN §14): the certificates of the item's type the applicant or an
+    organisation they act for holds; which one may be used is the service's decision."""
+    choices = [("", "请选择所持有的证照")] + [
+        (c.identifier, f"{c.holder_name} · {c.licence_number or c.identifier}（第 {c.version} 版，{c.get_status_display()}"
+                       f"{f'，有效期至 {c.valid_until:%Y-%m-%d}' if c.valid_until else ''}）")
+        for c in certificates
+    ]
+    form.fields["certificate"] = forms.ChoiceField(
+        label="所涉证照", choices=choices, required=False, initial=selected,
+        help_text="以单位名义申请时请选择该单位名下的证照")
+    if selected and not form.is_bound:
+        form.initial["certificate"] = selected

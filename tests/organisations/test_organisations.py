@@ -48,8 +48,11 @@ def company(boss, agent, agent2, as_user):
 @pytest.fixture
 def food_type(db):
     department = DepartmentFactory(name="长春市市场监督管理局")
-    return CertificateType.objects.create(code="FOOD-BIZ", name="食品经营许可证", department=department,
-                                          validity_years=5, face_fields=FACE_FIELDS)
+    return CertificateType.objects.create(
+        code="FOOD-BIZ", name="食品经营许可证", department=department, validity_years=5, face_fields=FACE_FIELDS,
+        face_field_types={"经营者名称": "org_name", "统一社会信用代码": "uscc", "法定代表人（负责人）": "person_name"},
+        number_field="许可证编号",
+    )
 
 
 @pytest.fixture
@@ -187,7 +190,8 @@ def test_a_person_case_never_gets_a_credit_code_from_the_id_number(agent, food_t
     case = ApplicationFactory(item=item, applicant=agent, in_review=True)
     values, missing = certificate_face_data(case)
     assert values["统一社会信用代码"] == "" and "统一社会信用代码" in missing
-    assert values["经营者名称"] == "陈晨"
+    # Nor the business's name from the person's (issue 17): the person is who answers for it.
+    assert values["经营者名称"] == "" and values["法定代表人（负责人）"] == "陈晨"
 
 
 def test_the_organisations_certificate_stands_in_for_its_cases_not_its_agents_own(company, agent, food_item, food_type,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from applications.models import Application, Document
 from portal.audit import audit_verify
@@ -253,6 +254,7 @@ class TestFaceData:
         certificate_type = CertificateType.objects.create(
             code="FOOD-BIZ", name="食品经营许可证", department=department, validity_years=5,
             face_fields=["经营者名称", "统一社会信用代码", "经营场所", "经营项目", "许可证编号"],
+            face_field_types={"经营者名称": "org_name", "统一社会信用代码": "uscc"}, number_field="许可证编号",
         )
         return published_item(department=department, certificate_type=certificate_type)
 
@@ -272,18 +274,21 @@ class TestFaceData:
         reviewer.post(f"/api/v1/applications/{number}/claim/")
         with unchanged(number):
             refused = reviewer.post(f"/api/v1/applications/{number}/approve/", {"opinion": "同意"}, format="json")
-        # A person's case: the credit code is never taken from the ID number (DESIGN §13); the reviewer types it.
+        # A person's case: neither the business's name nor its credit code is taken from the person (DESIGN §13,
+        # §14); the reviewer types them. The licence number is never asked for: approval draws it.
         assert refused.status_code == 400
-        assert "经营项目" in str(refused.json()["face_data"]) and "统一社会信用代码" in str(refused.json()["face_data"])
+        assert refused.json()["face_data"] == ["经营者名称：请填写", "统一社会信用代码：请填写", "经营项目：请填写"]
         assert Application.objects.get(number=number).state == "in_review"
         response = reviewer.post(f"/api/v1/applications/{number}/approve/", {
-            "opinion": "同意", "face_data": {"经营项目": "预包装食品销售（含冷藏冷冻食品）", "统一社会信用代码": credit_code(7)}},
+            "opinion": "同意", "face_data": {"经营者名称": "长春市南关区张伟餐馆", "经营项目": "预包装食品销售（含冷藏冷冻食品）",
+                                             "统一社会信用代码": credit_code(7)}},
             format="json")
         assert response.status_code == 200
         stored = Application.objects.get(number=number).face_data
-        assert stored["经营者名称"] == "张伟" and stored["经营场所"] == "人民大街 1 号"
+        assert stored["经营者名称"] == "长春市南关区张伟餐馆" and stored["经营场所"] == "人民大街 1 号"
         assert stored["统一社会信用代码"] == credit_code(7) != citizen.id_number
-        assert stored["许可证编号"] == f"FOOD-BIZ-{number}"
+        # The type has a number field and no format of its own: code, year, sequence (decision 053).
+        assert stored["许可证编号"] == f"FOOD-BIZ-{timezone.localdate().year}-000001"
         seal_create(department_code=typed_item.department.code)
         assert issue(as_user(custodian), number).status_code == 202
         run_issuance(number)
