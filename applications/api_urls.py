@@ -27,4 +27,5 @@ urlpatterns = [
     path("appointments/", hall.AppointmentListApi.as_view(), name="appointment-list"),
     path("appointments/<int:appointment_id>/<str:action>/", hall.AppointmentActionApi.as_view(), name="appointment-action"),
     path("stats/", supervision.StatsApi.as_view(), name="stats"),
+    path("stats/export.xlsx", supervision.StatsExportApi.as_view(), name="stats-export"),
 ]

@@ -36,7 +36,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from applications.models import RUNNING, Application, Channel, DayStat, Rating, StatDay, Ticket, TicketDayStat
-from items.models import Item, ItemVersion
+from items.models import Handling, Item, ItemVersion
 from portal.errors import Forbidden
 from portal.models import Department, Hall, Role, User
 from portal.workdays import WorkCalendar
@@ -209,12 +209,12 @@ def day_rows(scope: Scope, spans: list[Moments], *, calendar: WorkCalendar | Non
                 online=Count("pk", filter=Q(channel=Channel.ONLINE))), received=1, online=1)
     add(_by_day(cases, "accepted_at", spans, *keys, accepted=Count("pk")), accepted=1)
     add(_by_day(cases, "issued_at", spans, *keys, closed=Count("pk"), one_visit=Count("pk", filter=Q(visits__lte=1)),
-                zero_visit=Count("pk", filter=Q(visits=0))), closed=1, one_visit=1, zero_visit=1)
+                zero_visit=Count("pk", filter=Q(visits=0)), visits=Sum("visits")), closed=1, one_visit=1, zero_visit=1, visits=1)
     add(_by_day(_ratings(scope), "rated_at", spans, *keys, ratings=Count("pk"),
                 satisfied=Count("pk", filter=Q(score__lte=3))), ratings=1, satisfied=1)
     decided = _by_day(cases, "decided_at", spans, *keys, accepted_day=TruncDate("accepted_at"), decided=Count("pk"),
                       on_time=Count("pk", filter=Q(decided_at__date__lte=F("due_date"))),
-                      suspended=Sum("suspended_days"))
+                      suspended=Sum("suspended_days"), promised=Sum("item_version__promised_days"))
     timed = [row for row in decided if row["accepted_day"] is not None]
     cumulative = {}
     if timed:
@@ -225,7 +225,8 @@ def day_rows(scope: Scope, spans: list[Moments], *, calendar: WorkCalendar | Non
         row["timed"] = row["decided"] if row["accepted_day"] is not None else 0
         elapsed = (cumulative[row["on_day"]] - cumulative[row["accepted_day"]]) * row["decided"] if row["timed"] else 0
         row["working_days"] = max(elapsed - (row["suspended"] or 0), 0) if row["timed"] else 0
-    add(decided, decided=1, on_time=1, timed=1, working_days=1)
+        row["promised_days"] = (row["promised"] or 0) if row["timed"] else 0
+    add(decided, decided=1, on_time=1, timed=1, working_days=1, promised_days=1)
     return rows
 
 
@@ -240,7 +241,7 @@ def ticket_rows(scope: Scope, spans: list[Moments]) -> dict[tuple, dict]:
 # --- the figures: rolled-up days summed in SQL, the other days counted from the records ---------------------
 
 DAY_MEASURES = ["received", "online", "accepted", "decided", "on_time", "timed", "working_days", "closed",
-                "one_visit", "zero_visit", "ratings", "satisfied"]
+                "one_visit", "zero_visit", "ratings", "satisfied", "visits", "promised_days"]
 
 
 def _rolled(scope: Scope, spans: list[Span]) -> QuerySet[DayStat]:
@@ -291,7 +292,7 @@ def parts_for(scope: Scope, *, today: date | None = None, calendar: WorkCalendar
 
 
 def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar | None = None,
-            parts: Parts | None = None) -> dict:
+            parts: Parts | None = None, catalogue: dict | None = None) -> dict:
     """The eleven figures of DESIGN §10 for the scope, plus the counts behind each rate."""
     parts = parts or parts_for(scope, today=today, calendar=calendar)
     today, rolled_spans, live_spans = parts.today, parts.rolled_spans, parts.live_spans
@@ -316,6 +317,10 @@ def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar |
         "zero_visit_share": _ratio(totals["zero_visit"], totals["closed"]),
         "online_share": _ratio(totals["online"], totals["received"]),
         "avg_wait_minutes": round(tickets["wait_seconds"] / tickets["called"] / 60, 2) if tickets["called"] else None,
+        # DESIGN §15
+        "visits_per_case": round(totals["visits"] / totals["closed"], 2) if totals["closed"] else None,
+        "avg_promised_days": round(totals["promised_days"] / totals["timed"], 2) if totals["timed"] else None,
+        **(catalogue or catalogue_figures(scope))["overall"],
         # the counts behind the rates
         "on_time": totals["on_time"],
         "closed": totals["closed"],
@@ -324,6 +329,49 @@ def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar |
         "satisfied_ratings": totals["satisfied"],
         "tickets_called": tickets["called"],
     }
+
+
+# --- the catalogue's indicators (DESIGN §15): over the current version of each published item ----------------
+
+CATALOGUE_FIGURES = ["items", "items_online", "one_visit_items", "zero_visit_items", "instant_items",
+                     "promised_vs_statutory"]
+
+
+def _catalogue_row(row: dict) -> dict:
+    return {
+        "items": row["items"],
+        "items_online": row["items_online"],
+        "one_visit_items": row["one_visit_items"],
+        "zero_visit_items": row["zero_visit_items"],
+        "instant_items": row["instant_items"],
+        # how far the promised limits are below the statutory ones (压缩比例), over items that have a statutory limit
+        "promised_vs_statutory": round(1 - row["promised"] / row["statutory"], 4) if row["statutory"] else None,
+    }
+
+
+def catalogue_figures(scope: Scope) -> dict:
+    """Items published now (their current versions) per department and overall, in one grouped query: how
+    many, how many online, at most one visit, no visit, instant, and the compression of promised vs statutory
+    working days. The catalogue is a snapshot of today whatever the period; `department` and `item` narrow it."""
+    versions = ItemVersion.objects.filter(item__current_version=F("pk"))
+    if scope.department is not None:
+        versions = versions.filter(department_id=scope.department.pk)
+    if scope.item is not None:
+        versions = versions.filter(item_id=scope.item.pk)
+    timed = Q(statutory_days__gt=0)
+    rows = list(versions.values("department_id", "department__code", "department__name").annotate(
+        items=Count("pk"), items_online=Count("pk", filter=Q(online=True)),
+        one_visit_items=Count("pk", filter=Q(max_visits__lte=1)), zero_visit_items=Count("pk", filter=Q(max_visits=0)),
+        instant_items=Count("pk", filter=Q(handling=Handling.INSTANT)),
+        promised=Sum("promised_days", filter=timed, default=0), statutory=Sum("statutory_days", filter=timed, default=0),
+    ).order_by())
+    overall = _sum(rows, ["items", "items_online", "one_visit_items", "zero_visit_items", "instant_items", "promised",
+                          "statutory"])
+    departments = sorted(
+        ({"code": row["department__code"], "name": row["department__name"], **_catalogue_row(row)} for row in rows),
+        key=lambda row: (-row["items"], row["code"]),
+    )
+    return {"overall": _catalogue_row(overall), "departments": departments}
 
 
 # --- breakdowns for the page's charts ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from applications import services, statistics
 from applications.apis.actions import action_input, action_schema
 from applications.models import Rectification
 from applications.permissions import access_rectification, visible_rectifications
+from applications.stats_export import statistics_workbook, xlsx_response
 from portal.inputs import bounded
 
 NOTE_MAX_LENGTH = 2000
@@ -98,6 +99,14 @@ def _stats_schema():
         "avg_wait_minutes": serializers.FloatField(allow_null=True),
         "on_time": count(), "closed": count(), "online": count(), "ratings": count(), "satisfied_ratings": count(),
         "tickets_called": count(),
+        "visits_per_case": serializers.FloatField(allow_null=True), "avg_promised_days": serializers.FloatField(allow_null=True),
+        "items": count(), "items_online": count(), "one_visit_items": count(), "zero_visit_items": count(),
+        "instant_items": count(), "promised_vs_statutory": rate(),
+        "catalogue_departments": inline_serializer("CatalogueDepartment", {
+            "department": serializers.CharField(), "name": serializers.CharField(), "items": count(),
+            "items_online": count(), "one_visit_items": count(), "zero_visit_items": count(), "instant_items": count(),
+            "promised_vs_statutory": rate(),
+        }, many=True),
     })
 
 
@@ -125,10 +134,31 @@ class StatsApi(APIView):
             errors = {field: [error["message"] for error in errors] for field, errors in form.errors.get_json_data().items()}
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         scope = form.scope(user=request.user)
+        catalogue = statistics.catalogue_figures(scope)
         return Response({
             "from": scope.date_from, "to": scope.date_to,
             "department": scope.department.code if scope.department else None,
             "item": scope.item.code if scope.item else None,
             "hall": scope.hall.code if scope.hall else None,
-            **statistics.compute(scope),
+            **statistics.compute(scope, catalogue=catalogue),
+            "catalogue_departments": [
+                {"department": row["code"], "name": row["name"], **{key: row[key] for key in statistics.CATALOGUE_FIGURES}}
+                for row in catalogue["departments"]
+            ],
         })
+
+
+class StatsExportApi(APIView):
+    """统计分析 as export.xlsx: the scope and the rules of GET stats/ (heads: their own department)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[OpenApiParameter(name, str) for name in ("from", "to", "department", "item", "hall")],
+                   responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes})
+    def get(self, request):
+        form = statistics.ScopeForm(request.query_params)
+        if not form.is_valid():
+            errors = {field: [error["message"] for error in errors] for field, errors in form.errors.get_json_data().items()}
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+        scope = form.scope(user=request.user)
+        return xlsx_response(statistics_workbook(scope), f"统计分析_{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}.xlsx")

@@ -49,6 +49,9 @@ class DayStat(models.Model):
     zero_visit = models.PositiveIntegerField("零跑动", default=0)
     ratings = models.PositiveIntegerField("评价", default=0)
     satisfied = models.PositiveIntegerField("满意评价", default=0)
+    # visits to a hall of the cases closed (by issue); promised working days of the timed decisions (by decision)
+    visits = models.PositiveIntegerField("办结件跑动次数合计", default=0)
+    promised_days = models.PositiveIntegerField("计时决定承诺时限合计（工作日）", default=0)
 
     class Meta:
         verbose_name = "日统计"

@@ -8,4 +8,5 @@ urlpatterns = [
     path("supervision/rectifications/", supervision.rectifications, name="rectifications"),
     path("supervision/rectifications/<int:pk>/<str:step>/", supervision.rectification_step, name="rectification-step"),
     path("supervision/stats/", supervision.stats, name="stats"),
+    path("supervision/stats/export.xlsx", supervision.stats_export, name="stats-export"),
 ]

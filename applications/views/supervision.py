@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from applications import charts, services, statistics
 from applications.models import OPEN_RECTIFICATION
 from applications.permissions import access_rectification, visible_rectifications
+from applications.stats_export import statistics_workbook, xlsx_response
 from applications.views.common import PAGE_SIZE, show_refusal
 from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
@@ -74,7 +75,8 @@ def stats(request):
         except Forbidden as error:
             raise PermissionDenied(error.detail) from error
         parts = statistics.parts_for(scope)  # the period split once, the unrolled days counted once
-        figures = statistics.compute(scope, parts=parts)
+        catalogue = statistics.catalogue_figures(scope)
+        figures = statistics.compute(scope, parts=parts, catalogue=catalogue)
         departments = statistics.by_department(scope, parts=parts)
         months = statistics.by_month(scope, parts=parts)
         context.update({
@@ -85,6 +87,9 @@ def stats(request):
             "department_rows": [{**row, "on_time_text": charts.figure_text(row["on_time_rate"], "rate")} for row in departments],
             "month_chart": charts.month_chart(months),
             "months": months,
+            "catalogue_figures": charts.figure_rows(figures, charts.CATALOGUE_LABELS),
+            "catalogue_rows": charts.catalogue_rows(catalogue["departments"]),
+            "export_query": request.GET.urlencode(),
         })
     context.update({
         "departments": Department.objects.order_by("code") if request.user.role == Role.SUPERVISOR else [],
@@ -92,3 +97,17 @@ def stats(request):
         "values": {key: request.GET.get(key, "") for key in ("from", "to", "department", "item", "hall")},
     })
     return render(request, "applications/pages/stats.html", context)
+
+
+@role_required(Role.SUPERVISOR, Role.HEAD)
+def stats_export(request):
+    """统计分析 as export.xlsx: the page's scope, the same figures."""
+    form = statistics.ScopeForm(request.GET)
+    if not form.is_valid():
+        raise Http404("统计条件有误，请在统计分析页重新选择")
+    try:
+        scope = form.scope(user=request.user)
+    except Forbidden as error:
+        raise PermissionDenied(error.detail) from error
+    return xlsx_response(statistics_workbook(scope), f"统计分析_{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}.xlsx")
+

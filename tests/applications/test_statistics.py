@@ -291,8 +291,8 @@ def test_a_handful_of_queries_whatever_the_data(world):
     with CaptureQueriesContext(connection) as queries:
         statistics.compute(scope, today=date(2026, 11, 30))
     # the rolled-up days; from the records: submitted, accepted, issued, rated, decided, tickets, overdue;
-    # the calendar's two tables where decisions are counted from the records
-    expected = {"records": 1 + 7 + 2, "rollup": 1 + 2 + 7}[world.rollup]
+    # the calendar's two tables where decisions are counted from the records; the catalogue's one grouped read
+    expected = {"records": 1 + 7 + 2 + 1, "rollup": 1 + 2 + 7 + 1}[world.rollup]
     assert len(queries) == expected, [q["sql"] for q in queries.captured_queries]
 
 
@@ -304,8 +304,8 @@ def test_a_rolled_up_period_reads_no_case_but_the_open_ones(world):
     with CaptureQueriesContext(connection) as queries:
         figures = statistics.compute(scope, today=date(2026, 11, 30))
     case_reads = [q["sql"] for q in queries.captured_queries if '"applications_application"' in q["sql"]]
-    # The day list, the two rollup sums, and the snapshot of open cases past their due date.
-    assert len(queries) == 4 and len(case_reads) == 1 and "due_date" in case_reads[0]
+    # The day list, the two rollup sums, the snapshot of open cases past their due date, and the catalogue.
+    assert len(queries) == 5 and len(case_reads) == 1 and "due_date" in case_reads[0]
     assert (figures["received"], figures["decided"], figures["tickets_called"]) == (6, 4, 4)
 
 
@@ -486,3 +486,83 @@ def test_suspended_days_are_not_approval_time(db, login_api, rolled_up):
         assert DayStat.objects.filter(day=date(2026, 11, 9)).aggregate(days=Sum("working_days"))["days"] == 3
     body = stats(login_api(w.supervisor))
     assert (body["decided"], body["avg_working_days"], body["on_time_rate"]) == (1, 3.0, 1.0)
+
+
+def test_visits_per_case_and_the_promised_days_beside_the_approval_time(world, login_api):
+    body = stats(login_api(world.supervisor))
+    assert body["visits_per_case"] == 1.0      # (1 + 2 + 0) / 3 closed: C1 C2 C3
+    assert body["avg_promised_days"] == 4.5    # (5 + 5 + 3 + 5) / 4 decided: C1 C2 C3 C5
+    assert body["avg_working_days"] == 3.5     # beside it, as before
+    d1 = stats(login_api(world.supervisor), department="D1")
+    assert (d1["visits_per_case"], d1["avg_promised_days"]) == (1.5, 5.0)  # C1 C2; C1 C2 C5
+
+
+def catalogue_world():
+    """D1: 食品经营 (5/20, online, 1 visit), an instant item (0/20, online), a zero-visit offline item (4/10);
+    D2: 卫生许可 (3/20, online). A draft-only item and a newer unpublished draft do not count."""
+    from items.services import item_create, item_draft_from_current
+
+    d1 = DepartmentFactory(code="D1", name="市场监管局")
+    d2 = DepartmentFactory(code="D2", name="卫生健康委")
+    food = published_item(code="I1-FOOD", department=d1, promised_days=5, statutory_days=20)
+    published_item(code="I1-INSTANT", name="即办事项", department=d1, promised_days=0, statutory_days=20)
+    published_item(code="I1-ZERO", name="零跑动事项", department=d1, promised_days=4, statutory_days=10, online=False,
+                   max_visits=0)
+    published_item(code="I2-HEALTH", name="公共场所卫生许可", department=d2, promised_days=3, statutory_days=20)
+    admin = UserFactory(catalogue_admin=True)
+    item_create(code="I1-DRAFT-ONLY", basic_code="0001170010", department=d1, actor=admin)
+    draft = item_draft_from_current(item=food, actor=admin)
+    draft.promised_days, draft.online = 1, False
+    draft.save()
+    return d1, d2
+
+
+def test_the_catalogue_indicators_per_department_and_overall(db, login_api):
+    d1, d2 = catalogue_world()
+    supervisor = UserFactory(supervisor=True)
+    body = stats(login_api(supervisor))
+    assert {key: body[key] for key in statistics.CATALOGUE_FIGURES} == {
+        "items": 4, "items_online": 3, "one_visit_items": 4, "zero_visit_items": 1, "instant_items": 1,
+        "promised_vs_statutory": 0.8286,  # 1 − (5 + 0 + 4 + 3) / (20 + 20 + 10 + 20)
+    }
+    assert body["catalogue_departments"] == [
+        {"department": "D1", "name": "市场监管局", "items": 3, "items_online": 2, "one_visit_items": 3,
+         "zero_visit_items": 1, "instant_items": 1, "promised_vs_statutory": 0.82},  # 1 − 9 / 50
+        {"department": "D2", "name": "卫生健康委", "items": 1, "items_online": 1, "one_visit_items": 1,
+         "zero_visit_items": 0, "instant_items": 0, "promised_vs_statutory": 0.85},  # 1 − 3 / 20
+    ]
+    head = UserFactory(head=True, department=d2)
+    own = stats(login_api(head))
+    assert (own["items"], own["promised_vs_statutory"], len(own["catalogue_departments"])) == (1, 0.85, 1)
+
+
+def test_the_page_explains_every_figure_and_exports_the_same_figures(db, login_api):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    catalogue_world()
+    client = Client()
+    client.force_login(UserFactory(supervisor=True))
+    with time_machine.travel(TODAY, tick=False):
+        html = client.get("/supervision/stats/", NOV).content.decode()
+        assert "事项目录指标" in html and "承诺较法定压缩" in html and "82.0%" in html
+        for note in ("扣除中止计时", "1 − 承诺办结时限之和 ÷ 法定办结时限之和"):
+            assert note in html
+        assert "/supervision/stats/export.xlsx?" in html
+        response = client.get("/supervision/stats/export.xlsx", NOV)
+        api = login_api(UserFactory(supervisor=True)).get("/api/v1/stats/export.xlsx", NOV)
+    assert response.status_code == 200 and api.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    book = load_workbook(BytesIO(response.content))
+    assert book.sheetnames == ["指标", "各部门办件", "各部门事项", "各月"]
+    figures = {row[0]: row[1] for row in book["指标"].iter_rows(min_row=2, values_only=True)}
+    assert figures["在线事项数"] == 4 and figures["承诺时限较法定时限压缩"] == 0.8286
+    assert figures["统计期间"] == "2026-11-01 至 2026-11-30"
+    departments = list(book["各部门事项"].iter_rows(min_row=2, values_only=True))
+    assert departments[0][:3] == ("市场监管局", 3, 2)
+    # the same scope rules as the page: a clerk gets nothing, a bad date is refused
+    clerk = Client()
+    clerk.force_login(UserFactory(clerk=True))
+    assert clerk.get("/supervision/stats/export.xlsx").status_code == 404  # as the page: not theirs to see
+    assert login_api(UserFactory(supervisor=True)).get("/api/v1/stats/export.xlsx", {"from": "x"}).status_code == 400
