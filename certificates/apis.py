@@ -16,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from certificates import selectors, services
-from certificates.identifiers import identifier_is_valid
+from certificates.faces import numbered_field, public_face_data
+from certificates.identifiers import looks_like_identifier
 from certificates.models import Certificate, CertificateStatus
 from certificates.permissions import access_certificate, can_revoke, visible_certificates
 from certificates.uploads import read_pdf_upload
@@ -76,15 +77,34 @@ class CertificateDetailSerializer(CertificateSerializer):
         return can_revoke(user=self.context["request"].user, certificate=certificate)
 
 
+class PublicFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.CharField()
+
+
+class OtherVersionSerializer(serializers.Serializer):
+    identifier = serializers.CharField()
+    version = serializers.IntegerField()
+    issued_on = serializers.DateField()
+    status = serializers.ChoiceField(choices=CertificateStatus.choices)
+    status_display = serializers.CharField()
+
+
 class VerificationSerializer(CertificateSerializer):
-    """What anyone may learn about a certificate from its identifier: no face data, no revocation reason."""
+    """What anyone may learn about a certificate from its identifier or licence number: the type's public
+    face fields only (DESIGN §14), the holder's code masked, why it was revoked."""
 
     current_identifier = serializers.SerializerMethodField()
+    licence_number = serializers.SerializerMethodField()
+    public_fields = serializers.SerializerMethodField()
+    revoke_reason = serializers.SerializerMethodField()
+    other_versions = serializers.SerializerMethodField()
 
     class Meta(CertificateSerializer.Meta):
         fields = [
             "identifier", "type", "holder", "issuer", "version", "issued_on", "valid_from", "valid_until", "status",
-            "status_display", "revoked_at", "current_identifier",
+            "status_display", "revoked_at", "revoke_reason", "current_identifier", "licence_number", "public_fields",
+            "other_versions",
         ]
 
     @extend_schema_field(serializers.CharField(allow_null=True))
@@ -93,6 +113,31 @@ class VerificationSerializer(CertificateSerializer):
         if certificate.status != CertificateStatus.SUPERSEDED:
             return None
         return selectors.latest_version(certificate=certificate).identifier
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_licence_number(self, certificate):
+        """The licence number, when the type makes its number field public."""
+        number_field = numbered_field(certificate.type)
+        public = certificate.type.public_fields if isinstance(certificate.type.public_fields, list) else []
+        return certificate.licence_number or None if number_field and number_field in public else None
+
+    @extend_schema_field(PublicFieldSerializer(many=True))
+    def get_public_fields(self, certificate):
+        return [{"name": name, "value": value} for name, value in public_face_data(certificate)]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_revoke_reason(self, certificate):
+        return certificate.revoke_reason or None if certificate.status == CertificateStatus.REVOKED else None
+
+    @extend_schema_field(OtherVersionSerializer(many=True))
+    def get_other_versions(self, certificate):
+        """Found by licence number: the other versions carrying it (superseded by this one, or no longer valid)."""
+        today = timezone.localdate()
+        return [
+            {"identifier": other.identifier, "version": other.version, "issued_on": other.issued_on,
+             "status": other.status_on(today), "status_display": CertificateStatus(other.status_on(today)).label}
+            for other in self.context.get("others", [])
+        ]
 
 
 class CertificateListApi(ListAPIView):
@@ -163,7 +208,8 @@ class CertificateRevokeApi(APIView):
 
 
 class VerifyIdentifierApi(APIView):
-    """Anyone: the status of a certificate from its identifier (the QR code's address), holder masked."""
+    """Anyone: the status of a certificate from its identifier (the QR code's address) or its licence number,
+    in any letter case; holder masked, the type's public face fields."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -171,13 +217,19 @@ class VerifyIdentifierApi(APIView):
     throttle_classes = [ClientRateThrottle]
     throttle_scope = "verify"
 
-    @extend_schema(responses=VerificationSerializer)
+    @extend_schema(responses=VerificationSerializer, parameters=[
+        OpenApiParameter("identifier", str, OpenApiParameter.PATH, description="证照标识或许可证编号，不区分大小写"),
+    ])
     def get(self, request, identifier):
         # A mistyped identifier fails its check character: no need to ask the database.
-        certificate = selectors.certificate_for_verification(identifier=identifier) if identifier_is_valid(identifier) else None
+        certificate, others = selectors.certificate_for_verification(identifier=identifier), []
+        if certificate is None and not looks_like_identifier(identifier):
+            # A licence number: the version in force first, the others listed (DESIGN §14).
+            found = selectors.certificates_by_licence_number(number=identifier)
+            certificate, others = (found[0], found[1:]) if found else (None, [])
         if certificate is None:
-            raise Http404("未找到该电子证照，请核对证照标识")
-        return Response(VerificationSerializer(certificate).data)
+            raise Http404("未找到该电子证照，请核对证照标识或许可证编号")
+        return Response(VerificationSerializer(certificate, context={"others": others}).data)
 
 
 class VerifyFileSerializer(serializers.Serializer):

@@ -8,10 +8,13 @@ from certificates.uploads import read_pdf_upload
 
 
 class IdentifierForm(forms.Form):
+    # One box for both (DESIGN §14): the identifier the QR code carries, or the licence number printed on it.
     identifier = forms.CharField(
-        label="证照标识", max_length=100,
-        widget=forms.TextInput(attrs={"placeholder": "例如 1.2.156.3005.2.FOOD-BIZ.…", "autocomplete": "off", "spellcheck": "false"}),
-        error_messages={"required": "请输入证照标识"},
+        label="证照标识或许可证编号", max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "例如 1.2.156.3005.2.FOOD-BIZ.… 或 JY12201020000001",
+                                      "autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+        help_text="不区分大小写。",
+        error_messages={"required": "请输入证照标识或许可证编号", "max_length": "证照标识或许可证编号不超过 100 个字符"},
     )
 
 

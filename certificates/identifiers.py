@@ -60,3 +60,21 @@ def identifier_is_valid(identifier: str) -> bool:
     if not isinstance(identifier, str) or not _SHAPE.match(identifier):
         return False
     return mod_37_36.is_valid(_compact(identifier), alphabet=_ALPHABET)
+
+
+def identifier_parts(text: str) -> dict | None:
+    """The parts of an identifier typed in any letter case (its check character is over the upper-cased
+    text, so case never changes its meaning), or None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    upper = text.strip().upper()
+    match = _SHAPE.match(upper)
+    if match is None or not mod_37_36.is_valid(_compact(upper), alphabet=_ALPHABET):
+        return None
+    return match.groupdict()
+
+
+def looks_like_identifier(text: str) -> bool:
+    """Begins like one (the national arc): what is typed is meant as an identifier, well formed or not."""
+    return isinstance(text, str) and text.strip().startswith(PREFIX + ".")
+

@@ -3,9 +3,11 @@
 from datetime import date
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Upper
 from django.utils import timezone
 
-from certificates.models import Certificate, CertificateStatus
+from certificates.identifiers import PREFIX, identifier_parts
+from certificates.models import Certificate, CertificateStatus, CertificateType
 from organisations.selectors import acting_credit_codes
 from portal.identity import IdType
 from portal.models import Role, User
@@ -64,7 +66,41 @@ def held_valid_certificate_types(*, user: User) -> set[str]:
 
 
 def certificate_for_verification(*, identifier: str) -> Certificate | None:
-    return Certificate.objects.select_related("type", "issuer").filter(identifier=identifier).first()
+    """By identifier, typed in any letter case; None when it is not a well-formed identifier (no query).
+
+    Identifiers are stored as issued: the type code as the catalogue spells it, the rest upper-case. So the
+    candidates are rebuilt from the parts and looked up by equality, which the unique index answers (an
+    UPPER(identifier) lookup would read the whole table)."""
+    parts = identifier_parts(identifier)
+    if parts is None:
+        return None
+    typed = identifier.strip()
+    rest = typed.upper()[len(PREFIX) + 1 + len(parts["type"]):]
+    codes = {parts["type"], *CertificateType.objects.filter(code__iexact=parts["type"]).values_list("code", flat=True)}
+    candidates = {typed, *(f"{PREFIX}.{code}{rest}" for code in codes)}
+    return Certificate.objects.select_related("type", "issuer").filter(identifier__in=candidates).first()
+
+
+MAX_LICENCE_NUMBER_MATCHES = 20
+
+
+def certificates_by_licence_number(*, number: str) -> list[Certificate]:
+    """Every version carrying this licence number (DESIGN §14), in any letter case: the one in force first,
+    then the newest. Renewals and changes keep the number, so one number names several versions.
+
+    `UPPER(licence_number) = …` with `licence_number <> ''` is exactly certificate_licence_number_idx
+    (a partial expression index): the planner uses it only when the query repeats its condition."""
+    number = (number or "").strip()
+    if not number or len(number) > Certificate._meta.get_field("licence_number").max_length:
+        return []
+    rows = list(
+        Certificate.objects.select_related("type", "issuer").exclude(licence_number="")
+        .alias(licence_number_upper=Upper("licence_number")).filter(licence_number_upper=number.upper())
+        .order_by("-issued_on", "-version", "-id")[:MAX_LICENCE_NUMBER_MATCHES]
+    )
+    today = timezone.localdate()
+    rows.sort(key=lambda certificate: certificate.status_on(today) != CertificateStatus.VALID)  # stable
+    return rows
 
 
 def latest_version(*, certificate: Certificate) -> Certificate:

@@ -15,15 +15,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from certificates import selectors, services
+from certificates.faces import public_face_data
 from certificates.forms import DepartmentFilterForm, IdentifierForm, RevokeForm, VerifyFileForm
-from certificates.identifiers import identifier_is_valid
+from certificates.identifiers import identifier_parts, looks_like_identifier
 from certificates.models import CertificateStatus
 from certificates.permissions import access_certificate, visible_certificates
 from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
 from portal.models import Role
 from portal.security import file_response
-from portal.throttles import throttle_page
+from portal.throttles import throttle_hit, throttle_page, throttled_response
 
 PAGE_SIZE = 20
 
@@ -43,10 +44,46 @@ def _rows(certificates) -> list[dict]:
 # --- public verification ---------------------------------------------------------------------------
 
 
+def _verification_context(certificate) -> dict:
+    """What the result pages show of a certificate: its status today, the version in force if it was
+    re-issued, and the face fields its type makes public (never an ID number in full)."""
+    status = certificate.status_on(timezone.localdate())
+    return {
+        "certificate": certificate,
+        "status": status,
+        "status_label": CertificateStatus(status).label,
+        "current": selectors.latest_version(certificate=certificate) if status == CertificateStatus.SUPERSEDED else None,
+        "public_fields": public_face_data(certificate),
+    }
+
+
+def _unknown(request, query: str):
+    return render(request, "certificates/verify_unknown.html", {
+        "identifier": query,
+        "meant_identifier": looks_like_identifier(query),
+        "well_formed": identifier_parts(query) is not None,
+        "identifier_form": IdentifierForm(initial={"identifier": query}),
+    }, status=404)
+
+
+def _licence_number_result(request, number: str):
+    """Every version carrying the licence number: the one in force first, the others said to be superseded."""
+    found = selectors.certificates_by_licence_number(number=number)
+    if not found:
+        return _unknown(request, number)
+    today = timezone.localdate()
+    others = [{"certificate": other, "status": other.status_on(today),
+               "status_label": CertificateStatus(other.status_on(today)).label} for other in found[1:]]
+    return render(request, "certificates/verify_result.html", {
+        **_verification_context(found[0]), "licence_number": number, "others": others,
+    })
+
+
 @require_http_methods(["GET", "POST"])
 @throttle_page("verify_file", methods=("POST",))
 def verify(request):
-    """Enter an identifier (→ its verification page) or upload a PDF (→ the answer on this page)."""
+    """Enter an identifier (→ its verification page) or a licence number (→ the answer here), or upload a
+    PDF (→ the answer on this page)."""
     identifier_form = IdentifierForm(request.GET if "identifier" in request.GET else None)
     file_form = VerifyFileForm()
     result = certificate = None
@@ -57,35 +94,34 @@ def verify(request):
             if result["identifier"]:
                 certificate = selectors.certificate_for_verification(identifier=result["identifier"])
     elif identifier_form.is_bound and identifier_form.is_valid():
-        return redirect("certificates:verify-identifier", identifier=identifier_form.cleaned_data["identifier"].strip())
+        query = identifier_form.cleaned_data["identifier"].strip()
+        if looks_like_identifier(query):
+            return redirect("certificates:verify-identifier", identifier=query)
+        # A licence number is answered here, counted like the identifier page (the register is not walked).
+        wait = throttle_hit(scope="verify", request=request)
+        if wait is not None:
+            return throttled_response(request, wait)
+        return _licence_number_result(request, query)
     return render(request, "certificates/verify.html", {
         "identifier_form": identifier_form,
         "file_form": file_form,
         "result": result,
         "certificate": certificate,
+        "public_fields": public_face_data(certificate) if certificate else [],
         "status_label": CertificateStatus(result["status"]).label if result and result["status"] else "",
     })
 
 
 @throttle_page("verify")
 def verify_identifier(request, identifier):
-    """The page the QR code opens: status first, then what the certificate is; the holder's ID masked."""
-    well_formed = identifier_is_valid(identifier)
-    certificate = selectors.certificate_for_verification(identifier=identifier) if well_formed else None
+    """The page the QR code opens: status first, then what the certificate is; the holder's ID masked.
+    The address also takes a licence number (as the API does); either in any letter case."""
+    certificate = selectors.certificate_for_verification(identifier=identifier)
+    if certificate is None and not looks_like_identifier(identifier):
+        return _licence_number_result(request, identifier)
     if certificate is None:
-        return render(request, "certificates/verify_unknown.html", {
-            "identifier": identifier,
-            "well_formed": well_formed,
-            "identifier_form": IdentifierForm(initial={"identifier": identifier}),
-        }, status=404)
-    status = certificate.status_on(timezone.localdate())
-    current = selectors.latest_version(certificate=certificate) if status == CertificateStatus.SUPERSEDED else None
-    return render(request, "certificates/verify_result.html", {
-        "certificate": certificate,
-        "status": status,
-        "status_label": CertificateStatus(status).label,
-        "current": current,
-    })
+        return _unknown(request, identifier)
+    return render(request, "certificates/verify_result.html", _verification_context(certificate))
 
 
 # --- the holder -------------------------------------------------------------------------------------

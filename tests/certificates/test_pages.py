@@ -61,7 +61,7 @@ def test_the_verification_page_of_a_valid_certificate(certificate):
 def test_the_verification_page_of_a_revoked_and_a_superseded_certificate(certificate, head, holder, food_type):
     certificate_revoke(actor=head, certificate=certificate, reason="以欺骗手段取得许可")
     body = text(Client().get(f"/verify/{certificate.identifier}/"))
-    assert '<p class="status-big" id="status-title">已注销</p>' in body and "以欺骗手段取得许可" not in body
+    assert '<p class="status-big" id="status-title">已注销</p>' in body and "注销原因：以欺骗手段取得许可" in body
     old = issue_certificate(certificate_type=food_type, holder=holder, face_data=FOOD_FACE_DATA)
     new = issue_certificate(certificate_type=food_type, holder=holder, face_data=FOOD_FACE_DATA, previous=old)
     body = text(Client().get(f"/verify/{old.identifier}/"))
@@ -92,7 +92,7 @@ def test_the_verify_form_goes_to_the_identifier_page(certificate):
     response = Client().get("/verify/", {"identifier": f"  {certificate.identifier} "})
     assert response.status_code == 302 and response.url == f"/verify/{certificate.identifier}/"
     page = Client().get("/verify/")
-    assert page.status_code == 200 and "按证照标识查询" in text(page) and "上传证照文件核验" in text(page)
+    assert page.status_code == 200 and "按证照标识或许可证编号查询" in text(page) and "上传证照文件核验" in text(page)
     assert "请输入证照标识" in text(Client().get("/verify/", {"identifier": ""}))
 
 
