@@ -1,16 +1,18 @@
-"""办件查询 (applications/public.py), mounted by portal.urls: the page at the site root (`urlpatterns`,
+"""办件查询 (applications/public.py) and 好差评公开 (applications/disclosure.py), mounted by portal.urls: the page at the site root (`urlpatterns`,
 namespace `public`) and the API inside /api/v1/ (`api_urlpatterns`, namespace `api`)."""
 
 from django.urls import path
 
-from applications import public
+from applications import disclosure, public
 
 app_name = "public"
 
 urlpatterns = [
     path("query/", public.query_page, name="query"),
+    path("ratings/", disclosure.ratings_page, name="ratings"),
 ]
 
 api_urlpatterns = [
     path("query/", public.PublicCaseQueryApi.as_view(), name="public-query"),
+    path("ratings/public/", disclosure.PublicRatingsApi.as_view(), name="public-ratings"),
 ]
