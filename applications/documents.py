@@ -107,7 +107,8 @@ def render_document(*, kind: str, context: dict) -> RenderedDocument:
         f"{TEMPLATE_DIR}/{kind.value}.html",
         {
             **context,
-            "title": kind.label,
+            # A decision letter may name itself more precisely (准予注销决定书, DESIGN §14).
+            "title": context.get("document_title") or kind.label,
             "display": _display_values(context),
             "qr_code": qr_code_data_uri(query_url(context["number"])),
         },

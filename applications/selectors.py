@@ -19,7 +19,7 @@ from portal.models import AuditEvent, Hall, User
 
 
 def application_list(*, user: User, state: str | None = None) -> QuerySet[Application]:
-    cases = visible_applications(user=user).select_related("item_version", "item_version__item")
+    cases = visible_applications(user=user).select_related("item_version", "item_version__item", "held_certificate__type")
     if state:
         cases = cases.filter(state=state)
     return cases
@@ -28,7 +28,8 @@ def application_list(*, user: User, state: str | None = None) -> QuerySet[Applic
 def application_detail(*, application: Application) -> Application:
     return (
         Application.objects.select_related("item_version", "item_version__item", "department", "hall", "applicant",
-                                          "organisation", "principal", "assisted_by")
+                                          "organisation", "principal", "assisted_by", "held_certificate__type",
+                                          "held_certificate__issuer")
         .select_related("commitment")
         .prefetch_related(
             "item_version__materials__satisfied_by",

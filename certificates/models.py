@@ -145,6 +145,8 @@ class Certificate(ConcurrentTransitionMixin, models.Model):
     )
     revoke_reason = models.CharField("注销原因", max_length=500, blank=True)
     expiry_reminded_at = models.DateTimeField("到期提醒时间", null=True, blank=True)
+    # Expiry reminders sent (DESIGN §14: 90 and 30 days ahead, each once); expiry_reminded_at marks the last.
+    expiry_reminders_sent = models.PositiveSmallIntegerField("到期提醒次数", default=0)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     objects = CertificateQuerySet.as_manager()
@@ -176,6 +178,11 @@ class Certificate(ConcurrentTransitionMixin, models.Model):
             models.Index(
                 fields=["valid_until"], name="certificate_remind_idx",
                 condition=models.Q(status="valid", expiry_reminded_at__isnull=True, valid_until__isnull=False),
+            ),
+            # the 90-day reminder reads only certificates not yet reminded at all
+            models.Index(
+                fields=["valid_until"], name="certificate_remind_first_idx",
+                condition=models.Q(status="valid", expiry_reminders_sent=0, valid_until__isnull=False),
             ),
         ]
 

@@ -2,9 +2,11 @@
 
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from certificates.identifiers import PREFIX, identifier_parts
 from certificates.models import Certificate, CertificateStatus, CertificateType
@@ -91,7 +93,8 @@ def certificates_by_licence_number(*, number: str) -> list[Certificate]:
     `UPPER(licence_number) = …` with `licence_number <> ''` is exactly certificate_licence_number_idx
     (a partial expression index): the planner uses it only when the query repeats its condition."""
     number = (number or "").strip()
-    if not number or len(number) > Certificate._meta.get_field("licence_number").max_length:
+    # Anything typed reaches here: a control character (NUL) is no licence number and PostgreSQL refuses it.
+    if not number or len(number) > Certificate._meta.get_field("licence_number").max_length or not number.isprintable():
         return []
     rows = list(
         Certificate.objects.select_related("type", "issuer").exclude(licence_number="")
@@ -109,3 +112,59 @@ def latest_version(*, certificate: Certificate) -> Certificate:
         Certificate.objects.filter(type_id=certificate.type_id, issuer_id=certificate.issuer_id, serial=certificate.serial)
         .order_by("-version").first()
     ) or certificate
+
+
+# --- licence lifecycle (DESIGN §14) --------------------------------------------------------------------
+
+
+def lifecycle_items(*, type_ids) -> dict[int, dict[str, dict]]:
+    """{type id: {action: {"code", "name"}}} of the current published items that renew, change, replace or
+    cancel a certificate of each type. Through the setting CERTIFICATE_LIFECYCLE_ITEMS: certificates may not
+    import items."""
+    type_ids = set(type_ids)
+    if not type_ids:
+        return {}
+    return import_string(settings.CERTIFICATE_LIFECYCLE_ITEMS)(type_ids=type_ids)
+
+
+def _newer_version(field: str = "version") -> Exists:
+    return Exists(Certificate.objects.filter(
+        type_id=OuterRef("type_id"), issuer_id=OuterRef("issuer_id"), serial=OuterRef("serial"), version__gt=OuterRef(field)))
+
+
+def certificate_wallet_chains(*, user: User) -> QuerySet[Certificate]:
+    """The wallet by licence: the newest version of each serial the user holds, newest issue first; the
+    earlier versions come from `earlier_versions`."""
+    if not user.is_authenticated:
+        return Certificate.objects.none()
+    return (
+        Certificate.objects.filter(held_by(user=user)).exclude(_newer_version())
+        .select_related("type", "issuer").order_by("-issued_on", "-id")
+    )
+
+
+def earlier_versions(certificates) -> dict[int, list[Certificate]]:
+    """{certificate id: its earlier versions, newest first} for a page of the wallet, in one query."""
+    certificates = list(certificates)
+    if not certificates:
+        return {}
+    chains = Q()
+    for certificate in certificates:
+        chains |= Q(type_id=certificate.type_id, issuer_id=certificate.issuer_id, serial=certificate.serial,
+                    version__lt=certificate.version)
+    by_serial: dict[tuple, list[Certificate]] = {}
+    for earlier in Certificate.objects.filter(chains).order_by("-version"):
+        by_serial.setdefault((earlier.type_id, earlier.issuer_id, earlier.serial), []).append(earlier)
+    return {c.pk: by_serial.get((c.type_id, c.issuer_id, c.serial), []) for c in certificates}
+
+
+def lifecycle_candidates(*, user: User, certificate_type_id: int) -> QuerySet[Certificate]:
+    """What the apply page offers a renew/change/replace/cancel case: the current versions of the type the user
+    (or an organisation they act for) holds, valid or expired; the service decides which one may be used."""
+    if not user.is_authenticated:
+        return Certificate.objects.none()
+    return (
+        Certificate.objects.filter(held_by(user=user), type_id=certificate_type_id,
+                                   status__in=[CertificateStatus.VALID, CertificateStatus.EXPIRED])
+        .exclude(_newer_version()).order_by("-issued_on", "-id")
+    )

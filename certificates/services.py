@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_fsm import ConcurrentTransition, can_proceed
@@ -23,6 +24,7 @@ from certificates.identifiers import MAX_VERSION, certificate_identifier, random
 from certificates.models import Certificate, CertificateStatus, CertificateType, LicenceNumberSequence
 from certificates.permissions import can_revoke, is_holder
 from certificates.rendering import certificate_render_pdf
+from certificates.selectors import lifecycle_items
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import IdType, mask_id_number, normalize_id_number
@@ -31,8 +33,8 @@ from portal.notifications import notify
 
 logger = logging.getLogger(__name__)
 
-# Holders are reminded this many days before the end of validity (DESIGN §5 timers), once.
-EXPIRY_REMINDER_DAYS = 30
+# Holders are reminded this many days before the end of validity, each once (DESIGN §14: 90 and 30).
+EXPIRY_REMINDER_DAYS = (90, 30)
 MAX_REASON_LENGTH = 500
 
 
@@ -120,12 +122,14 @@ def certificate_issue(
     sign: Callable[[bytes], bytes],
     issued_on: date | None = None,
     previous: Certificate | None = None,
+    keep_validity: bool = False,
     actor: User | None = None,
 ) -> Certificate:
     """Issue a certificate, or re-issue `previous` (换发: same serial, version + 1, the old one superseded).
 
     `sign` turns the rendered PDF into the signed one (seals supplies it); the signed bytes are what is
-    stored, hashed and handed to the holder. Runs inside the caller's transaction: the caller records the
+    stored, hashed and handed to the holder. `keep_validity` (变更, 补证) keeps `previous`'s period of
+    validity; otherwise (新办, 延续) it runs from the day of issue. Runs inside the caller's transaction: the caller records the
     seal use and moves the case on in the same one. Call it before anything else in that transaction
     writes the audit chain: the chain's lock would otherwise be held while the PDF is rendered and signed.
     """
@@ -169,8 +173,11 @@ def certificate_issue(
         holder_id_type=holder_id_type,
         holder_id_number=holder_id_number,
         issued_on=issued_on,
-        valid_from=issued_on,
-        valid_until=valid_until_for(valid_from=issued_on, years=certificate_type.validity_years),
+        valid_from=previous.valid_from if previous is not None and keep_validity else issued_on,
+        valid_until=(
+            previous.valid_until if previous is not None and keep_validity
+            else valid_until_for(valid_from=issued_on, years=certificate_type.validity_years)
+        ),
         face_data=face_data,
         licence_number=licence_number[:60],
         application_number=application_number or "",
@@ -263,6 +270,12 @@ def certificate_revoke(*, actor: User, certificate: Certificate, reason: str) ->
         raise ValidationError({"reason": ["请填写注销原因"]})
     if len(reason) > MAX_REASON_LENGTH:
         raise ValidationError({"reason": [f"注销原因不能超过 {MAX_REASON_LENGTH} 字"]})
+    return _revoke(certificate=certificate, actor=actor, reason=reason, payload={})
+
+
+def _revoke(*, certificate: Certificate, actor: User | None, reason: str, payload: dict,
+            application_number: str = "") -> Certificate:
+    """The transition, audit event and notice of a revocation; the caller holds the row lock."""
     if not can_proceed(certificate.revoke):
         raise InvalidTransition(f"证照当前状态为「{certificate.get_status_display()}」，不能注销")
     from_state = certificate.status
@@ -270,15 +283,28 @@ def certificate_revoke(*, actor: User, certificate: Certificate, reason: str) ->
     _save_transition(certificate, ["revoked_by", "revoke_reason", "revoked_at"])
     audit_record(
         actor=actor, action="certificate_revoke", object_type="certificate", object_id=certificate.identifier,
-        from_state=from_state, to_state=certificate.status, payload={"reason": reason},
+        from_state=from_state, to_state=certificate.status, payload={"reason": reason, **payload},
     )
     notify(
         users=_holder_users(certificate),
         kind="certificate_revoked",
         message=f"您的电子证照「{certificate.type.name}」（证照标识 {certificate.identifier}）已被发证机关注销，原因：{reason}",
-        application=certificate.application_number,
+        application=application_number or certificate.application_number,
     )
     return certificate
+
+
+CANCEL_REASON = "注销"
+
+
+@transaction.atomic
+def certificate_cancel(*, certificate: Certificate, application_number: str, actor: User | None) -> Certificate:
+    """注销 on the holder's own application (DESIGN §14): the department approved the cancel case, and the
+    center issues its decision; the certificate is revoked with reason 注销 in the same transaction. The
+    case's decision is the authority, so no head's revoke permission is asked for here."""
+    certificate = Certificate.objects.select_for_update(of=("self",)).select_related("type").get(pk=certificate.pk)
+    return _revoke(certificate=certificate, actor=actor, reason=CANCEL_REASON,
+                   payload={"application_number": application_number}, application_number=application_number)
 
 
 @transaction.atomic
@@ -291,7 +317,8 @@ def certificate_read_record(*, actor: User, certificate: Certificate) -> None:
 
 
 def certificate_expiry_sweep(*, today: date | None = None, batch: int = 500) -> dict:
-    """Mark valid certificates past their end date expired; remind holders once, 30 days ahead.
+    """Mark valid certificates past their end date expired; remind holders 90 and 30 days ahead, each once,
+    with a link to the renew item of the type (or to contact the issuer when there is none).
 
     Reads only what is due (indexes on the end date), so the work grows with what changes, not with all
     certificates. Idempotent and safe to run twice at once: rows another sweep holds are skipped
@@ -321,26 +348,39 @@ def certificate_expiry_sweep(*, today: date | None = None, batch: int = 500) -> 
                 )
             expired += len(due)
 
-    horizon = today + timedelta(days=EXPIRY_REMINDER_DAYS)
-    while True:
-        with transaction.atomic():
-            due = list(
-                Certificate.objects.select_for_update(skip_locked=True, of=("self",)).select_related("type", "holder")
-                .filter(status=CertificateStatus.VALID, expiry_reminded_at__isnull=True, valid_until__isnull=False,
-                        valid_until__gte=today, valid_until__lte=horizon)
-                .order_by("valid_until", "pk")[:batch]
-            )
-            if not due:
-                break
-            Certificate.objects.filter(pk__in=[c.pk for c in due]).update(expiry_reminded_at=timezone.now())
-            for certificate in due:
-                days = (certificate.valid_until - today).days
-                notify(
-                    users=_holder_users(certificate), kind="certificate_expiring",
-                    message=f"您的电子证照「{certificate.type.name}」将于 {certificate.valid_until:%Y年%m月%d日} 到期（还有 {days} 天），请及时办理延续或换发。",
+    # The last reminder (30 days) first: a certificate that comes due inside 30 days gets only that one.
+    last = Q(expiry_reminded_at__isnull=True, valid_until__lte=today + timedelta(days=EXPIRY_REMINDER_DAYS[-1]))
+    first = Q(expiry_reminders_sent=0, valid_until__lte=today + timedelta(days=EXPIRY_REMINDER_DAYS[0]),
+              valid_until__gt=today + timedelta(days=EXPIRY_REMINDER_DAYS[-1]))
+    for due_now, final in ((last, True), (first, False)):
+        while True:
+            with transaction.atomic():
+                due = list(
+                    Certificate.objects.select_for_update(skip_locked=True, of=("self",)).select_related("type", "issuer", "holder")
+                    .filter(due_now, status=CertificateStatus.VALID, valid_until__isnull=False, valid_until__gte=today)
+                    .order_by("valid_until", "pk")[:batch]
                 )
-            reminded += len(due)
+                if not due:
+                    break
+                sent = {"expiry_reminders_sent": len(EXPIRY_REMINDER_DAYS)} if final else {"expiry_reminders_sent": 1}
+                Certificate.objects.filter(pk__in=[c.pk for c in due]).update(
+                    **sent, **({"expiry_reminded_at": timezone.now()} if final else {}))
+                renew_items = lifecycle_items(type_ids={c.type_id for c in due})
+                for certificate in due:
+                    notify(users=_holder_users(certificate), kind="certificate_expiring",
+                           message=_expiry_message(certificate, today=today, items=renew_items))
+                reminded += len(due)
     return {"expired": expired, "reminded": reminded}
+
+
+def _expiry_message(certificate: Certificate, *, today: date, items: dict) -> str:
+    days = (certificate.valid_until - today).days
+    text = f"您的电子证照「{certificate.type.name}」将于 {certificate.valid_until:%Y年%m月%d日} 到期（还有 {days} 天）"
+    renew = items.get(certificate.type_id, {}).get("renew")
+    if renew is None:
+        return f"{text}，如需继续使用，请联系发证机关{certificate.issuer.name}办理。"
+    url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/apply/{renew['code']}/?certificate={certificate.identifier}"
+    return f"{text}，请及时办理「{renew['name']}」：{url}"
 
 
 def _signature_is_valid(data: bytes) -> bool:

@@ -5,6 +5,8 @@ Views only translate HTTP: certificates come from permissions / selectors, every
 service; a service's ValidationError is shown next to its field, a refusal as a message.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -22,6 +24,7 @@ from certificates.models import CertificateStatus
 from certificates.permissions import access_certificate, visible_certificates
 from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
+from portal.identity import IdType
 from portal.models import Role
 from portal.security import file_response
 from portal.throttles import throttle_hit, throttle_page, throttled_response
@@ -129,8 +132,42 @@ def verify_identifier(request, identifier):
 
 @login_required
 def wallet(request):
-    page = Paginator(selectors.certificate_wallet(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "certificates/wallet.html", {"page": page, "rows": _rows(page)})
+    """我的证照 by licence (DESIGN §14): the version in force first, its earlier versions under it, and the
+    延续/变更/补证/注销 items that apply to it."""
+    page = Paginator(selectors.certificate_wallet_chains(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = _rows(page)
+    earlier = selectors.earlier_versions(page)
+    items = selectors.lifecycle_items(type_ids={certificate.type_id for certificate in page})
+    today = timezone.localdate()
+    for row in rows:
+        certificate = row["certificate"]
+        row["earlier"] = _rows(earlier[certificate.pk])
+        row["actions"] = _lifecycle_actions(certificate, status=row["status"], items=items.get(certificate.type_id, {}),
+                                            today=today)
+    return render(request, "certificates/wallet.html", {"page": page, "rows": rows})
+
+
+LIFECYCLE_ACTIONS = (("renew", "延续"), ("change", "变更"), ("replace", "补证"), ("cancel", "注销"))
+
+
+def _lifecycle_actions(certificate, *, status: str, items: dict, today) -> list[dict]:
+    """Links to the apply pages of the items that act on this certificate, where the case would be accepted:
+    a valid one for every action; an expired one only for 延续, within the type's grace window."""
+    actions = []
+    for action, label in LIFECYCLE_ACTIONS:
+        item = items.get(action)
+        if item is None:
+            continue
+        if status == CertificateStatus.EXPIRED:
+            if action != "renew" or (today - certificate.valid_until).days > certificate.type.renewal_grace_days:
+                continue
+        elif status != CertificateStatus.VALID:
+            continue
+        query = {"certificate": certificate.identifier}
+        if certificate.holder_id_type == IdType.CREDIT_CODE:
+            query["as"] = certificate.holder_id_number  # the apply page then files it as the organisation
+        actions.append({"label": label, "name": item["name"], "url": f"/apply/{item['code']}/?{urlencode(query)}"})
+    return actions
 
 
 @login_required

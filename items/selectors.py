@@ -11,7 +11,17 @@ from django.db.models.functions import StrIndex
 from django.http import Http404
 
 from certificates.models import CertificateType, FaceFieldType
-from items.models import Audience, Bundle, BundleMember, Item, ItemVersion, MaterialRequirement, Theme, VersionStatus
+from items.models import (
+    Audience,
+    Bundle,
+    BundleMember,
+    CertificateAction,
+    Item,
+    ItemVersion,
+    MaterialRequirement,
+    Theme,
+    VersionStatus,
+)
 from portal.models import Department, Hall
 
 # The elements of a version, in the order of the import format; `version_snapshot` and the importer both
@@ -605,3 +615,22 @@ def catalogue_export() -> dict:
         items.append(record)
     return {"departments": departments, "halls": halls, "certificate_types": certificate_types, "items": items,
             "bundles": bundle_export()}
+
+
+# ---------------------------------------------------------------------------------------------- licence lifecycle
+
+
+def certificate_lifecycle_items(*, type_ids) -> dict[int, dict[str, dict]]:
+    """{certificate type id: {action: {"code", "name"}}} of the current published items that renew, change,
+    replace or cancel a held certificate of each type (DESIGN §14); read through the setting
+    CERTIFICATE_LIFECYCLE_ITEMS by certificates (the wallet's actions, the expiry reminders)."""
+    found: dict[int, dict[str, dict]] = {}
+    rows = (
+        ItemVersion.objects.filter(current_for__isnull=False, certificate_type_id__in=list(type_ids))
+        .exclude(certificate_action=CertificateAction.ISSUE)
+        .order_by("item__code").values("certificate_type_id", "certificate_action", "item__code", "name")
+    )
+    for row in rows:
+        found.setdefault(row["certificate_type_id"], {}).setdefault(
+            row["certificate_action"], {"code": row["item__code"], "name": row["name"]})
+    return found

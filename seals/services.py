@@ -18,6 +18,7 @@ from applications import services as application_services
 from applications.documents import DocumentKind, render_document
 from applications.models import Application, State
 from applications.permissions import actor_refusal, check_actor
+from items.models import CertificateAction
 from portal.audit import audit_record
 from portal.broker import publish
 from portal.errors import Refused
@@ -145,7 +146,8 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
         # a revocation (FOR UPDATE) waits for the stamp, but a foreign-key check (KEY SHARE) never does.
         seal = Seal.objects.select_for_update(of=("self",), no_key=True).select_related("department").get(pk=issuance.seal_id)
         case = Application.objects.select_for_update(of=("self",), no_key=True).select_related(
-            "item_version__certificate_type", "item_version__item", "department", "applicant", "principal", "decided_by", "hall"
+            "item_version__certificate_type", "item_version__item", "department", "applicant", "principal", "decided_by", "hall",
+            "held_certificate",
         ).get(pk=issuance.application_id)
         # The closed loop, checked again at the moment of stamping.
         if seal.status != SealStatus.ACTIVE:
@@ -153,17 +155,23 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
         if seal.department_id != case.department_id or case.state not in (State.APPROVED, State.REJECTED):
             raise Refused("只能用本部门印章签发本部门已作出决定的办件", code="seal_mismatch")
         from certificates.rendering import SEAL_BOX
-        from certificates.services import certificate_issue
+        from certificates.services import certificate_cancel, certificate_issue
 
         signer = SealSigner(seal=seal, authority=SealAuthority.objects.get())
         certificate_type = case.item_version.certificate_type
+        action = case.item_version.certificate_action
         identifier = ""
-        if case.state == State.APPROVED and certificate_type is not None:
+        if case.state == State.APPROVED and certificate_type is not None and action != CertificateAction.CANCEL:
+            # 延续/变更/补证 (DESIGN §14): the next version of the held certificate, same serial and licence
+            # number, the old one superseded; 变更 and 补证 keep its period of validity, 延续 starts a new one
+            # on the day of issue (docs/decisions/052).
             certificate = certificate_issue(
                 certificate_type=certificate_type, issuer=case.department, holder=_holder_account(case),
                 holder_name=case.applicant_name, holder_id_type=case.applicant_id_type,
                 holder_id_number=case.applicant_id_number, face_data=_face_data(case),
                 application_number=case.number, sign=lambda pdf: signer.sign(pdf, box=SEAL_BOX), actor=issuance.custodian,
+                previous=case.held_certificate if action != CertificateAction.ISSUE else None,
+                keep_validity=action in (CertificateAction.CHANGE, CertificateAction.REPLACE),
             )
             identifier, digest, kind = certificate.identifier, certificate.sha256, "certificate"
         else:
@@ -173,6 +181,11 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
             signed = signer.sign(rendered.pdf, box=rendered.seal_box, page=rendered.seal_page)
             document.pdf.save(f"{document.serial}.pdf", ContentFile(signed))
             digest = hashlib.sha256(signed).hexdigest()
+            if case.state == State.APPROVED and action == CertificateAction.CANCEL and case.held_certificate_id:
+                # 注销: the approval letter (准予注销) is the result; the certificate is revoked with it, after
+                # the letter is signed (nothing writes the audit chain while rendering), in this transaction.
+                certificate_cancel(certificate=case.held_certificate, application_number=case.number,
+                                   actor=issuance.custodian)
         event = audit_record(
             actor=issuance.custodian, action="seal_use", object_type="application", object_id=case.number,
             from_state=case.state, to_state=State.ISSUED,

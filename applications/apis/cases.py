@@ -24,6 +24,19 @@ from portal.inputs import FormDataField, bounded, phone_validator
 from portal.models import User
 
 
+class HeldCertificateSerializer(serializers.Serializer):
+    """The certificate a lifecycle case is about, as it stands now (it becomes superseded or revoked at issuance)."""
+
+    identifier = serializers.CharField()
+    type = serializers.CharField(source="type.code")
+    type_name = serializers.CharField(source="type.name")
+    version = serializers.IntegerField()
+    licence_number = serializers.CharField()
+    status = serializers.CharField()
+    status_display = serializers.CharField(source="get_status_display")
+    valid_until = serializers.DateField(allow_null=True)
+
+
 class ApplicationSerializer(serializers.ModelSerializer):
     item = serializers.SerializerMethodField()
     applicant = serializers.SerializerMethodField()
@@ -31,13 +44,15 @@ class ApplicationSerializer(serializers.ModelSerializer):
     suspended = serializers.BooleanField()
     outcome = serializers.SerializerMethodField()
     certificate = serializers.SerializerMethodField()
+    held_certificate = serializers.SerializerMethodField(
+        help_text="延续、变更、补证、注销办件所涉的持有证照；新办办件为 null")
 
     class Meta:
         model = Application
         fields = [
             "number", "item", "state", "state_display", "channel", "applicant", "submitted_at", "accepted_at",
             "due_date", "due_date_provisional", "alert_level", "suspended", "outcome", "certificate", "visits",
-            "created_at", "deemed_accepted", "issuing",
+            "created_at", "deemed_accepted", "issuing", "held_certificate",
         ]
 
     def get_item(self, case) -> dict:
@@ -51,6 +66,13 @@ class ApplicationSerializer(serializers.ModelSerializer):
         if case.outcome:
             return case.outcome
         return {State.NOT_ACCEPTED: "not_accepted", State.WITHDRAWN: "withdrawn"}.get(case.state)
+
+    @extend_schema_field(HeldCertificateSerializer(allow_null=True))
+    def get_held_certificate(self, case) -> dict | None:
+        held = case.held_certificate
+        if held is None:
+            return None
+        return HeldCertificateSerializer(held).data
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_certificate(self, case):
@@ -189,6 +211,9 @@ class ApplicationCreateSerializer(serializers.Serializer):
     organisation = serializers.CharField(label="申请单位统一社会信用代码", max_length=18, required=False, allow_blank=True,
                                          default="")
     principal = ApplicantInputSerializer(required=False, label="委托人（代办）")
+    certificate = serializers.CharField(
+        label="所涉证照标识", max_length=100, required=False, allow_blank=True, default="",
+        help_text="延续、变更、补证、注销事项必填：申请人（或申请单位）持有的该类证照的证照标识；新办事项不得填写")
 
 
 def detail_response(request, case, status_code=status.HTTP_200_OK) -> Response:
@@ -239,6 +264,7 @@ class ApplicationListApi(ListAPIView):
             contact_address=data.validated_data["contact_address"],
             organisation=data.validated_data["organisation"],
             principal=data.validated_data.get("principal"),
+            certificate=data.validated_data["certificate"],
         )
         return detail_response(request, case, status.HTTP_201_CREATED)
 

@@ -28,6 +28,7 @@ from applications.services.case import (
     transition,
 )
 from applications.services.deferral import deferral_close_if_complete, deferral_open
+from applications.services.lifecycle import held_certificate_check
 from applications.services.rollup import statistics_day_invalidate
 from applications.uploads import inspect_upload, stored_upload
 from items.models import Audience, Item, MaterialRequirement
@@ -44,12 +45,15 @@ from portal.workdays import WorkCalendar
 @transaction.atomic
 def application_create(*, actor: User, item_code: str, form_data: dict | None = None, applicant: dict | None = None,
                        contact_phone: str = "", contact_address: str = "", organisation: str = "",
-                       principal: dict | None = None) -> Application:
+                       principal: dict | None = None, certificate: str = "") -> Application:
     """A citizen's online draft, or a clerk's registration of a walk-in (real name + validated ID).
 
     DESIGN §13: `organisation` (a credit code) files it as that organisation, by its legal representative or
     an agent; `principal` (name, id_type, id_number) files it for another natural person (代办), adding the
-    授权委托书 to the materials. The item's audience must include whoever the applicant then is."""
+    授权委托书 to the materials. The item's audience must include whoever the applicant then is.
+
+    DESIGN §14: a renew/change/replace/cancel item names the held `certificate` (its identifier), checked by
+    services.lifecycle.held_certificate_check; an issue item takes none."""
     require_role(actor, Role.APPLICANT, Role.CLERK)
     item = Item.objects.select_related("current_version", "current_version__department").filter(code=item_code).first()
     if item is None or item.current_version is None:
@@ -79,6 +83,8 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
     else:
         holder = represented or person
         name, id_type, id_number = holder.real_name or holder.username, holder.id_type, holder.id_number
+    held = held_certificate_check(version=version, certificate=certificate, holder_id_type=id_type,
+                                  holder_id_number=id_number, today=local_today())
     case = Application.objects.create(
         number=next_number(prefix=prefix, day=local_today()),
         item_version=version,
@@ -95,6 +101,7 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
         contact_address=contact_address or person.address,
         form_data=form_data or {},
         created_by=actor,
+        held_certificate=held,
     )
     audit_record(
         actor=actor, action="application_create", object_type="application", object_id=case.number,
@@ -102,6 +109,7 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
             "item": item.code, "version": version.number, "channel": channel,
             **({"organisation": party.credit_code, "agent": person.pk} if party else {}),
             **({"principal": represented.pk, "agent": person.pk} if represented else {}),
+            **({"held_certificate": held.identifier} if held else {}),
         },
     )
     return case

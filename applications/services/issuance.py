@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from applications.documents import DocumentKind
 from applications.models import Application, DeliveryMethod, Document, State
 from applications.permissions import owns
 from applications.services.case import (
@@ -19,6 +20,7 @@ from applications.services.case import (
 from applications.services.commitments import refuse_false_commitment
 from applications.services.deferral import refuse_deferred
 from applications.services.rollup import statistics_day_invalidate
+from items.models import CertificateAction
 from organisations.selectors import person_ids_acting_for
 from portal.audit import audit_record
 from portal.errors import Forbidden, Refused
@@ -55,12 +57,24 @@ def application_issuing_failed(*, application: Application, error: str = "") -> 
 def decision_document(*, application: Application, kind: str) -> Document:
     """The decision letter's frozen snapshot (准予/不予行政许可决定书), to be rendered and sealed."""
     case = application
-    return document_create(case, kind=kind, context={
+    context = {
         "opinion": case.decision_opinion,
         "legal_basis": case.decision_legal_basis,
         "decided_by": case.decided_by.display_name if case.decided_by_id else "",
         "result_name": case.item_version.result_name,
-    })
+    }
+    held = case.held_certificate
+    if held is not None and kind == DocumentKind.APPROVAL_DECISION:
+        # A lifecycle case's letter names the certificate; a cancel's letter is its whole result (准予注销).
+        action = case.item_version.certificate_action
+        context["certificate_action"] = action
+        context["held_certificate"] = {
+            "type_name": held.type.name, "identifier": held.identifier, "licence_number": held.licence_number,
+            "version": held.version,
+        }
+        if action == CertificateAction.CANCEL:
+            context["document_title"] = "准予注销决定书"
+    return document_create(case, kind=kind, context=context)
 
 
 def application_issue(*, actor: User, application: Application, certificate_identifier: str = "",

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from applications import selectors, services
-from applications.forms import ApplyForm, CommitForm, add_service_errors
+from applications.forms import ApplyForm, CommitForm, add_held_certificate_field, add_service_errors
 from applications.models import Application, DeliveryMethod
 from applications.permissions import access_application
 from applications.progress import case_progress, case_refusal
@@ -28,7 +28,10 @@ from applications.views.common import (
     sign_commitment,
     upload_material,
 )
+from certificates.selectors import lifecycle_candidates
+from items.models import CertificateAction
 from items.selectors import item_get_current
+from portal.errors import Refused
 from portal.models import Role
 from portal.workdays import WorkCalendar
 
@@ -46,6 +49,10 @@ def apply(request, code):
     organisations, initial = applying_as(request)
     form = ApplyForm(request.POST or None, organisations=organisations,
                      initial={"contact_phone": user.phone, "contact_address": user.address, **initial})
+    lifecycle = version.certificate_type_id is not None and version.certificate_action != CertificateAction.ISSUE
+    if lifecycle:
+        add_held_certificate_field(form, selected=request.GET.get("certificate", ""), certificates=lifecycle_candidates(
+            user=user, certificate_type_id=version.certificate_type_id))
     # 告知承诺制: the materials a signed commitment may stand in for, ticked here and signed with the draft.
     commit_form = CommitForm(request.POST or None, requirements=version.materials.all(), prefix="commit")
     if request.method == "POST" and form.is_valid() and commit_form.is_valid():
@@ -53,10 +60,12 @@ def apply(request, code):
             case = services.application_create(
                 actor=user, item_code=version.item.code, form_data=form.form_data(),
                 contact_phone=form.cleaned_data["contact_phone"], contact_address=form.cleaned_data["contact_address"],
-                **form.party(),
+                certificate=form.cleaned_data.get("certificate", ""), **form.party(),
             )
         except ValidationError as error:
             add_service_errors(form, error)
+        except Refused as error:  # another open case on the same certificate
+            form.add_error("certificate" if lifecycle else None, error.detail)
         else:
             messages.success(request, f"申请已创建（办件编号 {case.number}），请逐项上传材料后提交。")
             if commit_form.cleaned_data["requirements"]:

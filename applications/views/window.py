@@ -74,10 +74,12 @@ def intake(request):
             case = services.application_create(
                 actor=request.user, item_code=form.cleaned_data["item"], applicant=form.applicant(),
                 contact_phone=form.cleaned_data["contact_phone"], contact_address=form.cleaned_data["contact_address"],
-                **form.party(),
+                certificate=form.cleaned_data["certificate"], **form.party(),
             )
         except ValidationError as error:
             add_service_errors(form, error)
+        except Refused as error:  # another open case on the same certificate
+            form.add_error("certificate", error.detail)
         else:
             if ticket is not None:
                 try:

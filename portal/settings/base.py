@@ -302,6 +302,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="一网通办 <noreply@zw
 
 # Certificates verify signatures through this (it lives in seals; certificates may not import seals).
 PDF_SIGNATURE_VALIDATOR = "seals.signing.pdf_signature_is_valid"
+# The current published items that renew/change/replace/cancel each certificate type (DESIGN §14), for the
+# wallet's actions and the expiry reminders; a setting because certificates may not import items.
+CERTIFICATE_LIFECYCLE_ITEMS = "items.selectors.certificate_lifecycle_items"
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # The service center (DESIGN §14): its 政务服务专用章 (`create_seal --center`) seals the intake documents
