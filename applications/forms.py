@@ -259,7 +259,7 @@ class ApproveForm(forms.Form):
                 continue
             self.fields[f"face_{index}"] = forms.CharField(
                 label=field.name, max_length=MAX_FACE_VALUE_LENGTH, required=False, initial=field.value,
-                help_text=field.hint or field.type_label,
+                help_text=field.hint,
                 widget=forms.TextInput(attrs=FACE_WIDGET_ATTRS.get(field.type, {})),
                 error_messages={"max_length": f"不能超过 {MAX_FACE_VALUE_LENGTH} 个字"},
             )

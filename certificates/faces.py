@@ -25,10 +25,10 @@ DEFAULT_NUMBER_FORMAT = "{code}-{{year}}-{{seq:06}}"
 
 # How a reviewer is told what a field takes (the approval form's hint).
 FIELD_HINTS = {
-    FaceFieldType.PERSON_NAME: "姓名",
-    FaceFieldType.ID_NUMBER: "18 位公民身份号码，按校验码核对",
-    FaceFieldType.ORG_NAME: "单位名称",
-    FaceFieldType.USCC: "18 位统一社会信用代码，按校验码核对",
+    FaceFieldType.PERSON_NAME: "",
+    FaceFieldType.ID_NUMBER: "公民身份号码，18 位，按校验码核对",
+    FaceFieldType.ORG_NAME: "",
+    FaceFieldType.USCC: "统一社会信用代码，18 位，按校验码核对",
     FaceFieldType.DATE: "日期，例如 2026-01-02",
     FaceFieldType.TEXT: "",
     FaceFieldType.NUMBER: "数字，例如 100 或 12.5",

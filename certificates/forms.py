@@ -11,9 +11,9 @@ class IdentifierForm(forms.Form):
     # One box for both (DESIGN §14): the identifier the QR code carries, or the licence number printed on it.
     identifier = forms.CharField(
         label="证照标识或许可证编号", max_length=100,
-        widget=forms.TextInput(attrs={"placeholder": "例如 1.2.156.3005.2.FOOD-BIZ.… 或 JY12201020000001",
-                                      "autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
-        help_text="不区分大小写。",
+        # The examples in the hint, not a placeholder: a phone cuts a placeholder this long.
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+        help_text="证照标识以 1.2.156.3005.2 开头；许可证编号印在证照上，如 JY12201020000001。不区分大小写。",
         error_messages={"required": "请输入证照标识或许可证编号", "max_length": "证照标识或许可证编号不超过 100 个字符"},
     )
 

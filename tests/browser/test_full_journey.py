@@ -35,6 +35,7 @@ FACE_FIELDS = ["经营者名称", "经营场所", "许可证编号"]
 NOTICE_REASON = "营业执照复印件不清晰，请重新上传清晰的扫描件"
 OPINION = "材料齐全，符合法定条件，准予许可"
 ADDRESS = "长春市朝阳区人民大街 1 号"
+BUSINESS = "长春市朝阳区张伟餐馆"
 
 
 def shot(page, number, name):
@@ -113,8 +114,11 @@ def run_queued_issuance(issuance_id):
 def test_full_journey_from_guide_to_rating(browse, sample_pdf, tmp_path):
     # --- the data an administrator would have set up ---------------------------------------------------
     department = DepartmentFactory(name="长春市市场监督管理局")
-    certificate_type = CertificateType.objects.create(code="FOOD-BIZ", name="食品经营许可证", department=department,
-                                                      validity_years=5, face_fields=FACE_FIELDS)
+    certificate_type = CertificateType.objects.create(
+        code="FOOD-BIZ", name="食品经营许可证", department=department, validity_years=5, face_fields=FACE_FIELDS,
+        face_field_types={"经营者名称": "org_name"}, public_fields=["经营者名称", "许可证编号"], number_field="许可证编号",
+        number_format="JY1{year}{seq:08}",
+    )
     item = published_item(department=department, certificate_type=certificate_type, online=True,
                           result_name="食品经营许可证")
     seal_ca_init()
@@ -241,8 +245,11 @@ def test_full_journey_from_guide_to_rating(browse, sample_pdf, tmp_path):
     approve.get_by_label("审查意见").fill(OPINION)
     faces = approve.locator("fieldset.face-data")
     expect(faces).to_be_visible()
-    expect(faces.get_by_label("经营者名称")).to_have_value("张伟")
-    expect(faces.get_by_label("许可证编号")).to_have_value(f"FOOD-BIZ-{case.number}")
+    # A person's case: the business's name is not the person's (issue 17); the reviewer types it. The licence
+    # number is drawn at approval, never typed.
+    expect(faces.get_by_label("经营者名称")).to_have_value("")
+    faces.get_by_label("经营者名称").fill(BUSINESS)
+    expect(faces).to_contain_text("批准时自动编号")
     if not faces.get_by_label("经营场所").input_value():
         faces.get_by_label("经营场所").fill(ADDRESS)
     shot(reviewer_page, 13, "review-approve")
@@ -250,7 +257,8 @@ def test_full_journey_from_guide_to_rating(browse, sample_pdf, tmp_path):
     expect(reviewer_page.locator(".decision")).to_contain_text(OPINION)
     case.refresh_from_db()
     assert case.state == State.APPROVED and case.outcome == "approved" and case.decision_opinion == OPINION
-    assert case.face_data == {"经营者名称": "张伟", "经营场所": ADDRESS, "许可证编号": f"FOOD-BIZ-{case.number}"}
+    licence_number = f"JY1{timezone.localdate().year}00000001"
+    assert case.face_data == {"经营者名称": BUSINESS, "经营场所": ADDRESS, "许可证编号": licence_number}
     shot(reviewer_page, 14, "approved")
 
     # --- 6. the custodian stamps; the worker runs the queued issuance ----------------------------------
@@ -305,7 +313,15 @@ def test_full_journey_from_guide_to_rating(browse, sample_pdf, tmp_path):
     assert certificate.identifier in verified and "张伟" in verified and department.name in verified
     assert citizen.id_number not in anyone.content()
     assert f"{citizen.id_number[:6]}********{citizen.id_number[-4:]}" in verified
+    # The type's public face fields, and nothing else of the face (DESIGN §14).
+    assert BUSINESS in verified and licence_number in verified and ADDRESS not in verified
     shot(anyone, 19, "verify")
+    # The licence number printed on it finds it too, in any letter case.
+    anyone.goto("/verify/")
+    anyone.get_by_label("证照标识或许可证编号").fill(licence_number.lower())
+    anyone.get_by_role("button", name="查询").click()
+    expect(anyone.locator(".status-big")).to_have_text("有效")
+    assert certificate.identifier in main_text(anyone)
 
     # --- 9. the citizen rates the service from the case page -----------------------------------------
     nav(citizen_page, "我的办件")

@@ -98,8 +98,11 @@ def issue(case):
 @pytest.fixture
 def food_item():
     department = DepartmentFactory(name="长春市市场监督管理局")
-    food_type = CertificateType.objects.create(code="FOOD-BIZ", name="食品经营许可证", department=department,
-                                               validity_years=5, face_fields=FACE_FIELDS)
+    food_type = CertificateType.objects.create(
+        code="FOOD-BIZ", name="食品经营许可证", department=department, validity_years=5, face_fields=FACE_FIELDS,
+        face_field_types={"经营者名称": "org_name", "统一社会信用代码": "uscc", "法定代表人（负责人）": "person_name"},
+        number_field="许可证编号",
+    )
     return published_item(name=ITEM, department=department, certificate_type=food_type, audience=["2"], online=True)
 
 
@@ -181,6 +184,7 @@ def test_an_agent_applies_as_the_organisation_and_another_agent_holds_the_certif
     assert certificate.face_data["经营者名称"] == COMPANY
     assert certificate.face_data["统一社会信用代码"] == CODE
     assert certificate.face_data["法定代表人（负责人）"] == "王建国"
+    assert certificate.licence_number == certificate.face_data["许可证编号"] == f"FOOD-BIZ-{certificate.issued_on.year}-000001"
 
     # --- 4. agent 2, on a phone, finds the organisation's certificate in 我的证照 -------------------------
     page = browse(PHONE_VIEWPORT)

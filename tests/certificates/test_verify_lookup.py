@@ -124,3 +124,21 @@ def test_the_lookups_use_the_indexes(licence):
         cursor.execute("EXPLAIN " + lookup)
         explained = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index" in explained and "Seq Scan on certificates_certificate" not in explained, explained
+
+
+def test_licence_number_lookups_count_against_the_verification_limit(licence):
+    """The register must not be walked by guessing numbers (sequences are guessable): the form's lookups share
+    the identifier page's count (120 a minute per client); opening the empty form is not counted."""
+    client = Client()
+    assert all(client.get("/verify/").status_code == 200 for _ in range(3))
+    statuses = [client.get("/verify/", {"identifier": f"JY1202699{n:06}"}).status_code for n in range(121)]
+    assert set(statuses[:120]) == {404} and statuses[120] == 429
+    assert client.get(f"/verify/{NUMBER}/").status_code == 429
+
+
+def test_what_cannot_be_a_licence_number_is_simply_not_found(licence):
+    for typed in ("JY1\x00", "x" * 61):
+        assert Client().get(f"/api/v1/verify/{typed}/").status_code == 404, repr(typed)
+        assert page(f"/verify/{typed}/").status_code == 404, repr(typed)
+    assert page("/verify/", identifier="x" * 61).status_code == 404
+    assert page("/verify/", identifier="JY1\x00").status_code == 400  # refused before any lookup
