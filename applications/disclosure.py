@@ -23,7 +23,7 @@ from applications.models import POOR_SCORES, Rating, Rectification, Rectificatio
 
 CACHE_SECONDS = 300
 SATISFIED_SCORES = (1, 2, 3)
-# A 差评 counts as put right when the department rectified it (and, with 复核, a supervisor confirmed it).
+# A 差评 counts as put right when the department rectified it and a supervisor confirmed it (复核).
 RECTIFIED = [RectificationState.DONE]
 
 

@@ -64,12 +64,14 @@ class InvalidReasonSerializer(serializers.Serializer):
 
 
 RECTIFICATION_ACTIONS = {
-    # head of the rated department: 待整改 → 整改中 → 已整改 / 无法整改
+    # head of the rated department: 待整改 →（回访，note 必填）整改中 → 已整改待复核 / 无法整改
     "start": (services.rectification_start, NoteSerializer),
     "complete": (services.rectification_complete, NoteSerializer),
     "impossible": (services.rectification_declare_impossible, NoteSerializer),
-    # supervisor: 无效评价
+    # supervisor: 无效评价; 复核 of a rectification the department completed (confirm, or send back with why)
     "invalidate": (services.rectification_invalidate, InvalidReasonSerializer),
+    "confirm": (services.rectification_confirm, NoteSerializer),
+    "send-back": (services.rectification_send_back, NoteSerializer),
 }
 
 

@@ -37,6 +37,7 @@ from applications.models.case import (
 )
 from applications.models.hall import Appointment, AppointmentSlot, AppointmentStatus, HallClosure, Ticket
 from applications.models.quality import (
+    APPEALABLE,
     OPEN_RECTIFICATION,
     POOR_SCORES,
     Rating,

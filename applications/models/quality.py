@@ -63,12 +63,16 @@ class Rating(models.Model):
 class RectificationState(models.TextChoices):
     PENDING = "pending", "待整改"
     IN_PROGRESS = "in_progress", "整改中"
-    DONE = "done", "已整改"
+    # The department says it is done; it counts as closed only once a supervisor confirms it (复核, DESIGN §15).
+    REVIEW = "review", "已整改待复核"
+    DONE = "done", "已整改（复核通过）"
     IMPOSSIBLE = "impossible", "无法整改"
     INVALID = "invalid", "无效评价"
 
 
-OPEN_RECTIFICATION = [RectificationState.PENDING, RectificationState.IN_PROGRESS]
+OPEN_RECTIFICATION = [RectificationState.PENDING, RectificationState.IN_PROGRESS, RectificationState.REVIEW]
+# The rater may appeal (申诉) once against these outcomes; the rectification opens again.
+APPEALABLE = [RectificationState.DONE, RectificationState.IMPOSSIBLE]
 
 
 class Rectification(ConcurrentTransitionMixin, models.Model):
@@ -90,6 +94,16 @@ class Rectification(ConcurrentTransitionMixin, models.Model):
     # Set once by the timer when the due date passed with the rectification still open.
     overdue = models.BooleanField("已超期", default=False)
     flagged_at = models.DateTimeField("超期标记时间", null=True, blank=True)
+    # 回访: the department contacts the rater before rectifying (DESIGN §15).
+    callback_note = models.CharField("回访情况", max_length=500, blank=True)
+    callback_at = models.DateTimeField("回访时间", null=True, blank=True)
+    # 复核: a supervisor confirms the rectification, or sends it back with why.
+    reviewed_by = models.ForeignKey(User, verbose_name="复核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField("复核时间", null=True, blank=True)
+    review_note = models.CharField("复核意见", max_length=500, blank=True)
+    # 申诉: once, by the rater, against the outcome.
+    appeal_reason = models.CharField("申诉理由", max_length=500, blank=True)
+    appealed_at = models.DateTimeField("申诉时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "差评整改"
@@ -109,8 +123,20 @@ class Rectification(ConcurrentTransitionMixin, models.Model):
     def start(self):
         pass
 
-    @transition(field=state, source=RectificationState.IN_PROGRESS, target=RectificationState.DONE)
+    @transition(field=state, source=RectificationState.IN_PROGRESS, target=RectificationState.REVIEW)
     def complete(self):
+        pass
+
+    @transition(field=state, source=RectificationState.REVIEW, target=RectificationState.DONE)
+    def confirm(self):
+        pass
+
+    @transition(field=state, source=RectificationState.REVIEW, target=RectificationState.IN_PROGRESS)
+    def send_back(self):
+        pass
+
+    @transition(field=state, source=APPEALABLE, target=RectificationState.IN_PROGRESS)
+    def appeal(self):
         pass
 
     @transition(field=state, source=RectificationState.IN_PROGRESS, target=RectificationState.IMPOSSIBLE)

@@ -102,10 +102,13 @@ from applications.services.issuance import (
 )
 from applications.services.ratings import (
     application_rate,
+    rectification_appeal,
     rectification_complete,
+    rectification_confirm,
     rectification_declare_impossible,
     rectification_invalidate,
     rectification_overdue_sweep,
+    rectification_send_back,
     rectification_start,
 )
 from applications.services.review import (

@@ -25,7 +25,11 @@ RECTIFICATION_LABELS = {
     "complete": "整改完成",
     "declare_impossible": "无法整改",
     "invalidate": "判定无效评价",
+    "confirm": "复核通过",
+    "send_back": "复核退回",
+    "appeal": "申诉",
 }
+NOTE_MAX_LENGTH = 500
 
 
 def _supervisors() -> list[User]:
@@ -146,13 +150,17 @@ def _required_note(note: str, field: str = "note", message: str = "请填写整�
 
 @transaction.atomic
 def rectification_start(*, actor: User, rectification: Rectification, note: str = "") -> Rectification:
-    """待整改 → 整改中, by the head of the rated department."""
+    """待整改 → 整改中, by the head of the rated department, after contacting the rater (回访, DESIGN §15):
+    `note` is what the rater said when called back."""
     rectification = _lock_rectification(rectification)
     _require_head_of(actor, rectification)
-    rectification.started_at, rectification.handled_by = timezone.now(), actor
-    rectification.note = (note or "").strip()
-    return _rectification_transition(rectification, "start", actor=actor, fields=["started_at", "handled_by", "note"],
-                                     payload={"note": rectification.note})
+    note = _required_note(note, message="请先回访评价人，并写明回访情况", max_length=NOTE_MAX_LENGTH)
+    now = timezone.now()
+    rectification.started_at, rectification.handled_by = now, actor
+    rectification.callback_note, rectification.callback_at = note, now
+    return _rectification_transition(rectification, "start", actor=actor,
+                                     fields=["started_at", "handled_by", "callback_note", "callback_at"],
+                                     payload={"callback": note})
 
 
 def _rectification_close(actor: User, rectification: Rectification, method: str, note: str, told: str) -> Rectification:
@@ -169,8 +177,70 @@ def _rectification_close(actor: User, rectification: Rectification, method: str,
 
 @transaction.atomic
 def rectification_complete(*, actor: User, rectification: Rectification, note: str) -> Rectification:
-    """整改中 → 已整改, with what was done; the rater is told (整改反馈)."""
-    return _rectification_close(actor, rectification, "complete", note, "已整改")
+    """整改中 → 已整改待复核, with what was done; the rater is told (整改反馈) and the supervisors asked to confirm."""
+    rectification = _rectification_close(actor, rectification, "complete", note, "已整改，待监察复核")
+    case = rectification.application
+    notify(users=_supervisors(), kind="rectification_review", application=case.number,
+           message=f"办件 {case.number} 的差评整改已完成，请复核：{rectification.note}")
+    return rectification
+
+
+def _require_supervisor(actor: User, what: str) -> None:
+    if not is_supervisor(user=actor):
+        raise Forbidden(f"只有监察人员可以{what}")
+
+
+@transaction.atomic
+def rectification_confirm(*, actor: User, rectification: Rectification, note: str = "") -> Rectification:
+    """复核通过: the supervisor confirms the department's rectification; only now does it count as closed."""
+    _require_supervisor(actor, "复核整改")
+    rectification = _lock_rectification(rectification)
+    rectification.reviewed_by, rectification.reviewed_at = actor, timezone.now()
+    rectification.review_note = (note or "").strip()[:NOTE_MAX_LENGTH]
+    return _rectification_transition(rectification, "confirm", actor=actor,
+                                     fields=["reviewed_by", "reviewed_at", "review_note"],
+                                     payload={"note": rectification.review_note})
+
+
+@transaction.atomic
+def rectification_send_back(*, actor: User, rectification: Rectification, note: str) -> Rectification:
+    """复核退回: not put right yet; back to the department with why (its due date stands)."""
+    _require_supervisor(actor, "复核整改")
+    rectification = _lock_rectification(rectification)
+    note = _required_note(note, message="请写明退回的理由", max_length=NOTE_MAX_LENGTH)
+    rectification.reviewed_by, rectification.reviewed_at, rectification.review_note = actor, timezone.now(), note
+    rectification.closed_at = None
+    _rectification_transition(rectification, "send_back", actor=actor,
+                              fields=["reviewed_by", "reviewed_at", "review_note", "closed_at"], payload={"note": note})
+    case = rectification.application
+    notify(users=_heads(rectification.department_id), kind="rectification_sent_back", application=case.number,
+           message=f"办件 {case.number} 的差评整改复核未通过，请继续整改：{note}")
+    return rectification
+
+
+@transaction.atomic
+def rectification_appeal(*, actor: User, rectification: Rectification, reason: str) -> Rectification:
+    """申诉: the rater does not accept the outcome (once): the rectification opens again with a new due date,
+    and the head and the supervisors are told."""
+    rectification = _lock_rectification(rectification)
+    if actor.pk != rectification.rating.rated_by_id:
+        raise Forbidden("只有评价人可以申诉")
+    if rectification.appealed_at is not None:
+        raise Refused("每条差评只能申诉一次", code="already_appealed")
+    reason = _required_note(reason, field="reason", message="请写明申诉理由", max_length=NOTE_MAX_LENGTH)
+    calendar, now = WorkCalendar.load(), timezone.now()
+    due = calendar.add_working_days(timezone.localdate(now), RECTIFICATION_WORKING_DAYS)
+    rectification.appeal_reason, rectification.appealed_at = reason, now
+    rectification.due_date, rectification.due_date_provisional = due.date, due.provisional
+    rectification.overdue, rectification.flagged_at, rectification.closed_at = False, None, None
+    _rectification_transition(rectification, "appeal", actor=actor, fields=[
+        "appeal_reason", "appealed_at", "due_date", "due_date_provisional", "overdue", "flagged_at", "closed_at",
+    ], payload={"reason": reason, "due_date": due.date.isoformat()})
+    case = rectification.application
+    notify(users=_heads(rectification.department_id) + _supervisors(), kind="rectification_appealed",
+           application=case.number,
+           message=f"办件 {case.number} 的评价人对整改结果提出申诉：{reason}。请于 {due.date:%Y年%m月%d日} 前重新整改。")
+    return rectification
 
 
 @transaction.atomic

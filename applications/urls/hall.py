@@ -20,4 +20,5 @@ urlpatterns = [
     path("appointments/", hall.appointments, name="appointments"),
     path("appointments/<int:appointment_id>/cancel/", hall.appointment_cancel, name="appointment-cancel"),
     path("my/cases/<str:number>/rate/", hall.rate, name="rate"),
+    path("my/cases/<str:number>/rate/appeal/", hall.rate_appeal, name="rate-appeal"),
 ]

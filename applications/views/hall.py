@@ -16,7 +16,18 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
 from applications import selectors, services
-from applications.models import Appointment, AppointmentSlot, AppointmentStatus, HallClosure, Rating, RatingChannel, Score, Ticket
+from applications.models import (
+    APPEALABLE,
+    Appointment,
+    AppointmentSlot,
+    AppointmentStatus,
+    HallClosure,
+    Rating,
+    RatingChannel,
+    Rectification,
+    Score,
+    Ticket,
+)
 from applications.permissions import access_application, access_appointment, allowed_actions
 from applications.views.common import applicant_required, clerk_required, show_refusal
 from items.models import Item
@@ -363,8 +374,30 @@ def rate(request, number):
         else:
             messages.success(request, "感谢您的评价！")
             return redirect("applications:rate", number=case.number)
+    rectification = getattr(rating, "rectification", None) if rating else None
     return render(request, "applications/pages/rate.html", {
         "case": case, "rating": rating, "scores": Score.choices, "errors": errors, "values": values,
         "can_rate": "rate" in allowed_actions(request.user, case),
-        "rectification": getattr(rating, "rectification", None) if rating else None,
+        "rectification": rectification,
+        "can_appeal": bool(rectification and rectification.state in APPEALABLE and rectification.appealed_at is None
+                           and rating.rated_by_id == request.user.pk),
     })
+
+
+@applicant_required
+@require_POST
+def rate_appeal(request, number):
+    """申诉: the rater does not accept how their 差评 was handled (once)."""
+    case = access_application(user=request.user, number=number)
+    rectification = Rectification.objects.filter(application=case).select_related("rating").first()
+    if rectification is None:
+        raise Http404("该办件没有差评整改")
+    try:
+        services.rectification_appeal(actor=request.user, rectification=rectification, reason=request.POST.get("reason", ""))
+    except ValidationError as error:
+        messages.error(request, "申诉未提交：" + "；".join(error.messages))
+    except (Refused, Forbidden) as error:
+        show_refusal(request, error)
+    else:
+        messages.success(request, "申诉已提交，部门将重新整改，监察人员将复核。")
+    return redirect("applications:rate", number=case.number)

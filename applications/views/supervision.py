@@ -26,6 +26,8 @@ RECTIFICATION_STEPS = {
     "complete": services.rectification_complete,
     "impossible": services.rectification_declare_impossible,
     "invalidate": services.rectification_invalidate,
+    "confirm": services.rectification_confirm,
+    "send-back": services.rectification_send_back,
 }
 
 

@@ -8,11 +8,13 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import transaction
+from django.test import Client
 
 from applications import services
 from applications.models import Application, Rating, Rectification, State
 from applications.tasks import rectification_overdue_task
 from portal.audit import audit_verify
+from portal.errors import Forbidden, Refused
 from portal.models import AuditEvent, Notification
 from tests.assertions import unchanged
 from tests.factories import ApplicationFactory, UserFactory
@@ -168,7 +170,7 @@ def test_poor_score_opens_a_rectification_for_the_department(as_user, citizen, i
     assert issued in told.message and "2026年10月20日" in told.message
 
 
-def test_head_moves_it_to_in_progress_then_done(as_user, head, citizen, rectification):
+def test_head_calls_back_then_rectifies_and_it_awaits_review(as_user, head, citizen, rectification):
     client = as_user(head)
     response = client.post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "约谈窗口人员"}, format="json")
     assert response.status_code == 200, response.content
@@ -178,7 +180,8 @@ def test_head_moves_it_to_in_progress_then_done(as_user, head, citizen, rectific
     response = client.post(f"/api/v1/rectifications/{rectification.pk}/complete/", {"note": "已优化一次性告知流程"}, format="json")
     assert response.status_code == 200
     rectification.refresh_from_db()
-    assert (rectification.state, rectification.note, rectification.handled_by) == ("done", "已优化一次性告知流程", head)
+    assert (rectification.state, rectification.note, rectification.handled_by) == ("review", "已优化一次性告知流程", head)
+    assert rectification.callback_note == "约谈窗口人员" and rectification.callback_at is not None
     assert rectification.closed_at is not None
     # The rater hears back (整改反馈).
     assert Notification.objects.filter(user=citizen, kind="rectification_closed", message__contains="已优化").exists()
@@ -189,7 +192,7 @@ def test_head_moves_it_to_in_progress_then_done(as_user, head, citizen, rectific
 
 def test_head_may_declare_it_impossible_with_a_reason(as_user, head, rectification):
     client = as_user(head)
-    assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 200
+    assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "已电话回访评价人"}, format="json").status_code == 200
     response = client.post(f"/api/v1/rectifications/{rectification.pk}/impossible/", {"note": "法定材料不能减免"}, format="json")
     assert response.status_code == 200 and response.json()["state"] == "impossible"
 
@@ -199,9 +202,9 @@ def test_steps_out_of_order_are_409(as_user, head, rectification):
     with unchanged(rectification):
         response = client.post(f"/api/v1/rectifications/{rectification.pk}/complete/", {"note": "跳过整改中"}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
-    assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 200
+    assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "已电话回访评价人"}, format="json").status_code == 200
     with unchanged(rectification):
-        assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 409
+        assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "已电话回访评价人"}, format="json").status_code == 409
     rectification.refresh_from_db()
     assert rectification.state == "in_progress"
 
@@ -210,8 +213,8 @@ def test_only_the_rated_departments_head_handles_it(as_user, reviewer, rectifica
     other_head = UserFactory(head=True)
     # Another department's head does not see it at all; the department's reviewer sees no rectifications.
     with unchanged(rectification):
-        assert as_user(other_head).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 404
-        assert as_user(reviewer).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 404
+        assert as_user(other_head).post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "已电话回访评价人"}, format="json").status_code == 404
+        assert as_user(reviewer).post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "已电话回访评价人"}, format="json").status_code == 404
     assert as_user(other_head).get("/api/v1/rectifications/").json()["count"] == 0
 
 
@@ -220,7 +223,7 @@ def test_supervisor_judges_a_rating_invalid(as_user, supervisor, head, citizen, 
     assert client.get("/api/v1/rectifications/").json()["count"] == 1
     # The supervisor does not do the department's work.
     with unchanged(rectification):
-        assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 403
+        assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "已电话回访评价人"}, format="json").status_code == 403
         assert client.post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": ""}, format="json").status_code == 400
     response = client.post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": "评价内容与本办件无关"}, format="json")
     assert response.status_code == 200
@@ -228,7 +231,7 @@ def test_supervisor_judges_a_rating_invalid(as_user, supervisor, head, citizen, 
     assert Rating.objects.get(pk=rectification.rating_id).invalid is True
     # Closed: the head can no longer act on it, and it cannot be judged twice.
     with unchanged(rectification, Rating.objects.get(pk=rectification.rating_id)):
-        assert as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 409
+        assert as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "已电话回访评价人"}, format="json").status_code == 409
         assert client.post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": "再判"}, format="json").status_code == 409
     assert Notification.objects.filter(user=citizen, kind="rectification_closed", message__contains="无效评价").exists()
 
@@ -242,7 +245,7 @@ def test_a_head_may_not_judge_invalid(as_user, head, rectification):
 
 
 def test_an_in_progress_rectification_can_still_be_judged_invalid(as_user, head, supervisor, rectification):
-    assert as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/start/", format="json").status_code == 200
+    assert as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "已电话回访评价人"}, format="json").status_code == 200
     response = as_user(supervisor).post(f"/api/v1/rectifications/{rectification.pk}/invalidate/", {"reason": "恶意差评"}, format="json")
     assert response.json()["state"] == "invalid"
 
@@ -337,3 +340,72 @@ def test_rectification_page_head_acts_supervisor_judges(head, supervisor, rectif
 
 def test_rectification_page_is_not_for_reviewers(reviewer):
     assert page_client(reviewer).get("/supervision/rectifications/").status_code == 404
+
+
+
+# --- 回访, 复核, 申诉 (DESIGN §15) ------------------------------------------------------------------------------
+
+
+def test_rectifying_starts_only_after_the_rater_was_called_back(as_user, head, rectification):
+    with unchanged(rectification):
+        response = as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "  "}, format="json")
+    assert response.status_code == 400 and "回访" in response.json()["note"][0]
+
+
+def completed(as_user, head, rectification):
+    client = as_user(head)
+    assert client.post(f"/api/v1/rectifications/{rectification.pk}/start/", {"note": "评价人反映等候太久"}, format="json").status_code == 200
+    assert client.post(f"/api/v1/rectifications/{rectification.pk}/complete/", {"note": "增开窗口"}, format="json").status_code == 200
+
+
+def test_a_completed_rectification_counts_as_closed_only_once_a_supervisor_confirms_it(as_user, head, supervisor, rectification):
+    completed(as_user, head, rectification)
+    assert Notification.objects.filter(user=supervisor, kind="rectification_review").exists()
+    # the head cannot confirm their own work; out of order is 409
+    with unchanged(rectification):
+        assert as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/confirm/", format="json").status_code == 403
+    response = as_user(supervisor).post(f"/api/v1/rectifications/{rectification.pk}/confirm/", {"note": "已现场核实"}, format="json")
+    assert response.status_code == 200 and response.json()["state"] == "done"
+    rectification.refresh_from_db()
+    assert (rectification.reviewed_by, rectification.review_note) == (supervisor, "已现场核实")
+    with unchanged(rectification):
+        assert as_user(supervisor).post(f"/api/v1/rectifications/{rectification.pk}/confirm/", format="json").status_code == 409
+
+
+def test_a_supervisor_sends_it_back_with_why(as_user, head, supervisor, rectification):
+    completed(as_user, head, rectification)
+    client = as_user(supervisor)
+    with unchanged(rectification):
+        assert client.post(f"/api/v1/rectifications/{rectification.pk}/send-back/", {"note": ""}, format="json").status_code == 400
+    response = client.post(f"/api/v1/rectifications/{rectification.pk}/send-back/", {"note": "未见整改材料"}, format="json")
+    assert response.status_code == 200 and response.json()["state"] == "in_progress"
+    assert Notification.objects.filter(user=head, kind="rectification_sent_back", message__contains="未见整改材料").exists()
+
+
+def test_the_rater_appeals_once_and_it_opens_again(as_user, head, supervisor, citizen, rectification, issued):
+    completed(as_user, head, rectification)
+    as_user(supervisor).post(f"/api/v1/rectifications/{rectification.pk}/confirm/", format="json")
+    page = Client()
+    page.force_login(citizen)
+    html = page.get(f"/my/cases/{issued}/rate/").content.decode()
+    assert "提交申诉" in html
+    page.post(f"/my/cases/{issued}/rate/appeal/", {"reason": ""})
+    rectification.refresh_from_db()
+    assert rectification.state == "done"  # a reason is required: nothing changed
+    with time_machine.travel("2026-11-02 10:00 +0800", tick=False):
+        page.post(f"/my/cases/{issued}/rate/appeal/", {"reason": "窗口仍未增开，等候仍超过一小时"})
+    rectification.refresh_from_db()
+    assert (rectification.state, rectification.appeal_reason) == ("in_progress", "窗口仍未增开，等候仍超过一小时")
+    assert rectification.due_date == date(2026, 11, 16) and rectification.overdue is False
+    assert Notification.objects.filter(user=head, kind="rectification_appealed").exists()
+    assert Notification.objects.filter(user=supervisor, kind="rectification_appealed").exists()
+    # once only: after the next round, no second appeal
+    completed_again = as_user(head).post(f"/api/v1/rectifications/{rectification.pk}/complete/", {"note": "已增开两个窗口"}, format="json")
+    assert completed_again.status_code == 200
+    as_user(supervisor).post(f"/api/v1/rectifications/{rectification.pk}/confirm/", format="json")
+    assert "提交申诉" not in page.get(f"/my/cases/{issued}/rate/").content.decode()
+    with pytest.raises(Refused):
+        services.rectification_appeal(actor=citizen, rectification=rectification, reason="再次申诉")
+    # nobody but the rater appeals
+    with pytest.raises(Forbidden):
+        services.rectification_appeal(actor=head, rectification=rectification, reason="代为申诉")

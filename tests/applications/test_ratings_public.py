@@ -28,7 +28,8 @@ def rated_case(item, score, *, comment="", on="2026-11-10"):
 
 @pytest.fixture
 def rated(db):
-    """市场监管局: 1, 2, 4 (rectified), 5 (judged invalid) in 2026 and a 3 in 2025; 卫生健康委: 5 (open)."""
+    """市场监管局: 1, 2, 4 (rectified and confirmed by a supervisor), 5 (judged invalid) in 2026 and a 3 in
+    2025; 卫生健康委: 5 (open)."""
     cache.clear()
     market, health = DepartmentFactory(name="市场监管局"), DepartmentFactory(name="卫生健康委")
     food = published_item(department=market, code="PUB-FOOD")
@@ -43,7 +44,9 @@ def rated(db):
     services.rectification_start(actor=head, rectification=rectification, note="已电话回访申请人")
     services.rectification_complete(actor=head, rectification=Rectification.objects.get(pk=rectification.pk),
                                     note="已培训窗口人员，一次性告知清单上墙")
-    services.rectification_invalidate(actor=UserFactory(supervisor=True),
+    supervisor = UserFactory(supervisor=True)
+    services.rectification_confirm(actor=supervisor, rectification=Rectification.objects.get(pk=rectification.pk))
+    services.rectification_invalidate(actor=supervisor,
                                       rectification=Rectification.objects.get(application=invalid), reason="与办件无关")
     cache.clear()
     return market, health
@@ -79,3 +82,15 @@ def test_the_figures_are_cached_briefly(rated):
     assert Client().get("/api/v1/ratings/public/", {"year": 2026}).json()["departments"][0]["ratings"] == first
     cache.clear()  # the five minutes have passed
     assert Client().get("/api/v1/ratings/public/", {"year": 2026}).json()["departments"][0]["ratings"] == first + 1
+
+
+def test_a_rectification_not_yet_confirmed_is_not_counted_as_put_right(rated):
+    market, _health = rated
+    poor = rated_case(published_item(department=market, code="REVIEW-ITEM"), 4)
+    head = UserFactory(head=True, department=market)
+    rectification = Rectification.objects.get(application=poor)
+    services.rectification_start(actor=head, rectification=rectification, note="已回访")
+    services.rectification_complete(actor=head, rectification=Rectification.objects.get(pk=rectification.pk), note="已改进")
+    cache.clear()
+    row = Client().get("/api/v1/ratings/public/", {"year": 2026}).json()["departments"][0]
+    assert (row["poor"], row["rectified"], row["rectified_share"]) == (2, 1, 0.5)
