@@ -21,8 +21,8 @@ class SealAuthorityAdmin(admin.ModelAdmin):
 
 @admin.register(Seal)
 class SealAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "department", "status", "valid_until"]
-    list_filter = ["status", "department"]
+    list_display = ["code", "name", "seal_type", "department", "status", "valid_until"]
+    list_filter = ["status", "seal_type", "department"]
     fields = ["code", "name", "seal_type", "department", "impression", "certificate_pem", "valid_from", "valid_until",
               "status", "revoked_at", "revoke_reason"]
     readonly_fields = fields
@@ -46,7 +46,7 @@ class SealAdmin(admin.ModelAdmin):
 @admin.register(SealUse)
 class SealUseAdmin(ReadOnlyAdmin):
     list_display = ["used_at", "seal", "application", "decision", "document_kind", "custodian", "audit_seq"]
-    list_filter = ["seal__department", "decision"]
+    list_filter = ["seal__seal_type", "seal__department", "document_kind", "decision"]
     list_select_related = ["seal", "application", "custodian"]
 
 

@@ -9,14 +9,15 @@ import hashlib
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from applications import services as application_services
-from applications.documents import DocumentKind, render_document
-from applications.models import Application, State
+from applications.documents import CENTER_SEALED_KINDS, DocumentKind, render_document
+from applications.models import Application, Document, State
 from applications.permissions import actor_refusal, check_actor
 from items.models import CertificateAction
 from portal.audit import audit_record
@@ -25,7 +26,7 @@ from portal.errors import Refused
 from portal.models import Department, User
 from seals import keys
 from seals.image import seal_png
-from seals.models import Issuance, IssuanceStatus, Seal, SealAuthority, SealStatus, SealUse
+from seals.models import Issuance, IssuanceStatus, Seal, SealAuthority, SealStatus, SealType, SealUse
 from seals.signing import SealSigner
 from seals.tasks import seal_issue_task
 
@@ -56,28 +57,57 @@ def seal_create(*, department_code: str, actor: User | None = None) -> Seal:
     department = Department.objects.filter(code=department_code).first()
     if department is None:
         raise ValidationError({"department": [f"部门 {department_code} 不存在"]})
-    authority = SealAuthority.objects.first()
-    if authority is None:
-        raise Refused("尚未初始化电子印章 CA，请先运行 init_seal_ca", code="no_ca")
+    authority = _authority()
     if Seal.objects.filter(department=department, status=SealStatus.ACTIVE).exists():
         raise Refused(f"{department.name}已有启用中的行政审批专用章", code="seal_exists")
+    code = f"{department.code}-SP-{Seal.objects.filter(department=department).count() + 1:02d}"
+    seal = _seal_make(authority=authority, code=code, seal_type=SealType.APPROVAL, department=department,
+                      organ_name=department.name, credit_code=department.credit_code)
+    audit_record(actor=actor, action="seal_create", object_type="seal", object_id=seal.code, payload={"department": department.code})
+    return seal
+
+
+@transaction.atomic
+def seal_create_center(*, actor: User | None = None) -> Seal:
+    """The service center's 政务服务专用章 (DESIGN §14): no department; it seals the intake documents the
+    center hands out. One active at a time (constraint one_active_center_seal)."""
+    # Locked: two operators making it at once queue here, and the second is told it exists.
+    authority = _authority(lock=True)
+    if _active_center_seal() is not None:
+        raise Refused(f"{settings.SERVICE_CENTER_NAME}已有启用中的政务服务专用章", code="seal_exists")
+    code = f"CENTER-ZW-{Seal.objects.filter(seal_type=SealType.CENTER).count() + 1:02d}"
+    seal = _seal_make(authority=authority, code=code, seal_type=SealType.CENTER, department=None,
+                      organ_name=settings.SERVICE_CENTER_NAME, credit_code=settings.SERVICE_CENTER_CREDIT_CODE)
+    audit_record(actor=actor, action="seal_create", object_type="seal", object_id=seal.code, payload={"center": seal.name})
+    return seal
+
+
+def _authority(*, lock: bool = False) -> SealAuthority:
+    authorities = SealAuthority.objects.select_for_update() if lock else SealAuthority.objects
+    authority = authorities.first()
+    if authority is None:
+        raise Refused("尚未初始化电子印章 CA，请先运行 init_seal_ca", code="no_ca")
+    return authority
+
+
+def _seal_make(*, authority: SealAuthority, code: str, seal_type: str, department: Department | None, organ_name: str,
+               credit_code: str) -> Seal:
+    """The impression drawn from the organ's name, a new key, and its certificate from the center CA."""
     now = timezone.now()
     until = now + timedelta(days=365 * SEAL_VALIDITY_YEARS)
-    name = f"{department.name}行政审批专用章"
+    label = SealType(seal_type).label
+    name = f"{organ_name}{label}"
     key = keys.new_private_key()
-    code = f"{department.code}-SP-{Seal.objects.filter(department=department).count() + 1:02d}"
     certificate = keys.seal_certificate(
-        key=key, seal_name=name, seal_code=code, department_name=department.name, credit_code=department.credit_code,
+        key=key, seal_name=name, seal_code=code, department_name=organ_name, credit_code=credit_code,
         ca_cert=keys.load_certificate(authority.certificate_pem), ca_key=keys.decrypt_key(authority.encrypted_key),
         now=now, until=until,
     )
-    seal = Seal.objects.create(
-        code=code, name=name, department=department,
-        image=seal_png(department_name=department.name), certificate_pem=keys.certificate_pem(certificate),
+    return Seal.objects.create(
+        code=code, name=name, seal_type=seal_type, department=department,
+        image=seal_png(department_name=organ_name, seal_label=label), certificate_pem=keys.certificate_pem(certificate),
         encrypted_key=keys.encrypt_key(key), valid_from=now, valid_until=until,
     )
-    audit_record(actor=actor, action="seal_create", object_type="seal", object_id=seal.code, payload={"department": department.code})
-    return seal
 
 
 @transaction.atomic
@@ -94,12 +124,21 @@ def seal_revoke(*, seal: Seal, reason: str, actor: User | None = None) -> Seal:
 
 
 def _active_seal(department_id: int) -> Seal | None:
+    """The department's approval seal in force (never the center's, which has no department)."""
     now = timezone.now()
     return (
         Seal.objects.select_related("department")
-        .filter(department_id=department_id, status=SealStatus.ACTIVE, valid_from__lte=now, valid_until__gt=now)
+        .filter(department_id=department_id, seal_type=SealType.APPROVAL, status=SealStatus.ACTIVE,
+                valid_from__lte=now, valid_until__gt=now)
         .first()
     )
+
+
+def _active_center_seal(*, lock: bool = False) -> Seal | None:
+    """The center's 政务服务专用章 in force, or None (a fresh database before `create_seal --center`)."""
+    now = timezone.now()
+    seals = Seal.objects.select_for_update(no_key=True) if lock else Seal.objects
+    return seals.filter(seal_type=SealType.CENTER, status=SealStatus.ACTIVE, valid_from__lte=now, valid_until__gt=now).first()
 
 
 def custodian_conflict(*, actor: User, application: Application) -> str:
@@ -239,3 +278,68 @@ def _holder_account(case: Application):
 def _face_data(case: Application) -> dict:
     """What the reviewer confirmed at approval (照面信息); recomputed only for cases decided before that."""
     return case.face_data or application_services.certificate_face_data(case)[0]
+
+
+# --- the center's seal on intake documents (DESIGN §14) ------------------------------------------------
+
+
+def document_seal(*, document_id: int, wait: bool = True) -> bool:
+    """Seal one intake document (受理通知书, 不予受理通知书, 补正材料通知书, 材料接收凭证) with the center's
+    政务服务专用章: render its frozen snapshot, sign it (PAdES, the impression over the organ and date), store
+    the PDF and its hash, and record the SealUse and its audit event — together or not at all.
+
+    True when the document is sealed (now or before); False when there is no center seal in force yet (the
+    sweep seals it once there is) or, with `wait=False`, when someone else is sealing it right now. Runs
+    after the intake transaction committed (a task on commit, or the first reader): intake never waits for
+    rendering and signing (DESIGN §12)."""
+    with transaction.atomic():
+        # Lock order (as seal_issue_complete, issue 14): the document, then the seal FOR NO KEY UPDATE (a
+        # revocation waits for the stamp; the SealUse row's foreign-key check does not), and the audit head
+        # last, after rendering and signing. The case row is not locked: the document is a frozen snapshot.
+        documents = Document.objects.select_for_update(of=("self",), skip_locked=not wait)
+        document = documents.select_related("application").filter(pk=document_id).first()
+        if document is None:
+            return False
+        if document.sha256:
+            return True
+        if document.kind not in CENTER_SEALED_KINDS:
+            raise ValueError(f"{document.kind} is not an intake document: the department's seal stamps it at issuance")
+        seal = _active_center_seal(lock=True)
+        if seal is None:
+            return False
+        rendered = render_document(kind=document.kind, context=document.context)
+        signed = SealSigner(seal=seal, authority=SealAuthority.objects.get()).sign(
+            rendered.pdf, box=rendered.seal_box, page=rendered.seal_page,
+        )
+        digest = hashlib.sha256(signed).hexdigest()
+        document.pdf.save(f"{document.serial}.pdf", ContentFile(signed), save=False)
+        document.sha256 = digest
+        document.save(update_fields=["pdf", "sha256"])
+        case = document.application
+        event = audit_record(
+            action="seal_use", object_type="application", object_id=case.number,
+            payload={"seal": seal.code, "document_sha256": digest, "document_kind": document.kind,
+                     "document": document.serial},
+        )
+        SealUse.objects.create(
+            seal=seal, application=case, document_sha256=digest, document_kind=document.kind, decision="",
+            custodian=None, audit_seq=event.seq,
+        )
+        return True
+
+
+def document_seal_sweep(*, older_than_minutes: int = 2, batch: int = 200) -> int:
+    """Intake documents left unsealed: a broker message lost, a task that gave up, or no center seal when they
+    were made. Reads the partial index of unsealed intake documents only; two sweeps skip each other's rows."""
+    if _active_center_seal() is None:
+        return 0
+    horizon = timezone.now() - timedelta(minutes=older_than_minutes)
+    waiting = (Document.objects.filter(sha256="", kind__in=CENTER_SEALED_KINDS, created_at__lt=horizon)
+               .order_by("pk").values_list("pk", flat=True))
+    sealed = 0
+    for pk in list(waiting[:batch]):
+        try:
+            sealed += document_seal(document_id=pk, wait=False)
+        except Exception as error:
+            logger.warning("文书 %s 加盖印章失败：%s", pk, error)
+    return sealed

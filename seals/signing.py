@@ -7,6 +7,7 @@ import logging
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from PIL import Image
 from pyhanko import stamp
 from pyhanko.pdf_utils.images import PdfImage
@@ -46,13 +47,16 @@ class SealSigner:
             background=PdfImage(Image.open(io.BytesIO(bytes(seal.image)))), background_opacity=1, border_width=0,
         )
 
-    def sign(self, pdf: bytes, *, box=DEFAULT_SEAL_BOX, page: int = 0, reason: str = "行政审批专用章", location: str = "") -> bytes:
+    def sign(self, pdf: bytes, *, box=DEFAULT_SEAL_BOX, page: int = 0, reason: str = "", location: str = "") -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         field_name = "Seal"
         fields.append_signature_field(writer, fields.SigFieldSpec(field_name, box=tuple(box), on_page=page))
+        # Reason: the seal's kind (行政审批专用章, 政务服务专用章); location: the department, or the service
+        # center for its own seal, which has no department.
+        organ = self.seal.department.name if self.seal.department_id else settings.SERVICE_CENTER_NAME
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
-            reason=reason, location=location or self.seal.department.name, name=self.seal.name,
+            reason=reason or self.seal.get_seal_type_display(), location=location or organ, name=self.seal.name,
         )
         output = signers.PdfSigner(metadata, signer=self._signer, stamp_style=self._stamp).sign_pdf(writer)
         return output.getvalue()

@@ -20,3 +20,24 @@ def seal_issue_retry_task() -> int:
     from seals.services import seal_issue_retry_sweep
 
     return seal_issue_retry_sweep()
+
+
+@shared_task(name="seals.document_seal_task", bind=True, max_retries=5)
+def document_seal_task(self, document_id: int) -> bool:
+    """Seal an intake document with the center's seal once its case's transaction committed. Without a
+    center seal it stays unsealed (readers are told to come back) until the sweep finds one."""
+    from seals.services import document_seal
+
+    try:
+        return document_seal(document_id=document_id, wait=False)
+    except Exception as error:
+        if self.request.retries >= self.max_retries:
+            raise  # the sweep tries again later
+        raise self.retry(exc=error, countdown=min(2 ** self.request.retries * 10, 600))
+
+
+@shared_task(name="seals.document_seal_retry_task")
+def document_seal_retry_task() -> int:
+    from seals.services import document_seal_sweep
+
+    return document_seal_sweep()

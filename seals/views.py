@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from applications.documents import DocumentKind
 from applications.models import Application, State
 from applications.permissions import access_application
 from portal.decorators import role_required
@@ -49,6 +50,10 @@ def log(request):
     if department:
         uses = uses.filter(seal__department__code=department)
     page = Paginator(uses, 50).get_page(request.GET.get("page"))
+    for use in page.object_list:
+        # The certificate, a decision letter (department's seal) or an intake document (the center's seal).
+        use.document_label = "电子证照" if use.document_kind == "certificate" else (
+            DocumentKind(use.document_kind).label if use.document_kind in DocumentKind.values else use.document_kind)
     return render(request, "seals/log.html", {"page": page, "department": department})
 
 

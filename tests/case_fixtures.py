@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from applications.models import Application, State
-from seals.services import seal_ca_init, seal_create
+from seals.services import seal_ca_init, seal_create, seal_create_center
 from tests.factories import ApplicationFactory, DepartmentFactory, HallFactory, UserFactory, published_item
 
 
@@ -101,6 +101,12 @@ def authority(db):
 @pytest.fixture
 def seal(authority, item):
     return seal_create(department_code=item.department.code)
+
+
+@pytest.fixture
+def center_seal(authority):
+    """The service center's 政务服务专用章: intake documents are served once sealed with it (DESIGN §14)."""
+    return seal_create_center()
 
 
 @pytest.fixture

@@ -20,6 +20,14 @@ MATERIALS = [
     {"name": "食品安全自查、从业人员健康管理、进货查验记录等食品安全管理制度", "form_label": "复印件", "copies": 2, "status": "已提交"},
 ]
 
+# The receipt's rows: each file as received (applications.services.case.receipt_create).
+RECEIVED = [
+    {"name": "食品经营许可申请书", "version": 2, "file_name": "申请书-签字版.pdf", "size": 1258291, "size_label": "1.2 MB",
+     "received_at": "2026-11-24T01:30:00+00:00"},
+    {"name": "法定代表人（负责人）身份证明", "version": 1, "file_name": "身份证.jpg", "size": 36045, "size_label": "35.2 KB",
+     "received_at": "2026-11-24T01:31:00+00:00"},
+]
+
 DEFICIENCIES = [
     {"requirement": "食品经营许可申请书", "reason": "申请书第3页“经营项目”未勾选，且缺少法定代表人签字，请补全后重新提交原件。"},
     {
@@ -68,7 +76,7 @@ def snapshot(kind: str, **overrides) -> dict:
             "legal_basis": "《中华人民共和国行政许可法》第三十二条第一款第（二）项",
             "decided_by": "刘洋",
         },
-        DocumentKind.RECEIPT: {"materials": MATERIALS, "received_at": "2026-11-24T01:32:00+00:00"},
+        DocumentKind.RECEIPT: {"materials": RECEIVED, "received_at": "2026-11-24T01:32:00+00:00"},
         DocumentKind.APPROVAL_DECISION: {
             "submitted_on": "2026-11-20", "opinion": "材料齐全，符合法定条件、标准", "decided_by": "王芳",
             "result_name": "食品经营许可证",
@@ -167,10 +175,12 @@ def test_materials_notice_lists_every_deficiency_at_once():
 
 
 def test_materials_notice_with_many_deficiencies_runs_onto_a_second_page():
-    many = [{"requirement": f"第{n}项材料", "reason": f"第{n}项材料的原因说明，需要补正。"} for n in range(1, 41)]
+    # 36, not 40: the closing (contact line, and the organ and date with room for the seal above them) must
+    # fit under the list on the second page.
+    many = [{"requirement": f"第{n}项材料", "reason": f"第{n}项材料的原因说明，需要补正。"} for n in range(1, 37)]
     text = pdf_text(render(DocumentKind.MATERIALS_NOTICE, deficiencies=many))
     assert text.count("\f") == 2  # two pages
-    assert all(f"第{n}项材料第{n}项材料的原因说明" in flat(text) for n in range(1, 41))
+    assert all(f"第{n}项材料第{n}项材料的原因说明" in flat(text) for n in range(1, 37))
     assert "第2页共2页" in flat(text)
 
 
@@ -222,8 +232,9 @@ def test_refusal_notice_gives_reason_legal_basis_and_remedies():
 def test_receipt_lists_what_was_received_and_when():
     text = render_text(DocumentKind.RECEIPT)
     assert "2026年11月24日9时32分" in text  # 01:32 UTC, printed in Beijing time
-    for material in MATERIALS:
-        assert flat(material["name"]) in text
+    # Each file: the requirement, the file, its version and size, and when it came in.
+    assert "食品经营许可申请书申请书-签字版.pdf第2版1.2MB2026年11月24日9时30分" in text
+    assert "法定代表人（负责人）身份证明身份证.jpg第1版35.2KB2026年11月24日9时31分" in text
     assert "不作为受理凭证" in text
 
 

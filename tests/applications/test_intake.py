@@ -66,8 +66,8 @@ def test_clerk_registers_a_walk_in_and_accepts_at_once(as_user, clerk, item, req
     assert body["state"] == "accepted" and body["due_date"] == "2026-10-13" and body["visits"] == 1
     case = Application.objects.get(number=number)
     assert case.accepted_by == clerk and case.applicant.real_name == "王小明" and case.applicant.has_usable_password() is False
-    assert [d["kind"] for d in body["documents"]] == ["acceptance_notice"]
-    document = Document.objects.get(application=case)
+    assert [d["kind"] for d in body["documents"]] == ["receipt", "acceptance_notice"]  # handed in and accepted at once
+    document = Document.objects.get(application=case, kind="acceptance_notice")
     assert document.context["due_date"] == "2026-10-13"
     # Optional and not handed in: not on the notice (a required 容缺 one is: tests/applications/test_deferral.py).
     assert "食品安全管理制度" not in {m["name"] for m in document.context["materials"]}

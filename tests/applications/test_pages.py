@@ -101,7 +101,8 @@ def test_my_cases_newest_first_with_state_badges(citizen_client, item):
 # --- the online flow -----------------------------------------------------------------------------------
 
 
-def test_online_flow_notice_with_two_deficiencies_resubmit_and_accept(citizen, citizen_client, clerk_client, item, requirements):
+def test_online_flow_notice_with_two_deficiencies_resubmit_and_accept(citizen, citizen_client, clerk_client, item, requirements,
+                                                                      center_seal):
     # Create through /apply/.
     response = create_online(citizen_client, item)
     case = Application.objects.get()
