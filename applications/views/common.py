@@ -194,7 +194,9 @@ def sign_commitment(request, case, requirements: list[int]) -> bool:
 def commit_materials(request, case, *, back):
     """The case page's 签署告知承诺书 form (the applicant's draft, or a walk-in's at the window)."""
     form = CommitForm(request.POST, requirements=selectors.case_requirements(case), prefix="commit")
-    if not form.is_valid() or not form.cleaned_data["requirements"]:
+    if not form.is_valid():
+        messages.error(request, "；".join(error for errors in form.errors.values() for error in errors))
+    elif not form.cleaned_data["requirements"]:
         messages.error(request, "请勾选以告知承诺代替的材料")
     else:
         sign_commitment(request, case, form.cleaned_data["requirements"])

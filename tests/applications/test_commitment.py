@@ -244,3 +244,26 @@ def test_false_before_issuance_refuses_issuance(as_user, reviewer, custodian, se
         response = client.post(f"/center/issuance/{number}/issue/", follow=True)
     assert "告知承诺经核查不实，不予签发" in response.content.decode()
     assert case(number).state == State.APPROVED and not Certificate.objects.exists()
+
+
+def test_the_case_pages_sign_it_for_the_applicant_and_for_a_walk_in(client, citizen, clerk, item, draft):
+    client.force_login(citizen)
+    page = client.get(f"/my/cases/{draft}/").content.decode()
+    assert "签署告知承诺书" in page and f"以告知承诺代替「{PROMISED}」" in page
+    assert f"以告知承诺代替「食品经营许可申请书」" not in page
+    response = client.post(f"/my/cases/{draft}/commitment/", {"commit-requirements": [requirement(item, PROMISED)]},
+                           follow=True)
+    body = response.content.decode()
+    assert f"已签署告知承诺书，以承诺代替：{PROMISED}。" in body and "告知承诺书" in body and "撤销行政许可" in body
+    assert "签署告知承诺书</h2>" not in body  # once
+    assert Commitment.objects.get(application__number=draft).signed_by == citizen
+
+    walk_in = services.application_create(actor=clerk, item_code=item.code, applicant={
+        "name": "王小明", "id_type": "111", "id_number": "220102199003071235"})
+    client.force_login(clerk)
+    with unchanged(walk_in.number):
+        refused = client.post(f"/window/cases/{walk_in.number}/commitment/",
+                              {"commit-requirements": [requirement(item, "食品经营许可申请书")]}, follow=True)
+    assert "所选材料不适用告知承诺制" in refused.content.decode()
+    client.post(f"/window/cases/{walk_in.number}/commitment/", {"commit-requirements": [requirement(item, SITE_PROOF)]})
+    assert Commitment.objects.get(application=walk_in).signed_by == clerk
