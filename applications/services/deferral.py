@@ -21,7 +21,10 @@ def deferral_open(case: Application, *, start: date, calendar: WorkCalendar, sta
 
 
 def refuse_deferred(case: Application, action: str) -> None:
-    """Approval and issuance wait for every deferred material (a rejection does not)."""
+    """Approval and issuance wait for every deferred material (a rejection does not). Most items defer
+    nothing: one small query says so before the case's materials are read."""
+    if not case.item_version.materials.filter(required=True, deferrable=True).exists():
+        return
     outstanding = deferred_outstanding(case)
     if outstanding:
         names = "、".join(requirement.name for requirement in outstanding)
