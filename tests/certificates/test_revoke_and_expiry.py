@@ -82,12 +82,18 @@ def sweep_on(day: str) -> dict:
         return certificate_expiry_sweep()
 
 
-def test_remind_once_thirty_days_ahead_then_expire(one_year, holder):
+def test_remind_ninety_and_thirty_days_ahead_each_once_then_expire(one_year, holder):
     with time_machine.travel("2026-01-10 10:00 +0800"):
         certificate = issue_certificate(certificate_type=one_year, holder=holder)
     assert certificate.valid_until == date(2027, 1, 9)
     Notification.objects.all().delete()
 
+    # DESIGN §14: 90 and 30 days ahead (tests/certificates/test_lifecycle.py: the renew link in them).
+    assert sweep_on("2026-10-10") == {"expired": 0, "reminded": 0}  # 91 days ahead
+    assert sweep_on("2026-10-11") == {"expired": 0, "reminded": 1}  # 90 days ahead
+    assert "90 天" in Notification.objects.get(user=holder).message
+    assert sweep_on("2026-10-12") == {"expired": 0, "reminded": 0}
+    Notification.objects.all().delete()
     assert sweep_on("2026-12-09") == {"expired": 0, "reminded": 0}  # 31 days ahead
     assert sweep_on("2026-12-10") == {"expired": 0, "reminded": 1}  # 30 days ahead
     reminder = Notification.objects.get(user=holder)
