@@ -132,7 +132,7 @@ def test_second_click_on_accept_is_409_and_changes_nothing(as_user, clerk, submi
     after = Application.objects.get(number=submitted)
     assert (after.state, after.accepted_at, after.due_date) == (before.state, before.accepted_at, before.due_date)
     assert AuditEvent.objects.count() == events
-    assert Document.objects.filter(application=after).count() == 1
+    assert Document.objects.filter(application=after, kind="acceptance_notice").count() == 1
 
 
 @pytest.mark.parametrize("action", ["resubmit", "return", "claim", "withdraw-twice"])
