@@ -210,7 +210,7 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
                 holder_id_number=case.applicant_id_number, face_data=_face_data(case),
                 application_number=case.number, sign=lambda pdf: signer.sign(pdf, box=SEAL_BOX), actor=issuance.custodian,
                 previous=case.held_certificate if action != CertificateAction.ISSUE else None,
-                keep_validity=action in (CertificateAction.CHANGE, CertificateAction.REPLACE),
+                keep_validity=False,
             )
             identifier, digest, kind = certificate.identifier, certificate.sha256, "certificate"
         else:
@@ -328,13 +328,20 @@ def document_seal(*, document_id: int, wait: bool = True) -> bool:
         return True
 
 
+# How far back (in documents, newest first) the sweep looks: it reads that range of the primary key, not the
+# whole table, so a round costs the same with millions of documents. Anything older that is still unsealed
+# is sealed by its first reader (document_pdf_ensure) — it is never served unsealed either way.
+SWEEP_WINDOW = 50_000
+
+
 def document_seal_sweep(*, older_than_minutes: int = 2, batch: int = 200) -> int:
     """Intake documents left unsealed: a broker message lost, a task that gave up, or no center seal when they
-    were made. Reads the partial index of unsealed intake documents only; two sweeps skip each other's rows."""
+    were made. Two sweeps (or a sweep and a worker) skip each other's rows."""
     if _active_center_seal() is None:
         return 0
     horizon = timezone.now() - timedelta(minutes=older_than_minutes)
-    waiting = (Document.objects.filter(sha256="", kind__in=CENTER_SEALED_KINDS, created_at__lt=horizon)
+    floor = next(iter(Document.objects.order_by("-pk").values_list("pk", flat=True)[SWEEP_WINDOW:SWEEP_WINDOW + 1]), 0)
+    waiting = (Document.objects.filter(pk__gt=floor, sha256="", kind__in=CENTER_SEALED_KINDS, created_at__lt=horizon)
                .order_by("pk").values_list("pk", flat=True))
     sealed = 0
     for pk in list(waiting[:batch]):

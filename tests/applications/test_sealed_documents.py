@@ -255,3 +255,18 @@ def test_the_seal_log_shows_the_centers_stamps(client, as_user, citizen, submitt
     row = response.text[response.text.index(submitted) - 400:response.text.index(submitted) + 400]
     assert f"{CENTER}政务服务专用章" in row and "材料接收凭证" in row and "系统自动用印" in row
     assert "不予许可" not in row and "决定书" not in row
+
+
+def test_the_sweep_reads_only_the_newest_documents(as_user, citizen, clerk, submitted, authority, monkeypatch):
+    """Its cost stays flat as the table grows; an older unsealed document is sealed by its first reader."""
+    from seals import services as seal_services
+
+    assert as_user(clerk).post(f"/api/v1/applications/{submitted}/accept/").status_code == 200
+    receipt, notice = Document.objects.filter(application__number=submitted).order_by("pk")
+    seal_create_center()
+    monkeypatch.setattr(seal_services, "SWEEP_WINDOW", 1)
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        assert document_seal_retry_task.apply().get() == 1
+    receipt.refresh_from_db(), notice.refresh_from_db()
+    assert notice.sha256 and not receipt.sha256
+    assert pdf_signature_is_valid(pdf_of(as_user(citizen), submitted, receipt))
