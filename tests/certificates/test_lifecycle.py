@@ -248,6 +248,17 @@ def test_every_case_page_shows_the_held_certificate(client, login_api, items, li
     client.force_login(holder)
     page = client.get(f"/my/cases/{number}/").content.decode()
     assert "延续证照" in page and licence.identifier in page and "第 1 版" in page
+    case = Application.objects.get(number=number)
+    for requirement in case.item_version.materials.all():
+        upload(login_api(holder), number, requirement.pk)
+    assert login_api(holder).post(f"/api/v1/applications/{number}/submit/").status_code == 200
+    clerk, reviewer = UserFactory(clerk=True, hall=hall), UserFactory(reviewer=True, department=ccsj)
+    for user, url in ((clerk, f"/window/cases/{number}/"), (reviewer, f"/review/cases/{number}/")):
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        page = response.content.decode()
+        assert "延续证照" in page and licence.identifier in page, url
 
 
 def test_the_wallet_shows_the_chain_and_the_actions(client, items, licence, holder, food):
