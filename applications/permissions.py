@@ -15,7 +15,6 @@ from django_fsm import can_proceed
 from applications.models import (
     DECIDED,
     FINISHED,
-    RATED,
     RUNNING,
     WITHDRAWABLE,
     Application,
@@ -23,8 +22,10 @@ from applications.models import (
     Channel,
     Commitment,
     Rating,
+    RatingStage,
     Rectification,
     State,
+    rating_stage_open,
 )
 from organisations.selectors import acting_organisation_ids, acting_organisations
 from portal.errors import Forbidden
@@ -235,7 +236,9 @@ def state_allows(case: Application, action: str) -> bool:
     if action == "extend":
         return case.state in RUNNING and not case.extended_days
     if action == "rate":
-        return case.state in RATED and not Rating.objects.filter(application=case).exists()
+        # 一次一评: some stage of the case is open for rating and not rated yet.
+        rated = set(Rating.objects.filter(application=case).values_list("stage", flat=True))
+        return any(stage not in rated and rating_stage_open(case, stage) for stage in RatingStage.values)
     if action == "issue" and case.issuing:
         return False
     if action in ("approve", "issue") and case.deferral_due is not None and case.state != State.REJECTED:

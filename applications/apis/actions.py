@@ -75,6 +75,8 @@ class RateSerializer(serializers.Serializer):
     score = serializers.IntegerField(label="评价等级（1 非常满意 … 5 非常不满意）")
     comment = serializers.CharField(label="评价内容", allow_blank=True, required=False, default="")
     channel = bounded(Rating, "channel", required=False, default="pc")
+    stage = bounded(Rating, "stage", required=False, default="", allow_blank=True,
+                    label="评价环节（intake 受理 / issuance 出证；不填为尚未评价的环节）")
 
 
 class CommitSerializer(serializers.Serializer):

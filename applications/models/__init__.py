@@ -42,8 +42,10 @@ from applications.models.quality import (
     POOR_SCORES,
     Rating,
     RatingChannel,
+    RatingStage,
     Rectification,
     RectificationState,
     Score,
+    rating_stage_open,
 )
 from applications.models.stats import DayStat, StatDay, TicketDayStat

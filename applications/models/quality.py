@@ -5,7 +5,7 @@
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from applications.models.case import Application
+from applications.models.case import RATED, Application, State
 from portal.models import Department, Hall, User
 
 
@@ -26,16 +26,35 @@ class RatingChannel(models.TextChoices):
     # The 好差评 channels of 国办发〔2019〕51号: web, app, hall device, hotline, SMS.
     PC = "pc", "政务服务网（PC端）"
     MOBILE = "mobile", "移动端"
-    WINDOW = "window", "大厅窗口评价器"
+    WINDOW = "window", "大厅窗口评价器"  # the pad at the counter (window_pad)
     KIOSK = "kiosk", "自助终端"
     HOTLINE = "hotline", "12345热线"
     SMS = "sms", "短信"
 
 
-class Rating(models.Model):
-    """One 好差评 per case, by its applicant, after the result was issued."""
+class RatingStage(models.TextChoices):
+    """一次一评 (DESIGN §15): the applicant rates each stage of the case and the staff member who handled it."""
 
-    application = models.OneToOneField(Application, verbose_name="办件", on_delete=models.PROTECT, related_name="rating")
+    INTAKE = "intake", "受理环节"
+    ISSUANCE = "issuance", "出证环节"
+
+
+def rating_stage_open(case: Application, stage: str) -> bool:
+    """一次一评: the intake stage once the window answered (accepted, or not accepted after referral — a case
+    withdrawn after acceptance too); the issuance stage once the result was issued."""
+    if stage == RatingStage.INTAKE:
+        return case.accepted_at is not None or case.state == State.NOT_ACCEPTED
+    return case.state in RATED
+
+
+class Rating(models.Model):
+    """One 好差评 per case and stage, by its applicant (online, on the window's pad, or by an SMS link)."""
+
+    application = models.ForeignKey(Application, verbose_name="办件", on_delete=models.PROTECT, related_name="ratings")
+    stage = models.CharField("评价环节", max_length=10, choices=RatingStage.choices, default=RatingStage.ISSUANCE)
+    # Who handled that stage: the clerk who accepted (or refused), the custodian who issued.
+    staff = models.ForeignKey(User, verbose_name="被评价工作人员", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
     # Denormalised from the case for the statistics, which filter by them without a join.
     department = models.ForeignKey(Department, verbose_name="实施部门", on_delete=models.PROTECT, related_name="+")
     hall = models.ForeignKey(Hall, verbose_name="受理大厅", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -54,6 +73,8 @@ class Rating(models.Model):
         indexes = [models.Index(fields=["rated_at"], name="rating_rated_at_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_range"),
+            # A stage is rated once, whatever the channel: a second click, a second pad, a reused SMS link.
+            models.UniqueConstraint(fields=["application", "stage"], name="rating_once_per_stage"),
         ]
 
     def __str__(self):

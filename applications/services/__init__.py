@@ -101,7 +101,12 @@ from applications.services.issuance import (
     decision_document,
 )
 from applications.services.ratings import (
+    PAD_SECONDS,
     application_rate,
+    rating_pad_clear,
+    rating_pad_pending,
+    rating_pad_request,
+    rating_stages_open,
     rectification_appeal,
     rectification_complete,
     rectification_confirm,
@@ -110,6 +115,7 @@ from applications.services.ratings import (
     rectification_overdue_sweep,
     rectification_send_back,
     rectification_start,
+    stage_staff,
 )
 from applications.services.review import (
     RECONSIDERATION_RIGHTS,

@@ -14,6 +14,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 from applications.clock import alert_state
 from applications.documents import CENTER_SEALED_KINDS, DocumentKind, render_document_pdf, size_label
 from applications.models import Application, Document, MaterialState, NumberSequence
+from applications.rating_links import rating_invitation
 from applications.selectors import MaterialStatus, case_requirements, material_status, missing_requirements, requirement_state
 from portal.audit import audit_record
 from portal.broker import publish
@@ -186,6 +187,8 @@ def tell_applicant(case: Application, kind: str, message: str) -> None:
     """The account that filed the case, and the principal it was filed for (代办); the SMS to the case's
     contact phone goes once."""
     phone = case.contact_phone if kind in CONTACT_SMS_KINDS else ""
+    invitation = rating_invitation(case, kind)  # a walk-in's link to rate the stage just done (好差评)
+    message = f"{message}{invitation}" if invitation else message
     messages = [Message([case.applicant_id], kind, message, case.number, contact_phone=phone)]
     if case.principal_id:
         messages.append(Message([case.principal_id], kind, message, case.number))

@@ -3,18 +3,31 @@ and its overdue sweep."""
 
 from datetime import date
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
-from applications.models import POOR_SCORES, RATED, Application, Rating, RatingChannel, Rectification, RectificationState, Score
+from applications.models import (
+    POOR_SCORES,
+    RATED,
+    Application,
+    Rating,
+    RatingChannel,
+    RatingStage,
+    Rectification,
+    RectificationState,
+    Score,
+    rating_stage_open,
+)
 from applications.permissions import check_actor, heads_department, is_supervisor
-from applications.services.case import local_today, lock_case, tell_applicant
+from applications.rating_links import rating_link_token
+from applications.services.case import local_today, lock_case, require_role, tell_applicant
 from applications.services.rollup import statistics_day_invalidate
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
-from portal.models import Role, User
+from portal.models import AuditEvent, Role, User
 from portal.notifications import notify
 from portal.workdays import WorkCalendar
 
@@ -40,19 +53,44 @@ def _heads(department_id: int) -> list[User]:
     return list(User.objects.filter(department_id=department_id, role=Role.HEAD, is_active=True))
 
 
+def rating_stages_open(case: Application) -> list[str]:
+    """The stages of the case that may still be rated, issuance first (the one people come back for)."""
+    rated = set(Rating.objects.filter(application=case).values_list("stage", flat=True))
+    return [stage for stage in (RatingStage.ISSUANCE, RatingStage.INTAKE)
+            if stage not in rated and rating_stage_open(case, stage)]
+
+
+def stage_staff(case: Application, stage: str) -> User | None:
+    """Who handled the stage: the clerk who accepted the case (or referred the one not accepted); the custodian
+    whose stamp issued it (the actor of its issue transition in the audit chain)."""
+    if stage == RatingStage.INTAKE:
+        if case.accepted_by_id:
+            return case.accepted_by
+        referral = case.referrals.order_by("-referred_at").first()
+        return referral.referred_by if referral else None
+    event = (AuditEvent.objects.filter(object_type="application", object_id=case.number, action="application_issue")
+             .select_related("actor").order_by("-seq").first())
+    return event.actor if event else None
+
+
 @transaction.atomic
 def application_rate(*, actor: User, application: Application, score, comment: str = "",
-                     channel: str = RatingChannel.PC) -> Rating:
-    """好差评: the applicant rates their own case once, after the result was issued. A 4 or 5 (差评)
-    needs a comment and opens a rectification for the department, due in 10 working days."""
+                     channel: str = RatingChannel.PC, stage: str = "") -> Rating:
+    """好差评, 一次一评 (DESIGN §15): the applicant rates one stage of their case once — intake once the window
+    answered, issuance once the result is out — naming the staff member of that stage. No stage given: the
+    first one still open. A 4 or 5 (差评) needs a comment and opens a rectification, due in 10 working days."""
     case = lock_case(application)
     check_actor(actor, case, "rate")
-    if case.state not in RATED:
-        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，办结出证后才能评价")
-    if Rating.objects.filter(application=case).exists():
-        raise Refused("该办件已评价，每件只能评价一次", code="already_rated")
-    comment = (comment or "").strip()
     errors = {}
+    if stage and stage not in RatingStage.values:
+        raise ValidationError({"stage": [f"评价环节应为：{'、'.join(f'{v}（{label}）' for v, label in RatingStage.choices)}"]})
+    open_stages = rating_stages_open(case)
+    stage = stage or (open_stages[0] if open_stages else RatingStage.ISSUANCE)
+    if not rating_stage_open(case, stage):
+        raise InvalidTransition(f"办件当前状态为「{case.get_state_display()}」，{RatingStage(stage).label}尚不能评价")
+    if stage not in open_stages:
+        raise Refused(f"{RatingStage(stage).label}已评价，每个环节只能评价一次", code="already_rated")
+    comment = (comment or "").strip()
     try:
         score = int(score)
     except (TypeError, ValueError):
@@ -68,18 +106,20 @@ def application_rate(*, actor: User, application: Application, score, comment: s
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
+    staff = stage_staff(case, stage)
     try:
         with transaction.atomic():
             rating = Rating.objects.create(
-                application=case, department_id=case.department_id, hall_id=case.hall_id, score=score,
-                comment=comment, channel=channel, rated_by=actor, rated_at=now,
+                application=case, stage=stage, staff=staff, department_id=case.department_id, hall_id=case.hall_id,
+                score=score, comment=comment, channel=channel, rated_by=actor, rated_at=now,
             )
     except IntegrityError as error:  # the case lock makes this unreachable; the constraint is the backstop
-        raise Refused("该办件已评价，每件只能评价一次", code="already_rated") from error
+        raise Refused(f"{RatingStage(stage).label}已评价，每个环节只能评价一次", code="already_rated") from error
     audit_record(
         actor=actor, action="application_rate", object_type="application", object_id=case.number,
         from_state=case.state, to_state=case.state,
-        payload={"score": score, "channel": channel, "comment": comment},
+        payload={"score": score, "channel": channel, "comment": comment, "stage": stage,
+                 "staff": staff.pk if staff else None},
     )
     if score in POOR_SCORES:
         _rectification_open(case=case, rating=rating, actor=actor)
@@ -303,3 +343,55 @@ def rectification_overdue_sweep(*, today: date | None = None, batch: int = 500) 
                             f"（应于 {row.due_date:%Y年%m月%d日} 前完成），当前状态：{row.get_state_display()}。",
                 )
                 flagged += 1
+
+
+# --- rating without signing in: the SMS link and the window's pad (DESIGN §15) ------------------------------
+
+PAD_SECONDS = 10 * 60  # a rating request waits on the window's pad this long
+
+
+def _pad_key(hall_id: int, window: int) -> str:
+    return f"rating-pad:{hall_id}:{window}"
+
+
+@transaction.atomic
+def rating_pad_request(*, actor: User, application: Application, window) -> str:
+    """一次一评 at the counter: the clerk puts the case on their window's pad; the person in front of them rates
+    the stage just done (受理, or 出证 at pickup) without signing in. Returns the stage asked for."""
+    require_role(actor, Role.CLERK)
+    case = lock_case(application)
+    try:
+        window = int(window)
+    except (TypeError, ValueError):
+        window = 0
+    if not actor.hall_id or not 1 <= window <= actor.hall.windows:
+        raise ValidationError({"window": [f"窗口号应为 1 至 {actor.hall.windows if actor.hall_id else 1}"]})
+    open_stages = rating_stages_open(case)
+    if not open_stages:
+        raise Refused("该办件暂无可评价的环节（已评价，或尚未受理）", code="nothing_to_rate")
+    # At a pickup the result is what the person came for: ask about issuance then; otherwise about intake.
+    stage = open_stages[0] if case.state in RATED else RatingStage.INTAKE
+    token = rating_link_token(case=case, stage=stage, channel=RatingChannel.WINDOW)
+    try:
+        cache.set(_pad_key(actor.hall_id, window), token, PAD_SECONDS)
+    except Exception as error:  # no cache, no pad: the clerk is told, nothing half-done
+        raise Refused("评价器暂不可用，请稍后再试或请申请人扫码评价", code="pad_unavailable") from error
+    audit_record(actor=actor, action="rating_pad_request", object_type="application", object_id=case.number,
+                 payload={"window": window, "stage": stage})
+    return stage
+
+
+def rating_pad_pending(*, hall_id: int, window: int) -> str:
+    """The token waiting on a window's pad, or ""."""
+    try:
+        return cache.get(_pad_key(hall_id, window)) or ""
+    except Exception:
+        return ""
+
+
+def rating_pad_clear(*, hall_id: int, window: int, token: str) -> None:
+    try:
+        if cache.get(_pad_key(hall_id, window)) == token:
+            cache.delete(_pad_key(hall_id, window))
+    except Exception:
+        pass

@@ -21,4 +21,8 @@ urlpatterns = [
     path("appointments/<int:appointment_id>/cancel/", hall.appointment_cancel, name="appointment-cancel"),
     path("my/cases/<str:number>/rate/", hall.rate, name="rate"),
     path("my/cases/<str:number>/rate/appeal/", hall.rate_appeal, name="rate-appeal"),
+    path("rate/<str:token>/", hall.rate_link, name="rate-link"),
+    path("halls/<str:code>/rate/", hall.rating_pad, name="rating-pad"),
+    path("halls/<str:code>/rate/pending/", hall.rating_pad_pending, name="rating-pad-pending"),
+    path("window/cases/<str:number>/rating-pad/", hall.window_rating_pad, name="window-rating-pad"),
 ]

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
-from applications import selectors, services
+from applications import rating_links, selectors, services
 from applications.models import (
     APPEALABLE,
     Appointment,
@@ -24,9 +24,11 @@ from applications.models import (
     HallClosure,
     Rating,
     RatingChannel,
+    RatingStage,
     Rectification,
     Score,
     Ticket,
+    rating_stage_open,
 )
 from applications.permissions import access_application, access_appointment, allowed_actions
 from applications.views.common import applicant_required, clerk_required, show_refusal
@@ -357,15 +359,15 @@ def appointment_cancel(request, appointment_id):
 
 @applicant_required
 def rate(request, number):
-    """好差评: one rating per issued case; 不满意/非常不满意 need a reason and go to the department."""
+    """好差评, 一次一评: each stage of the case (受理, 出证) rated once, naming who handled it; 不满意/非常不满意 need
+    a reason and go to the department; the rater may appeal a rectification's outcome once."""
     case = access_application(user=request.user, number=number)
-    rating = Rating.objects.filter(application=case).first()
-    errors, values = {}, {"score": "", "comment": ""}
-    if request.method == "POST" and rating is None:
-        values = {"score": request.POST.get("score", ""), "comment": request.POST.get("comment", "")}
+    errors, values = {}, {"score": "", "comment": "", "stage": ""}
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "") for key in values}
         try:
             services.application_rate(actor=request.user, application=case, score=values["score"],
-                                      comment=values["comment"], channel=RatingChannel.PC)
+                                      comment=values["comment"], stage=values["stage"], channel=RatingChannel.PC)
         except ValidationError as error:
             errors = error.message_dict
         except (Refused, Forbidden) as error:
@@ -374,14 +376,21 @@ def rate(request, number):
         else:
             messages.success(request, "感谢您的评价！")
             return redirect("applications:rate", number=case.number)
-    rectification = getattr(rating, "rectification", None) if rating else None
-    return render(request, "applications/pages/rate.html", {
-        "case": case, "rating": rating, "scores": Score.choices, "errors": errors, "values": values,
-        "can_rate": "rate" in allowed_actions(request.user, case),
-        "rectification": rectification,
-        "can_appeal": bool(rectification and rectification.state in APPEALABLE and rectification.appealed_at is None
-                           and rating.rated_by_id == request.user.pk),
-    })
+    ratings = {r.stage: r for r in Rating.objects.filter(application=case).select_related("staff", "rectification")}
+    may_rate = "rate" in allowed_actions(request.user, case)
+    stages = []
+    for stage, label in RatingStage.choices:
+        rating = ratings.get(stage)
+        rectification = getattr(rating, "rectification", None) if rating else None
+        stages.append({
+            "stage": stage, "label": label, "rating": rating, "rectification": rectification,
+            "staff": rating.staff.display_name if rating and rating.staff_id else "",
+            "open": may_rate and rating is None and rating_stage_open(case, stage),
+            "errors": errors if values["stage"] == stage else {}, "values": values if values["stage"] == stage else {},
+            "can_appeal": bool(rectification and rectification.state in APPEALABLE and rectification.appealed_at is None
+                               and rating.rated_by_id == request.user.pk),
+        })
+    return render(request, "applications/pages/rate.html", {"case": case, "stages": stages, "scores": Score.choices})
 
 
 @applicant_required
@@ -389,9 +398,11 @@ def rate(request, number):
 def rate_appeal(request, number):
     """申诉: the rater does not accept how their 差评 was handled (once)."""
     case = access_application(user=request.user, number=number)
-    rectification = Rectification.objects.filter(application=case).select_related("rating").first()
+    rectification_id = request.POST.get("rectification", "")
+    rectification = (Rectification.objects.filter(application=case, pk=int(rectification_id)).first()
+                     if rectification_id.isdigit() else None)
     if rectification is None:
-        raise Http404("该办件没有差评整改")
+        raise Http404("该办件没有这条差评整改")
     try:
         services.rectification_appeal(actor=request.user, rectification=rectification, reason=request.POST.get("reason", ""))
     except ValidationError as error:
@@ -401,3 +412,89 @@ def rate_appeal(request, number):
     else:
         messages.success(request, "申诉已提交，部门将重新整改，监察人员将复核。")
     return redirect("applications:rate", number=case.number)
+
+
+# --- rating without signing in: the SMS link and the window's pad (DESIGN §15) ------------------------------
+
+
+def rate_link(request, token):
+    """好差评 by a signed link (SMS to a walk-in, or the window's pad): no account, one stage, once."""
+    found = rating_links.rating_link_read(token)
+    if found is None:
+        raise Http404("评价链接无效或已过期")
+    case, stage, channel = found
+    rated = Rating.objects.filter(application=case, stage=stage).first()
+    errors, values = {}, {"score": "", "comment": ""}
+    if request.method == "POST" and rated is None:
+        values = {key: request.POST.get(key, "") for key in values}
+        try:
+            rated = services.application_rate(actor=case.applicant, application=case, score=values["score"],
+                                              comment=values["comment"], stage=stage, channel=channel)
+        except ValidationError as error:
+            errors = error.message_dict
+        except (Refused, Forbidden) as error:
+            show_refusal(request, error)
+            return redirect("applications:rate-link", token=token)
+        else:
+            if channel == RatingChannel.WINDOW and case.hall_id:
+                pad = request.GET.get("window", "")
+                if pad.isdigit():
+                    services.rating_pad_clear(hall_id=case.hall_id, window=int(pad), token=token)
+            messages.success(request, "感谢您的评价！")
+            return redirect(f"{reverse('applications:rate-link', args=[token])}?{request.GET.urlencode()}")
+    return render(request, "applications/pages/rate_link.html", {
+        "case": case, "stage_label": RatingStage(stage).label, "rated": rated, "scores": Score.choices,
+        "errors": errors, "values": values, "pad": channel == RatingChannel.WINDOW,
+        "pad_url": (f"{reverse('applications:rating-pad', args=[case.hall.code])}?window={request.GET.get('window', '')}"
+                    if channel == RatingChannel.WINDOW and case.hall_id else ""),
+        "staff": stage_staff_name(case, stage),
+    })
+
+
+def stage_staff_name(case, stage: str) -> str:
+    staff = services.stage_staff(case, stage)
+    return staff.display_name if staff else ""
+
+
+def rating_pad(request, code):
+    """The pad at a window (评价器): waits for the clerk's request, then shows the rating form for it."""
+    hall = selectors.hall_get(code=code)
+    window = request.GET.get("window", "")
+    if not window.isdigit() or not 1 <= int(window) <= hall.windows:
+        return render(request, "applications/pages/rating_pad.html", {"hall": hall, "window": None,
+                                                                      "windows": range(1, hall.windows + 1)})
+    token = services.rating_pad_pending(hall_id=hall.pk, window=int(window))
+    if token and rating_links.rating_link_read(token, max_age=services.PAD_SECONDS):
+        case, stage, _channel = rating_links.rating_link_read(token, max_age=services.PAD_SECONDS)
+        if not Rating.objects.filter(application=case, stage=stage).exists():
+            return redirect(f"{reverse('applications:rate-link', args=[token])}?window={window}")
+    return render(request, "applications/pages/rating_pad.html", {"hall": hall, "window": int(window)})
+
+
+@require_GET
+def rating_pad_pending(request, code):
+    """Whether the window's pad has a rating request: the pad's own script asks every few seconds."""
+    hall = selectors.hall_get(code=code)
+    window = request.GET.get("window", "")
+    token = services.rating_pad_pending(hall_id=hall.pk, window=int(window)) if window.isdigit() else ""
+    response = JsonResponse({"url": f"{reverse('applications:rate-link', args=[token])}?window={window}" if token else ""})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@clerk_required
+@require_POST
+def window_rating_pad(request, number):
+    """The clerk asks the person at the counter to rate the stage just done, on this window's pad."""
+    case = access_application(user=request.user, number=number)
+    window = request.POST.get("window") or request.session.get("queue_window") or ""
+    try:
+        stage = services.rating_pad_request(actor=request.user, application=case, window=window)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    except (Refused, Forbidden) as error:
+        show_refusal(request, error)
+    else:
+        request.session["queue_window"] = int(window)
+        messages.success(request, f"已推送到 {window} 号窗口评价器，请申请人评价{RatingStage(stage).label}")
+    return redirect("applications:window-case", number=case.number)

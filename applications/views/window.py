@@ -122,6 +122,8 @@ def _case_page(request, case, *, upload_errors=None, notice_form=None, refer_for
         "can_refer": "refer" in context["actions"],
         "can_assist": not case.assisted_by_id and case.state in services.ASSISTABLE,
         "deliver_form": deliver_form or DeliverForm(prefix="deliver"),
+        # 一次一评: a stage done and not rated yet can go to this window's pad
+        "can_rating_pad": bool(services.rating_stages_open(case)),
     })
     return render(request, "applications/pages/window_case.html", context)
 

@@ -137,7 +137,7 @@ def test_every_roles_buttons_are_the_apis_available_actions_in_every_state(login
     move(lambda: services.application_return(actor=head, application=case, reason="属于本部门受理范围"))
     move(lambda: services.application_accept(actor=clerk, application=case))
     expected.update({("accepted", "reviewer"): {"claim"}, ("accepted", "head"): {"claim", "extend"},
-                     ("accepted", "citizen"): {"withdraw"}})
+                     ("accepted", "citizen"): {"withdraw", "rate"}})  # 一次一评: the intake stage may be rated
     check("accepted")
 
     move(lambda: services.application_claim(actor=reviewer, application=case))
@@ -154,7 +154,7 @@ def test_every_roles_buttons_are_the_apis_available_actions_in_every_state(login
     move(lambda: services.application_resume(actor=reviewer, application=case))
     move(lambda: services.application_approve(actor=reviewer, application=case, opinion="符合条件"))
     expected.update({("approved", "custodian"): {"issue"}, ("approved", "reviewer"): set(),
-                     ("approved", "citizen"): set()})
+                     ("approved", "citizen"): {"rate"}})
     check("approved")
 
     ApplicationFactory.advance(case, to=State.ISSUED, custodian=people["custodian"])
@@ -163,8 +163,11 @@ def test_every_roles_buttons_are_the_apis_available_actions_in_every_state(login
     check("issued")
 
     move(lambda: services.application_rate(actor=citizen, application=case, score=1))
-    expected.update({("rated", "citizen"): {"deliver"}})
+    expected.update({("rated", "citizen"): {"deliver", "rate"}})  # the issuance stage; intake still open
     check("rated")
+    move(lambda: services.application_rate(actor=citizen, application=case, score=2, stage="intake"))
+    expected.update({("both rated", "citizen"): {"deliver"}})
+    check("both rated")
 
     client = Client()
     client.force_login(citizen)

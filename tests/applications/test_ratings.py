@@ -83,12 +83,24 @@ def test_a_delivered_case_can_be_rated(as_user, citizen, issued):
     assert rate(as_user(citizen), issued, score=2).status_code == 200
 
 
-def test_rating_before_issue_is_409_and_changes_nothing(as_user, citizen, decided):
+def test_rating_issuance_before_issue_is_409_and_changes_nothing(as_user, citizen, decided):
     with unchanged(decided):
-        response = rate(as_user(citizen), decided, score=1)
+        response = rate(as_user(citizen), decided, score=1, stage="issuance")
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
     assert not Rating.objects.exists()
+
+
+def test_the_intake_stage_is_rated_once_the_window_accepted_naming_the_clerk(as_user, citizen, clerk, decided):
+    response = rate(as_user(citizen), decided, score=2)  # no stage: the one open, intake
+    assert response.status_code == 200, response.content
+    rating = Rating.objects.get(application__number=decided)
+    assert (rating.stage, rating.staff, rating.channel) == ("intake", clerk, "pc")
+    with unchanged(decided, rating):
+        again = rate(as_user(citizen), decided, score=5, comment="再评", stage="intake")
+    assert again.status_code == 409 and again.json()["code"] == "already_rated"
+    with unchanged(decided):
+        assert rate(as_user(citizen), decided, score=1, stage="later").status_code == 400
 
 
 def test_rating_a_submitted_case_is_409(as_user, citizen, submitted):
@@ -96,13 +108,19 @@ def test_rating_a_submitted_case_is_409(as_user, citizen, submitted):
         assert rate(as_user(citizen), submitted, score=3).json()["code"] == "invalid_transition"
 
 
-def test_rating_twice_is_409_already_rated(as_user, citizen, issued):
-    assert rate(as_user(citizen), issued, score=2).status_code == 200
-    with unchanged(issued, Rating.objects.get(application__number=issued)):
+def test_each_stage_is_rated_once_then_409_already_rated(as_user, citizen, issued):
+    assert rate(as_user(citizen), issued, score=2).status_code == 200  # no stage: issuance first
+    issuance = Rating.objects.get(application__number=issued)
+    stamped_by = AuditEvent.objects.get(object_id=issued, action="application_issue").actor
+    assert (issuance.stage, issuance.staff, issuance.staff.role) == ("issuance", stamped_by, "custodian")
+    assert rate(as_user(citizen), issued, score=1).status_code == 200  # then intake
+    with unchanged(issued, *Rating.objects.filter(application__number=issued)):
         response = rate(as_user(citizen), issued, score=5, comment="再评一次")
-    assert response.status_code == 409
-    assert response.json()["code"] == "already_rated"
-    assert Rating.objects.get(application__number=issued).score == 2
+        repeat = rate(as_user(citizen), issued, score=5, comment="再评一次", stage="issuance")
+    assert response.status_code == 409 and response.json()["code"] == "already_rated"
+    assert repeat.status_code == 409 and repeat.json()["code"] == "already_rated"
+    assert sorted(Rating.objects.filter(application__number=issued).values_list("stage", "score")) == [
+        ("intake", 1), ("issuance", 2)]
     assert not Rectification.objects.exists()
 
 
@@ -303,12 +321,13 @@ def page_client(user):
 
 def test_rating_page_needs_a_reason_for_a_poor_score_then_rates(citizen, issued, head):
     client = page_client(citizen)
-    assert "请对本次办事服务进行评价" in client.get(f"/my/cases/{issued}/rate/").content.decode()
+    assert "提交出证环节评价" in client.get(f"/my/cases/{issued}/rate/").content.decode()
     with unchanged(issued):
-        response = client.post(f"/my/cases/{issued}/rate/", {"score": "4", "comment": ""})
+        response = client.post(f"/my/cases/{issued}/rate/", {"score": "4", "comment": "", "stage": "issuance"})
     assert response.status_code == 200 and "请写明不满意的原因" in response.content.decode()
     assert not Rating.objects.exists()
-    response = client.post(f"/my/cases/{issued}/rate/", {"score": "4", "comment": "材料说明不清楚"}, follow=True)
+    response = client.post(f"/my/cases/{issued}/rate/", {"score": "4", "comment": "材料说明不清楚", "stage": "issuance"},
+                           follow=True)
     body = response.content.decode()
     assert "感谢您的评价" in body and "不满意" in body and "待整改" in body
     assert Rectification.objects.filter(application__number=issued).exists()
@@ -316,7 +335,7 @@ def test_rating_page_needs_a_reason_for_a_poor_score_then_rates(citizen, issued,
 
 def test_rating_page_before_issue_offers_no_form(citizen, submitted):
     body = page_client(citizen).get(f"/my/cases/{submitted}/rate/").content.decode()
-    assert "办结出证后即可评价" in body and "提交评价" not in body
+    assert "办结出证后即可评价" in body and "即可评价受理环节" in body and 'name="score"' not in body
 
 
 def test_rating_page_of_anothers_case_is_404(issued):
@@ -389,11 +408,12 @@ def test_the_rater_appeals_once_and_it_opens_again(as_user, head, supervisor, ci
     page.force_login(citizen)
     html = page.get(f"/my/cases/{issued}/rate/").content.decode()
     assert "提交申诉" in html
-    page.post(f"/my/cases/{issued}/rate/appeal/", {"reason": ""})
+    page.post(f"/my/cases/{issued}/rate/appeal/", {"reason": "", "rectification": rectification.pk})
     rectification.refresh_from_db()
     assert rectification.state == "done"  # a reason is required: nothing changed
     with time_machine.travel("2026-11-02 10:00 +0800", tick=False):
-        page.post(f"/my/cases/{issued}/rate/appeal/", {"reason": "窗口仍未增开，等候仍超过一小时"})
+        page.post(f"/my/cases/{issued}/rate/appeal/", {"reason": "窗口仍未增开，等候仍超过一小时",
+                                                       "rectification": rectification.pk})
     rectification.refresh_from_db()
     assert (rectification.state, rectification.appeal_reason) == ("in_progress", "窗口仍未增开，等候仍超过一小时")
     assert rectification.due_date == date(2026, 11, 16) and rectification.overdue is False
