@@ -55,9 +55,12 @@ class MaterialFileApi(APIView):
 
 
 class DocumentPdfApi(APIView):
+    """The document's PDF. An intake document is served only sealed with the center's 政务服务专用章: 409
+    `document_sealing` while it cannot be sealed yet (DESIGN §14)."""
+
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @extend_schema(responses={(200, "application/pdf"): bytes, 409: ERROR})
     def get(self, request, number, document_id):
         case = access_application(user=request.user, number=number)
         document = case.documents.filter(pk=document_id).first()
