@@ -114,10 +114,6 @@ class IntakeForm(PrincipalFields):
     certificate = forms.CharField(label="所涉证照标识", max_length=100, required=False,
                                   help_text="延续、变更、补证、注销事项填写申请人（或申请单位）所持证照的证照标识；新办事项不填",
                                   widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
-    # DESIGN §14: a renew/change/replace/cancel item names the certificate held; the service checks it.
-    certificate = forms.CharField(label="所涉证照标识", max_length=100, required=False,
-                                  help_text="延续、变更、补证、注销事项填写申请人（或申请单位）所持证照的证照标识；新办事项不填",
-                                  widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
 
     def clean(self):
         data = super().clean()
@@ -421,21 +417,6 @@ class CommitmentVerifyForm(forms.Form):
     outcome = forms.ChoiceField(label="核查结果", widget=forms.RadioSelect, required=False,
                                 choices=[("confirmed", "核查属实"), ("false", "承诺不实（撤销许可，须部门负责人记录）")])
     note = forms.CharField(label="核查说明", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-def add_held_certificate_field(form: forms.Form, *, certificates, selected: str = "") -> None:
-    """The apply form's 所涉证照 select (DESIGN §14): the certificates of the item's type the applicant or an
-    organisation they act for holds; which one may be used is the service's decision."""
-    choices = [("", "请选择所持有的证照")] + [
-        (c.identifier, f"{c.holder_name} · {c.licence_number or c.identifier}（第 {c.version} 版，{c.get_status_display()}"
-                       f"{f'，有效期至 {c.valid_until:%Y-%m-%d}' if c.valid_until else ''}）")
-        for c in certificates
-    ]
-    form.fields["certificate"] = forms.ChoiceField(
-        label="所涉证照", choices=choices, required=False, initial=selected,
-        help_text="以单位名义申请时请选择该单位名下的证照")
-    if selected and not form.is_bound:
-        form.initial["certificate"] = selected
 
 
 def add_held_certificate_field(form: forms.Form, *, certificates, selected: str = "") -> None:

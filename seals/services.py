@@ -210,7 +210,7 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
                 holder_id_number=case.applicant_id_number, face_data=_face_data(case),
                 application_number=case.number, sign=lambda pdf: signer.sign(pdf, box=SEAL_BOX), actor=issuance.custodian,
                 previous=case.held_certificate if action != CertificateAction.ISSUE else None,
-                keep_validity=False,
+                keep_validity=action in (CertificateAction.CHANGE, CertificateAction.REPLACE),
             )
             identifier, digest, kind = certificate.identifier, certificate.sha256, "certificate"
         else:
