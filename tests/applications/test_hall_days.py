@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from applications import services
-from applications.models import Appointment, AppointmentSlot, AppointmentStatus, HallClosure, Ticket
+from applications.models import AppointmentSlot, AppointmentStatus, HallClosure, Ticket
 from portal.models import AuditEvent, CalendarDay, Hall, Notification
 from tests.factories import HallFactory, UserFactory, published_item
 
