@@ -30,9 +30,9 @@ def _build(ctx, data) -> dict:
     tickets_per_day = max(5, ctx.scaled(150))
     with connection.cursor() as cursor:
         cursor.execute("""
-            INSERT INTO applications_rating (application_id, department_id, hall_id, score, comment, channel,
+            INSERT INTO applications_rating (application_id, stage, department_id, hall_id, score, comment, channel,
                                              rated_by_id, rated_at, invalid)
-            SELECT id, department_id, hall_id,
+            SELECT id, 'issuance', department_id, hall_id,
                    CASE WHEN id % 100 < 70 THEN 1 WHEN id % 100 < 90 THEN 2 WHEN id % 100 < 96 THEN 3
                         WHEN id % 100 < 99 THEN 4 ELSE 5 END,
                    CASE WHEN id % 100 >= 96 THEN '等候时间过长，材料要求说明不清' ELSE '' END,
@@ -44,11 +44,11 @@ def _build(ctx, data) -> dict:
         ratings = cursor.rowcount
         cursor.execute("""
             INSERT INTO applications_ticket (hall_id, day, sequence, number, issued_at, called_at, "window",
-                                             wait_seconds)
+                                             wait_seconds, recalls)
             SELECT h.id, d::date, s, 'A' || lpad(s::text, 3, '0'),
                    d + time '08:30' + (s * interval '150 seconds'),
                    d + time '08:30' + (s * interval '150 seconds') + ((60 + (s * 37 + h.id * 11) %% 2340) * interval '1 second'),
-                   1 + s %% 12, 60 + (s * 37 + h.id * 11) %% 2340
+                   1 + s %% 12, 60 + (s * 37 + h.id * 11) %% 2340, 0
             FROM portal_hall h,
                  generate_series(current_date - 730, current_date - 1, interval '1 day') AS d,
                  generate_series(1, %s) AS s

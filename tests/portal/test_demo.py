@@ -23,7 +23,9 @@ def test_loaddemo_loads_everything_once(capsys):
     first = counts()
     departments, users, items, types, seals, authorities = first
     assert departments >= 10 and items >= 40 and types >= 5 and authorities == 1
-    assert seals == departments  # every department can have its decisions stamped
+    # every department can have its decisions stamped, and the center its intake documents (DESIGN §14)
+    assert seals == departments + 1
+    assert Seal.objects.filter(seal_type="center", department__isnull=True, status="active").count() == 1
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
     assert "Demo@2026!" in capsys.readouterr().out
     call_command("loaddemo")
