@@ -123,6 +123,7 @@ def certificate_issue(
     issued_on: date | None = None,
     previous: Certificate | None = None,
     keep_validity: bool = False,
+    tell_holder: bool = True,
     actor: User | None = None,
 ) -> Certificate:
     """Issue a certificate, or re-issue `previous` (换发: same serial, version + 1, the old one superseded).
@@ -212,6 +213,8 @@ def certificate_issue(
         },
     )
     what = "已换发" if previous is not None else "已签发"
+    if not tell_holder:  # the case's own notice of issuance tells its applicant: one message, not two
+        return certificate
     notify(
         users=_holder_users(certificate),
         kind="certificate_issued",

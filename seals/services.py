@@ -211,6 +211,7 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
                 application_number=case.number, sign=lambda pdf: signer.sign(pdf, box=SEAL_BOX), actor=issuance.custodian,
                 previous=case.held_certificate if action != CertificateAction.ISSUE else None,
                 keep_validity=action in (CertificateAction.CHANGE, CertificateAction.REPLACE),
+                tell_holder=False,  # application_issue below tells the applicant, naming the certificate
             )
             identifier, digest, kind = certificate.identifier, certificate.sha256, "certificate"
         else:

@@ -87,7 +87,10 @@ def application_issue(*, actor: User, application: Application, certificate_iden
     transition(case, "issue", actor=actor, fields=["issuing", "issued_at", "certificate_identifier", "closed_at"], payload={
         "certificate": certificate_identifier, "document_sha256": document_sha256,
     })
-    result = "电子证照已生成，可在「我的证照」下载" if certificate_identifier else "决定书已签发，可在办件详情下载"
+    certificate_type = case.item_version.certificate_type
+    result = (f"电子证照「{certificate_type.name if certificate_type else case.item_version.result_name}」已签发"
+              f"（证照标识 {certificate_identifier}），可在「我的证照」查看和下载"
+              if certificate_identifier else "决定书已签发，可在办件详情下载")
     tell_applicant(case, "issued", f"您的办件 {case.number} 已办结出证：{result}。")
     return case
 

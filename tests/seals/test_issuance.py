@@ -97,6 +97,12 @@ class TestClosedLoop:
         path.write_bytes(signed)
         report = pdfsig(path, trusted_nss_db(tmp_path, authority))
         assert "Signature is Valid" in report and "Certificate is Trusted" in report, report
+        # One message tells the applicant, naming the certificate (not a case notice and a certificate notice).
+        from portal.models import Notification
+
+        told = Notification.objects.filter(user=citizen, kind__in=["issued", "certificate_issued"])
+        assert [n.kind for n in told] == ["issued"]
+        assert case.certificate_identifier in told[0].message and certificate.type.name in told[0].message
 
     def test_rejection_letter_is_sealed_and_pdfsig_trusts_it(self, as_user, custodian, seal, decided, tmp_path, authority):
         number = decided("reject")
