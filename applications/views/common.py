@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 
 from applications import selectors, services
 from applications.documents import DocumentKind
@@ -104,6 +105,9 @@ def case_context(request, case, *, upload_errors=None) -> dict:
     for row in materials:
         row["uploadable"] = services.upload_refusal(case, requirements[row["requirement"]], noticed=noticed) is None
         row["noticed"] = row["requirement"] in latest_noticed and case.state == State.PENDING_MATERIALS
+        # 需补正 until a file came after the notice (then 已补正): never 需补正 and 已上传 at once (issue 18)
+        row["resupplied"] = row["noticed"] and any(
+            parse_datetime(file["uploaded_at"]) >= latest_notice.issued_at for file in row["files"])
         row["errors"] = upload_errors.get(row["requirement"], [])
     return {
         "case": case,

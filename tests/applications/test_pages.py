@@ -430,3 +430,23 @@ def test_window_does_not_see_an_online_draft(clerk_client, draft, requirements):
     assert clerk_client.get(f"/window/cases/{draft}/").status_code == 404
     assert clerk_client.post(f"/window/cases/{draft}/accept/").status_code == 404
     assert Application.objects.get(number=draft).state == "draft"
+
+
+def test_a_noticed_material_reads_needs_supplement_until_a_new_file_comes(citizen_client, clerk, submitted, requirements):
+    """Issue 18: a flagged material showed 「需补正」 and 「已上传」 at once."""
+    from applications import services
+
+    case = Application.objects.get(number=submitted)
+    services.application_request_materials(actor=clerk, application=case, deficiencies=[
+        {"requirement": requirements["营业执照"], "reason": "复印件不清晰"}])
+
+    def flags(html: str) -> str:
+        row = html[html.index('<strong class="material-name">营业执照</strong>'):]
+        return row[:row.index("</span>\n      </div>")]
+
+    before = flags(citizen_client.get(f"/my/cases/{submitted}/").content.decode())
+    assert "需补正" in before and "已上传" not in before
+    response = citizen_client.post(f"/my/cases/{submitted}/materials/", {"requirement": requirements["营业执照"], "file": pdf_file()})
+    assert response.status_code == 302
+    after = flags(citizen_client.get(f"/my/cases/{submitted}/").content.decode())
+    assert "已补正" in after and "需补正" not in after
