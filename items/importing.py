@@ -16,14 +16,13 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
-from certificates.models import CertificateType, FaceFieldType
+from certificates.models import CertificateType
 from certificates.type_config import face_config_errors
 from items.catalogue_format import (
     BUNDLE_FIELD_SPEC,
     BUNDLE_MATERIAL_SPEC,
     BUNDLE_SHEETS,
     BUNDLE_SPEC,
-    FACE_FIELD_PUBLIC_MARKS,
     MATERIAL_SPEC,
     NEWLINE_LISTS,
     SECTION_LABELS,
@@ -31,14 +30,13 @@ from items.catalogue_format import (
     SECTIONS,
     Spec,
 )
-from items.models import CertificateAction, Handling, Item, ItemType, MaterialForm, MaterialRequirement
+from items.import_values import FALSE_TEXTS, TRUE_TEXTS, FieldError, choice, face_fields
+from items.models import CertificateAction, Handling, Item, MaterialForm, MaterialRequirement
 from portal.identity import IdType, normalize_id_number
 from portal.models import Department
 
 # `fee` values meaning 不收费 when the file does not say fee_charged explicitly.
 FREE_FEE_TEXTS = {"", "不收费", "免费", "无", "否", "0"}
-TRUE_TEXTS = {"true", "1", "是", "y", "yes", "√"}
-FALSE_TEXTS = {"false", "0", "否", "n", "no", ""}
 
 
 class CatalogueError(Exception):
@@ -172,37 +170,16 @@ def read_xlsx(path_or_file) -> dict:
 # ---------------------------------------------------------------------------------------------- values
 
 
-class _FieldError(Exception):
-    pass
-
-
-def _choice(spec: Spec, value) -> str:
-    value = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else value
-    if not isinstance(value, str):
-        raise _FieldError("应为代码文本")
-    if value in spec.choices.values:
-        return value
-    # A label (即办件, 行政许可 …) is accepted too: spreadsheets are filled in by people.
-    for choice_value, label in spec.choices.choices:
-        if value == label:
-            return choice_value
-    # Two-digit item types written as 1 in a spreadsheet cell.
-    if value.isdigit() and value.zfill(2) in spec.choices.values and spec.choices is ItemType:
-        return value.zfill(2)
-    options = "、".join(f"{v}（{label}）" for v, label in spec.choices.choices)
-    raise _FieldError(f"无效的值 {value}，可选：{options}")
-
-
 def _convert(key: str, spec: Spec, value, lenient: bool):
     """One value, checked and converted; `lenient` for spreadsheet cells (numbers as text, 是/否 …)."""
     if spec.kind == "str":
         if lenient and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(int(value)) if float(value).is_integer() else str(value)
         if not isinstance(value, str):
-            raise _FieldError("应为文本")
+            raise FieldError("应为文本")
         value = value.strip()
         if spec.max_length and len(value) > spec.max_length:
-            raise _FieldError(f"长度不能超过 {spec.max_length} 个字符（当前 {len(value)} 个）")
+            raise FieldError(f"长度不能超过 {spec.max_length} 个字符（当前 {len(value)} 个）")
         return value
     if spec.kind == "int":
         if lenient and isinstance(value, str) and value.strip().isdigit():
@@ -210,11 +187,11 @@ def _convert(key: str, spec: Spec, value, lenient: bool):
         if lenient and isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _FieldError("应为整数")
+            raise FieldError("应为整数")
         if value < 0:
-            raise _FieldError("不能为负数")
+            raise FieldError("不能为负数")
         if value > 32767:
-            raise _FieldError("数值过大")
+            raise FieldError("数值过大")
         return value
     if spec.kind == "bool":
         if lenient and isinstance(value, (str, int)) and not isinstance(value, bool):
@@ -224,89 +201,37 @@ def _convert(key: str, spec: Spec, value, lenient: bool):
             if text in FALSE_TEXTS:
                 return False
         if not isinstance(value, bool):
-            raise _FieldError("应为 true 或 false")
+            raise FieldError("应为 true 或 false")
         return value
     if spec.kind == "choice":
-        return _choice(spec, value)
+        return choice(spec, value)
     if spec.kind in ("list", "choice_list"):
         if lenient and isinstance(value, (str, int, float)) and not isinstance(value, bool):
             text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
             separators = r"\n" if key in NEWLINE_LISTS or "\n" in text else r"[\n,，;；]"
             value = [part.strip() for part in re.split(separators, text) if part.strip()]
         if not isinstance(value, list):
-            raise _FieldError("应为列表")
+            raise FieldError("应为列表")
         if spec.kind == "list":
             if not all(isinstance(entry, str) for entry in value):
-                raise _FieldError("列表中的每一项都应为文本")
+                raise FieldError("列表中的每一项都应为文本")
             return [entry.strip() for entry in value if entry.strip()]
         converted = []
         for entry in value:
             if isinstance(entry, bool) or not isinstance(entry, (str, int)):
-                raise _FieldError("列表中的每一项都应为代码文本")
-            code = _choice(spec, entry)
+                raise FieldError("列表中的每一项都应为代码文本")
+            code = choice(spec, entry)
             if code not in converted:
                 converted.append(code)
         # Order carries no meaning for these codes: sort, so a reordered file is not a change.
         return sorted(converted)
     if spec.kind == "dict_list":
         if not isinstance(value, list) or not all(isinstance(entry, dict) for entry in value):
-            raise _FieldError("应为对象列表")
+            raise FieldError("应为对象列表")
         return value
     if spec.kind == "face_fields":
-        return _face_fields(value, lenient)
+        return face_fields(value, lenient)
     raise AssertionError(spec.kind)
-
-
-_FACE_FIELD_TYPE = Spec("choice", choices=FaceFieldType)
-_FACE_FIELD_KEYS = {"name", "type", "public"}
-
-
-def _face_fields(value, lenient: bool) -> list[dict]:
-    """A certificate type's face fields as [{"name", "type", "public"}]: each entry of the file a name or
-    an object; in an xlsx cell one field a line, "名称", "名称:类型" or "名称:类型:公开"."""
-    if lenient and isinstance(value, str):
-        separators = r"\n" if "\n" in value else r"[,，;；]"
-        value = [_face_field_from_text(part.strip()) for part in re.split(separators, value) if part.strip()]
-    if not isinstance(value, list):
-        raise _FieldError("应为列表")
-    fields = []
-    for position, entry in enumerate(value, start=1):
-        if isinstance(entry, str):
-            entry = {"name": entry}
-        if not isinstance(entry, dict):
-            raise _FieldError(f"第 {position} 个字段应为字段名或 {{name, type, public}} 对象")
-        unknown = sorted(set(entry) - _FACE_FIELD_KEYS)
-        if unknown:
-            raise _FieldError(f"第 {position} 个字段含未知的键 {'、'.join(map(str, unknown))}（可用：name、type、public）")
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise _FieldError(f"第 {position} 个字段缺少字段名 name")
-        field_type = entry.get("type") or FaceFieldType.TEXT.value
-        try:
-            field_type = _choice(_FACE_FIELD_TYPE, field_type)
-        except _FieldError as error:
-            raise _FieldError(f"字段 {name.strip()} 的类型：{error}") from error
-        public = entry.get("public", False)
-        if lenient and isinstance(public, str):
-            public = public.strip().lower() in TRUE_TEXTS
-        if not isinstance(public, bool):
-            raise _FieldError(f"字段 {name.strip()} 的 public 应为 true 或 false")
-        fields.append({"name": name.strip(), "type": field_type, "public": public})
-    return fields
-
-
-def _face_field_from_text(text: str) -> dict:
-    parts = [part.strip() for part in re.split(r"[:：]", text)]
-    entry: dict = {"name": parts[0]}
-    if len(parts) > 1 and parts[1]:
-        entry["type"] = parts[1]
-    if len(parts) > 2:
-        if parts[2].lower() not in FACE_FIELD_PUBLIC_MARKS and parts[2] not in ("", "不公开"):
-            raise _FieldError(f"字段 {parts[0]} 的第三部分应为“公开”或留空（当前 {parts[2]}）")
-        entry["public"] = parts[2].lower() in FACE_FIELD_PUBLIC_MARKS
-    if len(parts) > 3:
-        raise _FieldError(f"无法识别的字段写法 {text}（应为 名称、名称:类型 或 名称:类型:公开）")
-    return entry
 
 
 def _read_record(raw, spec: dict, where: str, lenient: bool, errors: list[str]) -> dict | None:
@@ -329,7 +254,7 @@ def _read_record(raw, spec: dict, where: str, lenient: bool, errors: list[str]) 
             continue
         try:
             values[key] = _convert(key, key_spec, value, lenient)
-        except _FieldError as error:
+        except FieldError as error:
             errors.append(f"{where} 字段 {key}：{error}")
             continue
         if key_spec.required and values[key] in ("", []):
@@ -514,15 +439,6 @@ def _check_face_config(row: Row, errors: list[str]) -> None:
     for key, messages in problems.items():
         column = "face_fields" if key in ("face_field_types", "public_fields") else key
         errors.extend(f"{row.where} 字段 {column}：{message}" for message in messages)
-
-
-def face_field_values(entries: list[dict]) -> dict:
-    """The model fields of a type's face configuration from the file's entries."""
-    return {
-        "face_fields": [entry["name"] for entry in entries],
-        "face_field_types": {entry["name"]: entry["type"] for entry in entries},
-        "public_fields": [entry["name"] for entry in entries if entry["public"]],
-    }
 
 
 def _fee_values(values: dict) -> None:

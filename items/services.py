@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from certificates.models import CertificateType
 from items.cache import catalogue_changed
-from items.importing import CatalogueError, ParsedCatalogue, Row, face_field_values, parse_catalogue
+from items.import_values import face_field_values
+from items.importing import CatalogueError, ParsedCatalogue, Row, parse_catalogue
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember, Item, ItemVersion, MaterialRequirement, VersionStatus
 from items.selectors import MATERIAL_FIELDS, VERSION_FIELDS, bundle_queryset, bundle_snapshot, version_snapshot
 from portal.audit import audit_record
