@@ -173,30 +173,28 @@ def _hall_ticket(request, ticket_id) -> Ticket:
     return ticket
 
 
+def _ticket_step(request, ticket_id, service, done: str):
+    try:
+        ticket = service(actor=request.user, ticket=_hall_ticket(request, ticket_id))
+    except (Refused, Forbidden) as error:
+        show_refusal(request, error)
+    else:
+        messages.success(request, done.format(number=ticket.number, window=ticket.window))
+    return redirect("applications:queue")
+
+
 @clerk_required
 @require_POST
 def queue_recall(request, ticket_id):
     """重呼: call the same number again."""
-    try:
-        ticket = services.ticket_recall(actor=request.user, ticket=_hall_ticket(request, ticket_id))
-    except (Refused, Forbidden) as error:
-        show_refusal(request, error)
-    else:
-        messages.success(request, f"已重呼 {ticket.number} 号到 {ticket.window} 号窗口")
-    return redirect("applications:queue")
+    return _ticket_step(request, ticket_id, services.ticket_recall, "已重呼 {number} 号到 {window} 号窗口")
 
 
 @clerk_required
 @require_POST
 def queue_skip(request, ticket_id):
     """过号: nobody came; call the next one."""
-    try:
-        ticket = services.ticket_skip(actor=request.user, ticket=_hall_ticket(request, ticket_id))
-    except (Refused, Forbidden) as error:
-        show_refusal(request, error)
-    else:
-        messages.success(request, f"{ticket.number} 号已过号")
-    return redirect("applications:queue")
+    return _ticket_step(request, ticket_id, services.ticket_skip, "{number} 号已过号")
 
 
 @clerk_required
@@ -464,8 +462,9 @@ def rating_pad(request, code):
         return render(request, "applications/pages/rating_pad.html", {"hall": hall, "window": None,
                                                                       "windows": range(1, hall.windows + 1)})
     token = services.rating_pad_pending(hall_id=hall.pk, window=int(window))
-    if token and rating_links.rating_link_read(token, max_age=services.PAD_SECONDS):
-        case, stage, _channel = rating_links.rating_link_read(token, max_age=services.PAD_SECONDS)
+    found = rating_links.rating_link_read(token, max_age=services.PAD_SECONDS) if token else None
+    if found is not None:
+        case, stage, _channel = found
         if not Rating.objects.filter(application=case, stage=stage).exists():
             return redirect(f"{reverse('applications:rate-link', args=[token])}?window={window}")
     return render(request, "applications/pages/rating_pad.html", {"hall": hall, "window": int(window)})
