@@ -6,8 +6,8 @@ import pytest
 
 from applications.models import Application, Material, State
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember
-from tests.browser.conftest import ARTIFACTS
-from tests.factories import TEST_PASSWORD, DepartmentFactory, UserFactory, published_item
+from tests.browser.conftest import ARTIFACTS, log_in
+from tests.factories import DepartmentFactory, UserFactory, published_item
 from tests.files import build_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,14 +19,6 @@ OWN = ("食品经营许可申请书", "涉税事项申请表")
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"bundle-{name}.png"), full_page=True)
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
 
 
 @pytest.fixture

@@ -6,20 +6,12 @@ import time_machine
 from playwright.sync_api import expect
 
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import ARTIFACTS
-from tests.factories import REJECTION_LEGAL_BASIS, TEST_PASSWORD, ApplicationFactory, UserFactory, published_item
+from tests.browser.conftest import ARTIFACTS, log_in
+from tests.factories import REJECTION_LEGAL_BASIS, ApplicationFactory, UserFactory, published_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1200, "height": 900}}
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
 
 
 @pytest.mark.parametrize("width", WIDTHS)

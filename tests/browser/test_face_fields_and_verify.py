@@ -8,22 +8,14 @@ import pytest
 from applications.models import Application, State
 from certificates.models import CertificateType
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, log_in
 from tests.certificates.factories import issue_certificate
-from tests.factories import TEST_PASSWORD, ApplicationFactory, DepartmentFactory, UserFactory, credit_code, published_item
+from tests.factories import ApplicationFactory, DepartmentFactory, UserFactory, credit_code, published_item
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1200, "height": 900}}
 FIELDS = ["经营者名称", "统一社会信用代码", "法定代表人（负责人）", "经营场所", "成立日期", "注册资本（万元）", "许可证编号"]
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
 
 
 def food_type():

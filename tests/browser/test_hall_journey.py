@@ -9,21 +9,13 @@ from playwright.sync_api import expect
 from applications.models import Appointment, AppointmentSlot, Ticket
 from portal.models import Hall
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import ARTIFACTS
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.browser.conftest import ARTIFACTS, log_in
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 800}
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from applications.models import Application, Material, State
 from portal.workdays import WorkCalendar
-from tests.browser.conftest import ARTIFACTS
-from tests.factories import TEST_PASSWORD, UserFactory, published_item
+from tests.browser.conftest import ARTIFACTS, log_in
+from tests.factories import UserFactory, published_item
 from tests.files import build_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,14 +18,6 @@ REQUIRED = ("食品经营许可申请书", "营业执照")
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"intake-{name}.png"), full_page=True)
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
 
 
 def log_out(page):

@@ -7,21 +7,14 @@ from playwright.sync_api import expect
 from applications import selectors, services
 from applications.models import Application, Rectification
 from tests.browser.accessibility import assert_accessible
-from tests.factories import TEST_PASSWORD, DepartmentFactory, HallFactory, UserFactory, published_item
+from tests.browser.conftest import log_in
+from tests.factories import DepartmentFactory, HallFactory, UserFactory, published_item
 from tests.files import pdf_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESK = {"width": 1280, "height": 800}
 PAD = {"width": 800, "height": 1280}  # a tablet on the counter
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/")
 
 
 def open_page(chromium, live_server, viewport):
