@@ -279,6 +279,7 @@ class SmsPurpose(models.TextChoices):
     LOGIN = "login", "登录"
     RESET = "reset", "找回密码"
     QUERY = "query", "办件查询"
+    COMPLAINT = "complaint", "投诉"
 
 
 class SmsCode(models.Model):

@@ -3,6 +3,7 @@
 
 - case: the case, its states and state groups, materials, notices, suspensions, documents, referrals
 - quality: 好差评 ratings and rectifications
+- complaints: 投诉, answered by the department
 - hall: queue tickets and appointments
 - stats: the daily statistics rollup
 """
@@ -35,6 +36,7 @@ from applications.models.case import (
     SuspensionKind,
     material_upload_to,
 )
+from applications.models.complaints import AWAITING_DEPARTMENT, Complaint, ComplaintCategory, ComplaintState, ComplaintVerdict
 from applications.models.hall import Appointment, AppointmentSlot, AppointmentStatus, HallClosure, Ticket
 from applications.models.quality import (
     APPEALABLE,
