@@ -516,13 +516,17 @@ class BundleMemberView:
     version: ItemVersion
 
 
-def bundle_list() -> list[Bundle]:
-    return list(
-        Bundle.objects.filter(status=VersionStatus.PUBLISHED)
-        .prefetch_related(Prefetch("members", queryset=BundleMember.objects.select_related(
-            "item__current_version__department").order_by("order", "id")))
-        .order_by("code")
-    )
+def bundle_list(*, search: str = "", item: Item | None = None) -> list[Bundle]:
+    """Published bundles: all, those matching every search term in their name, description or a member
+    item's current name (the guide lists them above the items), or those that include `item`."""
+    bundles = Bundle.objects.filter(status=VersionStatus.PUBLISHED)
+    for term in search.split():  # a few dozen bundles: plain icontains, no index needed
+        bundles = bundles.filter(Q(name__icontains=term) | Q(description__icontains=term)
+                                 | Q(members__item__current_version__name__icontains=term)).distinct()
+    if item is not None:
+        bundles = bundles.filter(members__item=item)
+    return list(bundles.prefetch_related(Prefetch("members", queryset=BundleMember.objects.select_related(
+        "item__current_version__department").order_by("order", "id"))).order_by("code"))
 
 
 def bundle_get_published(*, code: str) -> Bundle:

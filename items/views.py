@@ -35,6 +35,9 @@ def guide(request):
     if filters.get("search", "").split():
         versions = MatchingVersions(versions)  # the search runs once, not for a COUNT and again for the page
     page = Paginator(versions, PAGE_SIZE).get_page(request.GET.get("page"))
+    # 一件事一次办 (DESIGN §4 "Bundles") matching the search come first, on the first page.
+    search = filters.get("search", "")
+    bundles = bundle_list(search=search) if search.split() and page.number == 1 else []
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -43,6 +46,7 @@ def guide(request):
         {
             "form": form,
             "page": page,
+            "bundles": bundles,
             "themes": Theme.choices,
             "active_theme": filters.get("theme", ""),
             "query_string": query.urlencode(),
@@ -53,7 +57,9 @@ def guide(request):
 
 def detail(request, code):
     version = item_get_current(code=code)
-    return render(request, "items/detail.html", {"version": version, "item": version.item, "is_current": True})
+    return render(request, "items/detail.html", {
+        "version": version, "item": version.item, "is_current": True, "bundles": bundle_list(item=version.item),
+    })
 
 
 def version_detail(request, code, number):
