@@ -7,6 +7,7 @@ item code) and the field, in Chinese. All errors of a file are collected and rep
 catalogue administrator fixes the file once rather than once per error.
 """
 
+import io
 import json
 import re
 import zipfile
@@ -74,19 +75,26 @@ def read_catalogue_file(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise CatalogueError([f"文件不存在：{path}"])
-    suffix = path.suffix.lower()
+    return read_catalogue_bytes(path.name, path.read_bytes())
+
+
+def read_catalogue_bytes(name: str, content: bytes) -> dict:
+    """The same for a file's name and content (the web import's upload); raises CatalogueError."""
+    suffix = Path(name).suffix.lower()
     if suffix == ".json":
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = content.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise CatalogueError([f"文件 {path.name} 不是 UTF-8 编码的文本"]) from error
+            raise CatalogueError([f"文件 {name} 不是 UTF-8 编码的文本"]) from error
         try:
             return json.loads(text)
         except json.JSONDecodeError as error:
             raise CatalogueError([f"JSON 格式错误：第 {error.lineno} 行第 {error.colno} 列：{error.msg}"]) from error
+        except RecursionError as error:
+            raise CatalogueError(["JSON 格式错误：嵌套层数过多"]) from error
     if suffix == ".xlsx":
-        return read_xlsx(path)
-    raise CatalogueError([f"不支持的文件类型：{path.suffix or '（无扩展名）'}，请使用 .json 或 .xlsx"])
+        return read_xlsx(io.BytesIO(content))
+    raise CatalogueError([f"不支持的文件类型：{Path(name).suffix or '（无扩展名）'}，请使用 .json 或 .xlsx"])
 
 
 def _cell(value):
@@ -106,9 +114,14 @@ def read_xlsx(path_or_file) -> dict:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = load_workbook(path_or_file, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        return _read_workbook(load_workbook(path_or_file, read_only=True, data_only=True))
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, SyntaxError) as error:
+        # A damaged or foreign file fails inside openpyxl's zip and XML reading with any of these (an XML
+        # parse error is a SyntaxError); read lazily, so the sheets' rows can fail too, not only the open.
         raise CatalogueError(["不是有效的 xlsx 文件（请用 Excel 或 WPS 另存为 .xlsx）"]) from error
+
+
+def _read_workbook(workbook) -> dict:
     errors: list[str] = []
     data: dict[str, list] = {}
     material_rows: list[dict] = []

@@ -13,7 +13,7 @@ from items.cache import catalogue_changed
 from items.import_values import face_field_values
 from items.importing import CatalogueError, ParsedCatalogue, Row, parse_catalogue
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember, Item, ItemVersion, MaterialRequirement, VersionStatus
-from items.selectors import MATERIAL_FIELDS, VERSION_FIELDS, bundle_queryset, bundle_snapshot, version_snapshot
+from items.selectors import MATERIAL_FIELDS, VERSION_FIELDS, bundle_queryset, bundle_snapshot, snapshot_diff, version_snapshot
 from portal.audit import audit_record
 from portal.models import Department, Hall, Role, User
 
@@ -169,11 +169,24 @@ def item_draft_discard(*, item: Item, actor: User | None) -> None:
 
 
 @dataclass
+class ImportRow:
+    """What the import does to one record of the file: created, updated (which fields) or unchanged."""
+
+    section: str  # departments | halls | certificate_types | items | bundles
+    code: str
+    name: str
+    outcome: str  # created | updated | unchanged
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ImportSummary:
     created: dict[str, int] = field(default_factory=lambda: {"departments": 0, "halls": 0, "certificate_types": 0, "items": 0})
     updated: dict[str, int] = field(default_factory=lambda: {"departments": 0, "halls": 0, "certificate_types": 0, "items": 0})
     published: list[tuple[str, int]] = field(default_factory=list)
     unchanged_items: int = 0
+    # Every record of the file in file order: the web import's preview shows them (items/admin_import.py).
+    rows: list[ImportRow] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -186,20 +199,21 @@ class ImportSummary:
         return lines
 
 
-def _upsert(model, code: str, values: dict) -> tuple[object, str]:
+def _upsert(model, code: str, values: dict, summary: ImportSummary, section: str) -> tuple[object, str]:
     """Create, update only what differs, or leave alone: re-importing a file must write nothing."""
     instance = model.objects.filter(code=code).first()
+    changed = [] if instance is None else [name for name, value in values.items() if getattr(instance, name) != value]
+    outcome = "created" if instance is None else "updated" if changed else "unchanged"
+    summary.rows.append(ImportRow(section, code, str(values.get("name", "")), outcome,
+                                  [str(model._meta.get_field(name).verbose_name) for name in changed]))
     if instance is None:
         instance = model(code=code, **values)
         instance.save()
-        return instance, "created"
-    changed = [name for name, value in values.items() if getattr(instance, name) != value]
-    if changed:
+    elif changed:
         for name in changed:
             setattr(instance, name, values[name])
         instance.save(update_fields=changed)
-        return instance, "updated"
-    return instance, "unchanged"
+    return instance, outcome
 
 
 def _write_version(*, draft: ItemVersion, values: dict, departments: dict, certificate_types: dict, materials) -> None:
@@ -222,14 +236,34 @@ def _write_version(*, draft: ItemVersion, values: dict, departments: dict, certi
     )
 
 
-@transaction.atomic
-def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
+class _DryRunDone(Exception):
+    """Ends a dry run's transaction so that everything it wrote rolls back."""
+
+    def __init__(self, summary: ImportSummary):
+        self.summary = summary
+
+
+def catalogue_import(*, data: dict, actor: User | None, dry_run: bool = False) -> ImportSummary:
     """Import a catalogue (DESIGN §4 format) all-or-nothing.
 
     Unchanged rows are left alone (no new versions, no new rows, no audit event); a changed item is
     published as a new version through `item_publish`, so the old one stays readable. Raises
     CatalogueError naming section, row, item code and field; then nothing has been written.
+
+    `dry_run` does all of it, then rolls it back: the summary (and the errors) are exactly what the import
+    would give now, and nothing is stored (the web import's preview, decision 057).
     """
+    if not dry_run:
+        return _catalogue_import(data=data, actor=actor)
+    try:
+        with transaction.atomic():
+            raise _DryRunDone(_catalogue_import(data=data, actor=actor))
+    except _DryRunDone as done:
+        return done.summary
+
+
+@transaction.atomic
+def _catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
     _check_catalogue_admin(actor)
     catalogue: ParsedCatalogue = parse_catalogue(data)
     summary = ImportSummary()
@@ -238,24 +272,27 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
     outcomes: dict[str, str] = {}
     for row in catalogue.departments:
         values = {key: value for key, value in row.values.items() if key not in ("code", "parent")}
-        department, outcomes[row.values["code"]] = _upsert(Department, row.values["code"], values)
+        department, outcomes[row.values["code"]] = _upsert(Department, row.values["code"], values, summary, "departments")
         departments[department.code] = department
     # Parents after every department exists, so a file may list a child before its parent.
+    department_rows = {summary_row.code: summary_row for summary_row in summary.rows}
     for row in catalogue.departments:
-        department = departments[row.values["code"]]
+        department, summary_row = departments[row.values["code"]], department_rows[row.values["code"]]
         parent = departments[row.values["parent"]] if row.values["parent"] else None
         if department.parent_id != (parent.pk if parent else None):
             department.parent = parent
             department.save(update_fields=["parent"])
             if outcomes[department.code] == "unchanged":
-                outcomes[department.code] = "updated"
+                outcomes[department.code] = summary_row.outcome = "updated"
+            if summary_row.outcome == "updated":
+                summary_row.changes.append("上级部门")
     for outcome in outcomes.values():
         if outcome != "unchanged":
             getattr(summary, outcome)["departments"] += 1
 
     for row in catalogue.halls:
         values = {key: value for key, value in row.values.items() if key != "code"}
-        _, outcome = _upsert(Hall, row.values["code"], values)
+        _, outcome = _upsert(Hall, row.values["code"], values, summary, "halls")
         if outcome != "unchanged":
             getattr(summary, outcome)["halls"] += 1
 
@@ -264,7 +301,7 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
         values = {key: value for key, value in row.values.items() if key not in ("code", "department", "face_fields")}
         values |= face_field_values(row.values["face_fields"])
         values["department"] = departments[row.values["department"]]
-        certificate_type, outcome = _upsert(CertificateType, row.values["code"], values)
+        certificate_type, outcome = _upsert(CertificateType, row.values["code"], values, summary, "certificate_types")
         certificate_types[certificate_type.code] = certificate_type
         if outcome != "unchanged":
             getattr(summary, outcome)["certificate_types"] += 1
@@ -294,6 +331,9 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
         materials = [material.values for material in row.materials]
         wanted = {name: values[name] for name in VERSION_FIELDS} | {"materials": materials}
         item = existing.get(code)
+        current = version_snapshot(item.current_version) if item is not None and item.current_version_id else None
+        summary_row = ImportRow("items", code, values["name"], "created" if current is None else "unchanged")
+        summary.rows.append(summary_row)
         if item is None:
             item = Item.objects.create(code=code, basic_code=basic_code, department=departments[values["department"]])
             summary.created["items"] += 1
@@ -301,9 +341,14 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
             item.basic_code = basic_code
             item.save(update_fields=["basic_code"])
             summary.updated["items"] += 1
-        if item.current_version_id and version_snapshot(item.current_version) == wanted:
+            summary_row.changes.append(str(Item._meta.get_field("basic_code").verbose_name))
+        if current == wanted:
+            summary_row.outcome = "updated" if summary_row.changes else "unchanged"
             summary.unchanged_items += 1
             continue
+        if current is not None:
+            summary_row.outcome = "updated"
+            summary_row.changes += import_change_labels(snapshot_diff(current, wanted))
         if code in with_drafts:
             errors.append(f"{row.where}：该事项有未发布的草稿，请先在后台发布或删除草稿后再导入")
             continue
@@ -321,7 +366,7 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
         summary.published.append((code, version.number))
     if not errors and catalogue.bundles:
         # 一件事一次办 after the items, so a bundle can name an item the same file creates.
-        counts = bundle_import(rows=catalogue.bundles)
+        counts = bundle_import(rows=catalogue.bundles, summary=summary)
         summary.created["bundles"], summary.updated["bundles"] = counts["created"], counts["updated"]
     if errors:
         # Raising inside the atomic block rolls back everything written above.
@@ -340,6 +385,17 @@ def catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
 # ---------------------------------------------------------------------------------------------- bundles
 
 
+BUNDLE_LABELS = {"name": "一件事名称", "theme": "主题", "description": "说明", "status": "状态", "items": "包含事项",
+                 "fields": "共享字段", "materials": "共享材料"}
+
+
+def import_change_labels(diff) -> list[str]:
+    """A version diff as the preview's short list: field labels, then 材料“…”（新增/删除/修改）."""
+    return [change.label for change in diff.fields] + [
+        f"材料“{material.name}”（{material.kind_label}）" for material in diff.materials
+    ]
+
+
 def _bundle_values(values: dict) -> dict:
     """A checked `bundles` row in `bundle_snapshot`'s shape."""
     return {
@@ -355,7 +411,7 @@ def _bundle_values(values: dict) -> dict:
 
 
 @transaction.atomic
-def bundle_import(*, rows: list[Row]) -> dict[str, int]:
+def bundle_import(*, rows: list[Row], summary: ImportSummary | None = None) -> dict[str, int]:
     """Create or replace the bundles of the file (checked by `items.importing.read_bundle_rows`); an
     unchanged bundle is not written at all. Runs inside `catalogue_import`, which checks and audits."""
     counts = {"created": 0, "updated": 0}
@@ -364,7 +420,13 @@ def bundle_import(*, rows: list[Row]) -> dict[str, int]:
     for row in rows:
         wanted = _bundle_values(row.values)
         bundle = existing.get(row.values["code"])
-        if bundle is not None and bundle_snapshot(bundle) == wanted:
+        current = bundle_snapshot(bundle) if bundle is not None else None
+        if summary is not None:
+            changed = [] if current is None else [key for key, value in wanted.items() if current[key] != value]
+            summary.rows.append(ImportRow("bundles", row.values["code"], wanted["name"],
+                                          "created" if current is None else "updated" if changed else "unchanged",
+                                          [BUNDLE_LABELS[key] for key in changed]))
+        if current == wanted:
             continue
         if bundle is None:
             bundle = Bundle(code=row.values["code"])
