@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from applications.apis import actions, bundles, cases, hall, materials, supervision
+from applications.apis import actions, bundles, cases, complaints, hall, materials, supervision
 
 urlpatterns = [
     path("applications/", cases.ApplicationListApi.as_view(), name="application-list"),
@@ -21,6 +21,10 @@ urlpatterns = [
     path("rectifications/", supervision.RectificationListApi.as_view(), name="rectification-list"),
     path("rectifications/<int:rectification_id>/<str:action>/", supervision.RectificationActionApi.as_view(),
          name="rectification-action"),
+    path("complaints/", complaints.ComplaintListApi.as_view(), name="complaint-list"),
+    path("complaints/<str:complaint_number>/", complaints.ComplaintDetailApi.as_view(), name="complaint-detail"),
+    path("complaints/<str:complaint_number>/<str:action>/", complaints.ComplaintActionApi.as_view(),
+         name="complaint-action"),
     path("halls/<str:code>/tickets/", hall.HallTicketApi.as_view(), name="hall-tickets"),
     path("halls/<str:code>/call-next/", hall.HallCallNextApi.as_view(), name="hall-call-next"),
     path("halls/<str:code>/slots/", hall.HallSlotsApi.as_view(), name="hall-slots"),

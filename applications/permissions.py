@@ -21,6 +21,7 @@ from applications.models import (
     Appointment,
     Channel,
     Commitment,
+    Complaint,
     Rating,
     RatingStage,
     Rectification,
@@ -126,6 +127,34 @@ def access_rectification(*, user: User, pk) -> Rectification:
         raise Http404("整改记录不存在") from error
 
 
+def visible_complaints(*, user: User):
+    """投诉 (decision 059): the complainant's own; the department's reviewers and head, their department's;
+    supervisors, all; nobody else any (a complaint followed without an account goes by its signed link)."""
+    rows = Complaint.objects.select_related("department", "application", "item", "item__current_version")
+    if not user.is_authenticated:
+        return rows.none()
+    if user.role == Role.APPLICANT:
+        return rows.filter(complainant=user)
+    if user.role in (Role.REVIEWER, Role.HEAD):
+        return rows.filter(department_id=user.department_id)
+    if user.role == Role.SUPERVISOR:
+        return rows
+    return rows.none()
+
+
+def access_complaint(*, user: User, number: str) -> Complaint:
+    """Like access_application: a complaint the user may not see is a 404."""
+    complaint = visible_complaints(user=user).filter(number=str(number)).first()
+    if complaint is None:
+        raise Http404("投诉不存在")
+    return complaint
+
+
+def answers_complaint(*, user: User, complaint: Complaint) -> bool:
+    """The department it was routed to answers it: its reviewers and its head."""
+    return user.role in (Role.REVIEWER, Role.HEAD) and user.department_id == complaint.department_id
+
+
 def access_appointment(*, user: User, pk) -> Appointment:
     """The applicant's own bookings, and a clerk's hall's; anything else is a 404."""
     rows = Appointment.objects.select_related("slot", "slot__hall", "item", "ticket")
@@ -152,6 +181,8 @@ ACTIONS = [
 ]
 # A bundle's children take these together, on the parent (一件事一次办, DESIGN §4); never one by one.
 BUNDLE_WIDE = {"submit", "request_materials", "resubmit", "accept", "withdraw", "deliver"}
+# Nor does the window refer one child alone: it takes the bundle as one case (issue 18).
+NOT_FOR_A_CHILD = BUNDLE_WIDE | {"refer"}
 
 
 def _applicant(message: str) -> Callable[[User, Application], str | None]:
@@ -272,7 +303,7 @@ def allowed_actions(user: User, case: Application) -> list[str]:
         return []
     return [
         action for action in ACTIONS
-        if not (case.parent_id and action in BUNDLE_WIDE)
+        if not (case.parent_id and action in NOT_FOR_A_CHILD)
         and actor_refusal(user, case, action) is None and state_allows(case, action)
     ]
 

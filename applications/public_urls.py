@@ -4,12 +4,15 @@ namespace `public`) and the API inside /api/v1/ (`api_urlpatterns`, namespace `a
 from django.urls import path
 
 from applications import disclosure, public
+from applications.views import complaints
 
 app_name = "public"
 
 urlpatterns = [
     path("query/", public.query_page, name="query"),
     path("ratings/", disclosure.ratings_page, name="ratings"),
+    path("complaints/new/", complaints.complaint_new, name="complaint-new"),
+    path("complaints/follow/<str:token>/", complaints.complaint_follow, name="complaint-follow"),
 ]
 
 api_urlpatterns = [

@@ -51,3 +51,10 @@ def appointment_slots_task() -> int:
     from applications.services import appointment_slots_sweep
 
     return appointment_slots_sweep()
+
+
+@shared_task(name="applications.complaint_overdue_task")
+def complaint_overdue_task() -> int:
+    from applications.services import complaint_overdue_sweep
+
+    return complaint_overdue_sweep()

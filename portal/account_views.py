@@ -24,7 +24,7 @@ def _field_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, message)
 
 
-def _send_code(request, form, purpose: str, template: str, **context):
+def send_code_page(request, form, purpose: str, template: str, **context):
     """The 获取验证码 button: the per-address limit, then the service (per-phone limits); the form again."""
     wait = throttle_hit(scope="sms_code", request=request)
     if wait is not None:
@@ -73,7 +73,7 @@ def _begin(request, form_class, purpose: str, template: str, *, new_password: bo
     if not form.is_valid():
         return form, _page(request, template, form, status=400, **context)
     if request.POST.get("action") == SEND_CODE:
-        return form, _send_code(request, form, purpose, template, **context)
+        return form, send_code_page(request, form, purpose, template, **context)
     if new_password and form.cleaned_data.get("password") != form.cleaned_data.get("password_again"):
         form.add_error("password_again", "两次输入的密码不一致")
         return form, _page(request, template, form, status=400, **context)

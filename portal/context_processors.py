@@ -10,17 +10,18 @@ TEXT_SIZE_COOKIE = "text_size"
 PUBLIC_LINKS = [("办事指南", "items:guide"), ("办件查询", "public:query"), ("证照核验", "certificates:verify")]
 ROLE_LINKS = {
     Role.APPLICANT: [("我的办件", "applications:mine"), ("我的证照", "certificates:wallet"), ("预约办事", "applications:appointments"),
-                     ("我的单位", "organisations:mine")],
+                     ("我的单位", "organisations:mine"), ("我的投诉", "applications:my-complaints")],
     Role.CLERK: [("叫号", "applications:queue"), ("预审", "applications:prereview"), ("窗口受理", "applications:intake"),
                  ("领取送达", "applications:pickup"), ("单位登记", "organisations:mine")],
-    Role.REVIEWER: [("待审工作台", "applications:worklist")],
+    Role.REVIEWER: [("待审工作台", "applications:worklist"), ("投诉处理", "applications:complaints")],
     Role.HEAD: [
         ("待审工作台", "applications:worklist"), ("部门事务", "applications:head"), ("本部门证照", "certificates:department"),
-        ("差评整改", "applications:rectifications"),
+        ("差评整改", "applications:rectifications"), ("投诉处理", "applications:complaints"),
     ],
     Role.CUSTODIAN: [("签发队列", "seals:queue"), ("用印记录", "seals:log")],
     Role.CATALOGUE_ADMIN: [("事项管理", "admin:index")],
-    Role.SUPERVISOR: [("统计分析", "applications:stats"), ("差评整改", "applications:rectifications"), ("用印记录", "seals:log")],
+    Role.SUPERVISOR: [("统计分析", "applications:stats"), ("差评整改", "applications:rectifications"), ("投诉处理", "applications:complaints"),
+                         ("用印记录", "seals:log")],
 }
 
 

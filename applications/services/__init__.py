@@ -44,6 +44,16 @@ from applications.services.commitments import (
     commitment_verify,
     refuse_false_commitment,
 )
+from applications.services.complaints import (
+    complaint_answer,
+    complaint_confirm,
+    complaint_file,
+    complaint_overdue_sweep,
+    complaint_rate,
+    complaint_send_back,
+    complaint_start,
+    complaint_steps,
+)
 from applications.services.deadlines import (
     application_alert_sweep,
     application_deem_accept_sweep,

@@ -7,7 +7,6 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_fsm import ConcurrentTransition, can_proceed
 
 from applications.models import (
     POOR_SCORES,
@@ -24,12 +23,19 @@ from applications.models import (
 from applications.permissions import check_actor, heads_department, is_supervisor
 from applications.rating_links import rating_link_token
 from applications.services.case import local_today, lock_case, require_role, tell_applicant
+from applications.services.follow_up import (
+    department_heads,
+    due_in_working_days,
+    fsm_step,
+    overdue_sweep,
+    required_note,
+    supervisors,
+)
 from applications.services.rollup import statistics_day_invalidate
 from portal.audit import audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.models import AuditEvent, Role, User
 from portal.notifications import notify
-from portal.workdays import WorkCalendar
 
 # 好差评 rules: a 差评 is answered (整改) within 10 working days (国办发〔2019〕51号: 整改反馈).
 RECTIFICATION_WORKING_DAYS = 10
@@ -43,14 +49,6 @@ RECTIFICATION_LABELS = {
     "appeal": "申诉",
 }
 NOTE_MAX_LENGTH = 500
-
-
-def _supervisors() -> list[User]:
-    return list(User.objects.filter(role=Role.SUPERVISOR, is_active=True))
-
-
-def _heads(department_id: int) -> list[User]:
-    return list(User.objects.filter(department_id=department_id, role=Role.HEAD, is_active=True))
 
 
 def rating_stages_open(case: Application) -> list[str]:
@@ -127,9 +125,8 @@ def application_rate(*, actor: User, application: Application, score, comment: s
 
 
 def _rectification_open(*, case: Application, rating: Rating, actor: User) -> Rectification:
-    calendar = WorkCalendar.load()
     opened_at = rating.rated_at
-    due = calendar.add_working_days(timezone.localdate(opened_at), RECTIFICATION_WORKING_DAYS)
+    due = due_in_working_days(opened_at, RECTIFICATION_WORKING_DAYS)
     rectification = Rectification.objects.create(
         rating=rating, application=case, department_id=case.department_id, opened_at=opened_at,
         due_date=due.date, due_date_provisional=due.provisional,
@@ -140,7 +137,7 @@ def _rectification_open(*, case: Application, rating: Rating, actor: User) -> Re
         payload={"application": case.number, "score": rating.score, "due_date": due.date.isoformat()},
     )
     notify(
-        users=_heads(case.department_id), kind="rectification_opened", application=case.number,
+        users=department_heads(case.department_id), kind="rectification_opened", application=case.number,
         message=f"办件 {case.number}（{case.item_version.name}）收到「{rating.get_score_display()}」评价：{rating.comment}。"
                 f"请于 {due.date:%Y年%m月%d日} 前完成整改并反馈。",
     )
@@ -148,23 +145,9 @@ def _rectification_open(*, case: Application, rating: Rating, actor: User) -> Re
 
 
 def _rectification_transition(rectification: Rectification, method: str, *, actor: User, fields=(), payload=None):
-    transition = getattr(rectification, method)
-    if not can_proceed(transition):
-        raise InvalidTransition(
-            f"整改当前状态为「{rectification.get_state_display()}」，不能{RECTIFICATION_LABELS[method]}"
-        )
-    from_state = rectification.state
-    transition()
-    try:
-        rectification.save(update_fields=["state", *fields])
-    except ConcurrentTransition as error:
-        raise Refused("该整改刚被他人处理，请刷新后重试", code="conflict") from error
-    audit_record(
-        actor=actor, action=f"rectification_{method}", object_type="rectification", object_id=rectification.pk,
-        from_state=from_state, to_state=rectification.state,
-        payload={"application": rectification.application.number, **(payload or {})},
-    )
-    return rectification
+    return fsm_step(rectification, method, actor=actor, noun="整改", label=RECTIFICATION_LABELS[method],
+                    object_type="rectification", object_id=rectification.pk, fields=fields,
+                    payload={"application": rectification.application.number, **(payload or {})})
 
 
 def _lock_rectification(rectification: Rectification) -> Rectification:
@@ -179,22 +162,13 @@ def _require_head_of(actor: User, rectification: Rectification) -> None:
         raise Forbidden("只有被评价部门的负责人可以办理整改")
 
 
-def _required_note(note: str, field: str = "note", message: str = "请填写整改说明", max_length: int | None = None) -> str:
-    note = (note or "").strip()
-    if not note:
-        raise ValidationError({field: [message]})
-    if max_length is not None and len(note) > max_length:
-        raise ValidationError({field: [f"不能超过 {max_length} 个字符"]})
-    return note
-
-
 @transaction.atomic
 def rectification_start(*, actor: User, rectification: Rectification, note: str = "") -> Rectification:
     """待整改 → 整改中, by the head of the rated department, after contacting the rater (回访, DESIGN §15):
     `note` is what the rater said when called back."""
     rectification = _lock_rectification(rectification)
     _require_head_of(actor, rectification)
-    note = _required_note(note, message="请先回访评价人，并写明回访情况", max_length=NOTE_MAX_LENGTH)
+    note = required_note(note, message="请先回访评价人，并写明回访情况", max_length=NOTE_MAX_LENGTH)
     now = timezone.now()
     rectification.started_at, rectification.handled_by = now, actor
     rectification.callback_note, rectification.callback_at = note, now
@@ -206,7 +180,7 @@ def rectification_start(*, actor: User, rectification: Rectification, note: str 
 def _rectification_close(actor: User, rectification: Rectification, method: str, note: str, told: str) -> Rectification:
     rectification = _lock_rectification(rectification)
     _require_head_of(actor, rectification)
-    note = _required_note(note, message="请写明整改措施或无法整改的原因")
+    note = required_note(note, message="请写明整改措施或无法整改的原因")
     rectification.note, rectification.closed_at, rectification.handled_by = note, timezone.now(), actor
     _rectification_transition(rectification, method, actor=actor, fields=["note", "closed_at", "handled_by"],
                               payload={"note": note})
@@ -220,7 +194,7 @@ def rectification_complete(*, actor: User, rectification: Rectification, note: s
     """整改中 → 已整改待复核, with what was done; the rater is told (整改反馈) and the supervisors asked to confirm."""
     rectification = _rectification_close(actor, rectification, "complete", note, "已整改，待监察复核")
     case = rectification.application
-    notify(users=_supervisors(), kind="rectification_review", application=case.number,
+    notify(users=supervisors(), kind="rectification_review", application=case.number,
            message=f"办件 {case.number} 的差评整改已完成，请复核：{rectification.note}")
     return rectification
 
@@ -247,13 +221,13 @@ def rectification_send_back(*, actor: User, rectification: Rectification, note: 
     """复核退回: not put right yet; back to the department with why (its due date stands)."""
     _require_supervisor(actor, "复核整改")
     rectification = _lock_rectification(rectification)
-    note = _required_note(note, message="请写明退回的理由", max_length=NOTE_MAX_LENGTH)
+    note = required_note(note, message="请写明退回的理由", max_length=NOTE_MAX_LENGTH)
     rectification.reviewed_by, rectification.reviewed_at, rectification.review_note = actor, timezone.now(), note
     rectification.closed_at = None
     _rectification_transition(rectification, "send_back", actor=actor,
                               fields=["reviewed_by", "reviewed_at", "review_note", "closed_at"], payload={"note": note})
     case = rectification.application
-    notify(users=_heads(rectification.department_id), kind="rectification_sent_back", application=case.number,
+    notify(users=department_heads(rectification.department_id), kind="rectification_sent_back", application=case.number,
            message=f"办件 {case.number} 的差评整改复核未通过，请继续整改：{note}")
     return rectification
 
@@ -267,9 +241,9 @@ def rectification_appeal(*, actor: User, rectification: Rectification, reason: s
         raise Forbidden("只有评价人可以申诉")
     if rectification.appealed_at is not None:
         raise Refused("每条差评只能申诉一次", code="already_appealed")
-    reason = _required_note(reason, field="reason", message="请写明申诉理由", max_length=NOTE_MAX_LENGTH)
-    calendar, now = WorkCalendar.load(), timezone.now()
-    due = calendar.add_working_days(timezone.localdate(now), RECTIFICATION_WORKING_DAYS)
+    reason = required_note(reason, field="reason", message="请写明申诉理由", max_length=NOTE_MAX_LENGTH)
+    now = timezone.now()
+    due = due_in_working_days(now, RECTIFICATION_WORKING_DAYS)
     rectification.appeal_reason, rectification.appealed_at = reason, now
     rectification.due_date, rectification.due_date_provisional = due.date, due.provisional
     rectification.overdue, rectification.flagged_at, rectification.closed_at = False, None, None
@@ -277,7 +251,7 @@ def rectification_appeal(*, actor: User, rectification: Rectification, reason: s
         "appeal_reason", "appealed_at", "due_date", "due_date_provisional", "overdue", "flagged_at", "closed_at",
     ], payload={"reason": reason, "due_date": due.date.isoformat()})
     case = rectification.application
-    notify(users=_heads(rectification.department_id) + _supervisors(), kind="rectification_appealed",
+    notify(users=department_heads(rectification.department_id) + supervisors(), kind="rectification_appealed",
            application=case.number,
            message=f"办件 {case.number} 的评价人对整改结果提出申诉：{reason}。请于 {due.date:%Y年%m月%d日} 前重新整改。")
     return rectification
@@ -296,7 +270,7 @@ def rectification_invalidate(*, actor: User, rectification: Rectification, reaso
     if not is_supervisor(user=actor):
         raise Forbidden("只有监察人员可以判定无效评价")
     rectification = _lock_rectification(rectification)
-    reason = _required_note(reason, field="reason", message="请写明判定无效评价的理由",
+    reason = required_note(reason, field="reason", message="请写明判定无效评价的理由",
                             max_length=Rectification._meta.get_field("invalid_reason").max_length)
     rectification.invalid_reason, rectification.judged_by, rectification.closed_at = reason, actor, timezone.now()
     _rectification_transition(rectification, "invalidate", actor=actor,
@@ -309,40 +283,25 @@ def rectification_invalidate(*, actor: User, rectification: Rectification, reaso
 
 
 def rectification_overdue_sweep(*, today: date | None = None, batch: int = 500) -> int:
-    """Flag open rectifications past their due date, once, and tell the head and the supervisors.
+    """Flag open rectifications past their due date, once, and tell the head and the supervisors."""
+    told = supervisors()
 
-    Idempotent and safe when two run at once: a flagged row no longer matches, a locked one is skipped.
-    """
-    today = today or local_today()
-    flagged = 0
-    supervisors = _supervisors()
-    while True:
-        with transaction.atomic():
-            rows = list(
-                Rectification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("application", "application__item_version")
-                .filter(state__in=[RectificationState.PENDING, RectificationState.IN_PROGRESS], overdue=False,
-                        due_date__lt=today)
-                .order_by("due_date", "pk")[:batch]
-            )
-            if not rows:
-                return flagged
-            now = timezone.now()
-            for row in rows:
-                row.overdue, row.flagged_at = True, now
-                row.save(update_fields=["overdue", "flagged_at"])
-                audit_record(
-                    action="rectification_overdue", object_type="rectification", object_id=row.pk,
-                    from_state=row.state, to_state=row.state,
-                    payload={"application": row.application.number, "due_date": row.due_date.isoformat()},
-                )
-                notify(
-                    users=_heads(row.department_id) + supervisors, kind="rectification_overdue",
-                    application=row.application.number,
-                    message=f"办件 {row.application.number}（{row.application.item_version.name}）的差评整改已超期"
-                            f"（应于 {row.due_date:%Y年%m月%d日} 前完成），当前状态：{row.get_state_display()}。",
-                )
-                flagged += 1
+    def announce(row: Rectification) -> None:
+        audit_record(
+            action="rectification_overdue", object_type="rectification", object_id=row.pk,
+            from_state=row.state, to_state=row.state,
+            payload={"application": row.application.number, "due_date": row.due_date.isoformat()},
+        )
+        notify(
+            users=department_heads(row.department_id) + told, kind="rectification_overdue",
+            application=row.application.number,
+            message=f"办件 {row.application.number}（{row.application.item_version.name}）的差评整改已超期"
+                    f"（应于 {row.due_date:%Y年%m月%d日} 前完成），当前状态：{row.get_state_display()}。",
+        )
+
+    open_rows = (Rectification.objects.select_related("application", "application__item_version")
+                 .filter(state__in=[RectificationState.PENDING, RectificationState.IN_PROGRESS]))
+    return overdue_sweep(open_rows, today=today or local_today(), batch=batch, announce=announce)
 
 
 # --- rating without signing in: the SMS link and the window's pad (DESIGN §15) ------------------------------

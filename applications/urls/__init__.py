@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("applications.urls.department")),
     path("", include("applications.urls.hall")),
     path("", include("applications.urls.supervision")),
+    path("", include("applications.urls.complaints")),
 ]

@@ -147,6 +147,11 @@ AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "zh-hans"
+# The portal speaks Chinese only: LocaleMiddleware must not switch a browser that asks for English (or any
+# other language Django ships) to it, and the admin's strings Django leaves untranslated are in locale/
+# (decision 057).
+LANGUAGES = [("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -194,6 +199,8 @@ REST_FRAMEWORK = {
         "sms_code": "30/hour",
         "sms_phone": "1/minute",
         "sms_phone_day": "10/day",
+        # 投诉 without an account (decision 059): filings and code requests on its page, per client address.
+        "complaint_file": "20/hour",
         # Overrides from the environment, e.g. THROTTLE_RATES="login=60/minute" where a big hall signs in
         # from behind one NAT address.
         **env.dict("THROTTLE_RATES", default={}),
@@ -263,6 +270,8 @@ CELERY_BEAT_SCHEDULE = {
     "document-seal-retry": {"task": "seals.document_seal_retry_task", "schedule": crontab(minute="*/5")},
     "certificate-expiry": {"task": "certificates.certificate_expiry_task", "schedule": crontab(hour=1, minute=30)},
     "rectification-overdue": {"task": "applications.rectification_overdue_task", "schedule": crontab(hour=8, minute=0)},
+    # 投诉 the department has not answered by its due date, flagged once (decision 059).
+    "complaint-overdue": {"task": "applications.complaint_overdue_task", "schedule": crontab(hour=8, minute=5)},
     # Yesterday's statistics, stored once (and any past day a late change invalidated).
     "statistics-rollup": {"task": "applications.statistics_rollup_task", "schedule": crontab(hour=0, minute=20)},
     # Today so far, every ten minutes: the statistics count only the minutes since from the records.
@@ -291,6 +300,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# 投诉 (decision 059): the department answers within this many working days of receipt.
+COMPLAINT_DUE_WORKING_DAYS = env.int("COMPLAINT_DUE_WORKING_DAYS", default=10)
+
 SMS_BACKEND = env("SMS_BACKEND", default="portal.sms.FileSmsBackend")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms.log"))
 # The operator's HTTP gateway (portal.sms.HttpSmsBackend; production selects it when the URL is set).
