@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 
+from items.admin_import import CatalogueImportAdmin
 from items.exporting import catalogue_to_json, catalogue_to_xlsx
 from items.models import (
     Audience,
@@ -48,7 +49,7 @@ class ItemAdminForm(forms.ModelForm):
 
 
 @admin.register(Item)
-class ItemAdmin(CatalogueAdminAccess, admin.ModelAdmin):
+class ItemAdmin(CatalogueImportAdmin, CatalogueAdminAccess, admin.ModelAdmin):
     form = ItemAdminForm
     list_display = ["code", "current_name", "department", "current_number", "draft_flag"]
     list_filter = ["department"]
@@ -112,8 +113,15 @@ class ItemAdmin(CatalogueAdminAccess, admin.ModelAdmin):
             path("<int:item_id>/publish/", self.admin_site.admin_view(self.publish_view), name="items_item_publish"),
             path("<int:item_id>/discard/", self.admin_site.admin_view(self.discard_view), name="items_item_discard"),
             path("export/<str:fmt>/", self.admin_site.admin_view(self.export_view), name="items_item_export"),
+            *self.import_urls(),
         ]
         return urls + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # 发布草稿 / 删除草稿 only when there is a draft; without one the page offers 编辑草稿 alone.
+        draft = ItemVersion.objects.filter(item_id=object_id, status=VersionStatus.DRAFT).first() if str(
+            object_id).isdigit() else None
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "draft": draft})
 
     def _post_item(self, request, item_id) -> Item:
         if not self.has_change_permission(request):
@@ -178,7 +186,19 @@ class ItemAdmin(CatalogueAdminAccess, admin.ModelAdmin):
             self.message_user(request, f"未发布 {line}", messages.ERROR)
 
 
-class ItemVersionAdminForm(forms.ModelForm):
+class OneLineBreakForm(forms.ModelForm):
+    """Browsers send a textarea's line breaks as CR LF; stored as LF, as the importer stores them, so a text
+    nobody touched is not a change in the version history (issue 18)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in cleaned.items():
+            if isinstance(value, str):
+                cleaned[name] = value.replace("\r\n", "\n").replace("\r", "\n")
+        return cleaned
+
+
+class ItemVersionAdminForm(OneLineBreakForm):
     """Lists as people edit them: audience and themes as checkboxes, the procedure one step per line."""
 
     audience = forms.MultipleChoiceField(
@@ -212,6 +232,7 @@ class ItemVersionAdminForm(forms.ModelForm):
 
 class MaterialRequirementInline(admin.StackedInline):
     model = MaterialRequirement
+    form = OneLineBreakForm
     extra = 0
     fields = [
         ("order", "name"),
@@ -300,6 +321,10 @@ class ItemVersionAdmin(CatalogueAdminAccess, admin.ModelAdmin):
                 self.message_user(request, f"已保存草稿，但发布失败：{_error_text(error)}", messages.ERROR)
                 return HttpResponseRedirect(request.path)
             self.message_user(request, f"已发布 {obj.item.code} 第 {version.number} 版", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:items_item_change", args=[obj.item_id]))
+        if not {"_continue", "_addanother", "_saveasnew"} & set(request.POST):
+            # 保存 leads back to the item, where the draft is published (发布草稿) or discarded.
+            self.message_user(request, "草稿已保存，可在本页下方发布或删除草稿", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:items_item_change", args=[obj.item_id]))
         return super().response_change(request, obj)
 
