@@ -152,11 +152,6 @@ LANGUAGE_CODE = "zh-hans"
 # (decision 057).
 LANGUAGES = [("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-# The portal speaks Chinese only: LocaleMiddleware must not switch a browser that asks for English (or any
-# other language Django ships) to it, and the admin's strings Django leaves untranslated are in locale/
-# (decision 057).
-LANGUAGES = [("zh-hans", "简体中文")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
