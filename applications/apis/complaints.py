@@ -15,6 +15,7 @@ from applications.apis.actions import action_input, action_schema
 from applications.models import AWAITING_DEPARTMENT, Complaint, ComplaintCategory, ComplaintState, ComplaintVerdict
 from applications.permissions import access_application, access_complaint, visible_complaints
 from portal.inputs import bounded
+from portal.schema import ERROR
 
 
 class ComplaintSerializer(serializers.ModelSerializer):
@@ -82,7 +83,8 @@ class ComplaintListApi(ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=ComplaintCreateSerializer, responses={201: ComplaintSerializer})
+    # 404: a case named in the body that the caller may not see, as at its own address.
+    @extend_schema(request=ComplaintCreateSerializer, responses={201: ComplaintSerializer, 404: ERROR})
     def post(self, request):
         data = ComplaintCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

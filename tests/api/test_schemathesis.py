@@ -3,7 +3,7 @@ input, answers only what the schema documents — its status codes, its bodies a
 never 5xx.
 
 Each case is sent anonymously, with a supervisor's token, and as a citizen who owns real objects, with the
-path pointing at them (their case, upload, appointment, notification and certificate, a hall, a published
+path pointing at them (their case, upload, appointment, notification, complaint and certificate, a hall, a published
 item), so the documented success bodies are checked against real answers, not only 404s.
 """
 
@@ -65,6 +65,7 @@ def world(db, settings, tmp_path):
     material = services.application_material_upload(actor=citizen, application=case, requirement_id=requirement.pk, upload=upload)
     appointment = services.appointment_book(actor=citizen, hall=hall, slot_id=slot.pk, item_code=item.code)
     notification = Notification.objects.create(user=citizen, kind="test", application=case.number, message="材料已收到")
+    complaint = services.complaint_file(actor=citizen, application=case, category="efficiency", content="迟迟没有消息")
     certificate = issue_certificate(certificate_type=CertificateTypeFactory(), holder=citizen, holder_id_number=citizen.id_number)
     return {
         "token": Token.objects.create(user=citizen).key,
@@ -73,6 +74,7 @@ def world(db, settings, tmp_path):
         "appointment_id": appointment.pk,
         "notification_id": notification.pk,
         "identifier": certificate.identifier,
+        "complaint_number": complaint.number,
         "/api/v1/halls/": hall.code,
         "/api/v1/items/": item.code,
     }
