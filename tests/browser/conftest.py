@@ -90,3 +90,20 @@ def log_in(page, username: str, password: str | None = None) -> None:
     page.get_by_label("密码").fill(password or TEST_PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url("**/")
+
+
+def off_the_loop(function, *args):
+    """Run `function` in a thread of its own, as a Celery worker or a separate checker would: this thread has
+    Playwright's event loop running, and pyHanko (signing, validating) starts its own with asyncio.run()."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def work():
+        try:
+            return function(*args)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()

@@ -4,6 +4,7 @@ approval and never typed; verification finds the licence by its number in lower 
 public face fields. axe-core finds nothing on any page visited."""
 
 import pytest
+from playwright.sync_api import expect
 
 from applications.models import Application, State
 from certificates.models import CertificateType
@@ -42,9 +43,14 @@ def test_the_reviewer_confirms_typed_face_fields(chromium, live_server, width):
     try:
         log_in(page, "wangfang")
         page.goto(f"/review/cases/{case.number}/")
-        page.locator("summary", has_text="准予许可").click()
+        # The side column links to the decision forms, which have the main column's width (issue 18).
+        page.locator(".review-side").get_by_role("link", name="准予许可").click()
         approve = page.locator("details#approve")
+        expect(approve).to_have_attribute("open", "")
         faces = approve.locator("fieldset.face-data")
+        if width == "desktop":  # two 照面信息 fields to a row, not one squeezed column
+            name, credit = (faces.get_by_label(label).bounding_box() for label in ("经营者名称", "统一社会信用代码"))
+            assert name["y"] == credit["y"] and credit["x"] > name["x"] + name["width"]
         assert faces.get_by_label("法定代表人（负责人）").input_value() == "张伟"
         assert faces.get_by_label("统一社会信用代码").input_value() == ""  # never the person's ID number
         assert faces.get_by_label("成立日期").get_attribute("type") == "date"
