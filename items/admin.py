@@ -84,9 +84,10 @@ class ItemAdmin(CatalogueImportAdmin, CatalogueAdminAccess, admin.ModelAdmin):
     def current_number(self, item):
         return f"第 {item.current_version.number} 版" if item.current_version_id else "—"
 
-    @admin.display(description="草稿", boolean=True)
+    @admin.display(description="草稿")
     def draft_flag(self, item):
-        return item.has_draft
+        # Words, not the admin's boolean icon: its alt text is Django's untranslated "True"/"False".
+        return "有草稿" if item.has_draft else "—"
 
     @admin.display(description="版本记录")
     def history(self, item):
