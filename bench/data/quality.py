@@ -2,9 +2,9 @@
 
     bench_service_records(ctx)   # after bench_cases(ctx); once per run
 
-Ratings: 60 % of the delivered cases are rated by their applicant a day after delivery (GB/T 39046 A.8
-scores: 1 非常满意 70 %, 2 满意 20 %, 3 基本满意 6 %, 4 不满意 3 %, 5 非常不满意 1 %; channels as the
-好差评 system receives them). Tickets: every hall, every day of the last two years, 150 tickets a day at
+Ratings, per stage (DESIGN §15): 60 % of the delivered cases are rated for issuance by their applicant a day
+after delivery (GB/T 39046 A.8 scores: 1 非常满意 70 %, 2 满意 20 %, 3 基本满意 6 %, 4 不满意 3 %, 5 非常不满意 1 %;
+channels as the 好差评 system receives them); half of the accepted cases rate the accepting clerk for intake. Tickets: every hall, every day of the last two years, 150 tickets a day at
 full scale (scaled with ctx.scale), called after a wait of 1–40 minutes. INSERT … SELECT in the database,
 then VACUUM (ANALYZE). No rectifications: the page does not read them.
 """
@@ -42,6 +42,19 @@ def _build(ctx, data) -> dict:
             WHERE state = 'delivered' AND (id * 7919) % 10 < 6
         """)
         ratings = cursor.rowcount
+        # 一次一评 at the counter: half of the accepted cases rate the clerk who accepted them, on the window pad
+        # (or the SMS link), the day of acceptance; a little more satisfied than at issuance, as the seeds report.
+        cursor.execute("""
+            INSERT INTO applications_rating (application_id, stage, staff_id, department_id, hall_id, score, comment,
+                                             channel, rated_by_id, rated_at, invalid)
+            SELECT id, 'intake', accepted_by_id, department_id, hall_id,
+                   CASE WHEN id % 100 < 80 THEN 1 WHEN id % 100 < 95 THEN 2 WHEN id % 100 < 99 THEN 3 ELSE 4 END,
+                   '', (ARRAY['window', 'window', 'sms', 'mobile'])[1 + (id / 11) % 4],
+                   applicant_id, accepted_at + interval '10 minutes', false
+            FROM applications_application
+            WHERE accepted_at IS NOT NULL AND (id * 7907) % 10 < 5
+        """)
+        ratings += cursor.rowcount
         cursor.execute("""
             INSERT INTO applications_ticket (hall_id, day, sequence, number, issued_at, called_at, "window",
                                              wait_seconds, recalls)
