@@ -320,12 +320,20 @@ class ExtendForm(forms.Form):
 
 
 class DeliverForm(forms.Form):
-    """送达 at the window: pickup checks the holder's ID; mail records the tracking number."""
+    """送达 at the window: pickup checks the holder's ID; mail records the tracking number and the address
+    (the service checks both: applications.services.issuance.mail_address_refusal)."""
 
     method = forms.ChoiceField(label="送达方式", choices=[("pickup", "窗口领取（核验领取人证件）"), ("mail", "邮寄送达")],
                                initial="pickup")
     id_number = forms.CharField(label="领取人证件号码", max_length=18, required=False)
     tracking_number = forms.CharField(label="快递单号", max_length=40, required=False)
+    address = forms.CharField(label="邮寄地址", max_length=200, required=False,
+                              help_text="邮寄送达时必填，默认为申请时填写的联系地址")
+
+    @classmethod
+    def for_case(cls, case) -> "DeliverForm":
+        """The empty form of a case's page, the address prefilled with its contact address."""
+        return cls(prefix="deliver", initial={"address": case.contact_address})
 
 
 # --- 一件事一次办 (DESIGN §4 "Bundles") ---------------------------------------------------------------------

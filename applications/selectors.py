@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connections
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -23,6 +24,32 @@ def application_list(*, user: User, state: str | None = None) -> QuerySet[Applic
     if state:
         cases = cases.filter(state=state)
     return cases
+
+
+def prereview_queue(*, user: User) -> QuerySet[Application]:
+    """网上预审: single cases submitted and waiting for the window, and each bundle with a child waiting once,
+    as its parent (the window takes a bundle as one case, 一件事一次办), oldest waiting first. `waiting_since`
+    is a single case's submission or the first waiting child's."""
+    waiting = application_list(user=user, state=State.SUBMITTED)
+    first_child = waiting.filter(parent=OuterRef("pk")).order_by("submitted_at").values("submitted_at")[:1]
+    return (
+        Application.objects.filter(Q(pk__in=waiting.filter(parent__isnull=True).values("pk"))
+                                   | Q(pk__in=waiting.filter(parent__isnull=False).values("parent_id")))
+        .select_related("item_version", "item_version__item", "department")
+        .annotate(waiting_since=Coalesce(Subquery(first_child), "submitted_at"))
+        .order_by("waiting_since", "pk")
+    )
+
+
+def waiting_children(*, user: User, parents: list[Application]) -> dict[int, int]:
+    """For the prereview page: how many children of each parent wait for the window."""
+    rows = (application_list(user=user, state=State.SUBMITTED).filter(parent__in=parents)
+            .values("parent_id").annotate(count=Count("pk")).order_by())
+    return {row["parent_id"]: row["count"] for row in rows}
+
+
+def bundle_names(codes) -> dict[str, str]:
+    return dict(Bundle.objects.filter(code__in=set(codes)).values_list("code", "name"))
 
 
 def application_detail(*, application: Application) -> Application:

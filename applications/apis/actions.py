@@ -62,6 +62,8 @@ class DeliverSerializer(serializers.Serializer):
     method = bounded(Application, "delivery_method")
     tracking_number = bounded(Application, "tracking_number", required=False, allow_blank=True, default="")
     id_number = bounded(Application, "applicant_id_number", required=False, allow_blank=True, default="", label="领取人证件号码")
+    # 邮寄送达: omitted, the case's contact address is used; either way the service checks it (decision 058).
+    address = bounded(Application, "contact_address", required=False, allow_blank=True, label="邮寄地址")
 
 
 class RejectSerializer(serializers.Serializer):

@@ -15,7 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from applications.documents import DocumentKind
-from applications.models import FINISHED, WITHDRAWABLE, Application, Deficiency, Material, Notice, State
+from applications.models import FINISHED, WITHDRAWABLE, Application, Deficiency, DeliveryMethod, Material, Notice, State
 from applications.permissions import check_actor
 from applications.selectors import CombinedState, combined_state, noticed_requirement_ids, parent_bundle_name
 from applications.services.case import document_create, require_role, tell_applicant
@@ -29,7 +29,7 @@ from applications.services.intake import (
     upload_refusal,
     validated_deficiencies,
 )
-from applications.services.issuance import application_deliver
+from applications.services.issuance import application_deliver, mail_address_refusal
 from applications.uploads import inspect_upload, stored_upload
 from items.models import Bundle, BundleMaterial
 from items.selectors import bundle_get_published
@@ -211,6 +211,14 @@ def bundle_request_materials(*, actor: User, application: Application, deficienc
             checked.append((child, validated_deficiencies(child, entries)))
         except ValidationError as error:
             errors.extend(f"{child.item_version.name}：{message}" for message in error.message_dict["deficiencies"])
+    # The one-time rule holds for the bundle as for one case: a child the first notice left alone is no
+    # later surprise either (each child's own first notice only guards that child).
+    first = parent.notices.order_by("sequence").first()
+    if first is not None and not errors:
+        allowed = set(first.deficiencies.values_list("requirement_id", flat=True))
+        surprises = [f"{child.item_version.name}：{r.name}" for child, rows in checked for r, _ in rows if r.pk not in allowed]
+        if surprises:
+            errors.append("一次性告知：首次告知未列出「" + "、".join(surprises) + "」，不得再次告知新的补正内容")
     if errors:
         raise ValidationError({"deficiencies": errors})
     combined = Notice.objects.create(application=parent, sequence=parent.notices.count() + 1, issued_by=actor)
@@ -263,9 +271,14 @@ def bundle_withdraw(*, actor: User, application: Application) -> Application:
 
 @transaction.atomic
 def bundle_deliver(*, actor: User, application: Application, method: str, tracking_number: str = "",
-                   id_number: str = "") -> Application:
-    """证照一并送达: every issued child at once, once no child is still being decided."""
+                   id_number: str = "", address: str | None = None) -> Application:
+    """证照一并送达: every issued child at once, once no child is still being decided; by mail, all to one
+    address (given, else the bundle's contact address), kept as the contact address of the parent and
+    every child."""
     parent, children = _lock_bundle(application)
+    address = (parent.contact_address if address is None else address).strip()
+    if method == DeliveryMethod.MAIL and (refusal := mail_address_refusal(address)):
+        raise ValidationError({"address": [refusal]})
     running = [child for child in children if child.state not in FINISHED | {State.ISSUED}]
     if running:
         raise InvalidTransition("一件事的结果一并送达，尚未办结：" + "、".join(
@@ -275,6 +288,9 @@ def bundle_deliver(*, actor: User, application: Application, method: str, tracki
         raise InvalidTransition("没有待送达的办理结果")
     _each(issued, lambda child: application_deliver(
         actor=actor, application=child, method=method, tracking_number=tracking_number, id_number=id_number,
-        as_part_of=parent))
+        address=address, as_part_of=parent))
+    if method == DeliveryMethod.MAIL and address != parent.contact_address:
+        parent.contact_address = address
+        parent.save(update_fields=["contact_address"])
     _bundle_event(parent, actor, "deliver", {"children": [child.number for child in issued], "method": method})
     return parent

@@ -397,6 +397,7 @@ def application_refer(*, actor: User, application: Application, reason: str) -> 
     if not (reason or "").strip():
         raise ValidationError({"reason": ["请写明转部门研判的原因"]})
     case = lock_case(application)
+    refuse_bundle_child(case, None)  # the window takes a bundle as one case: no child is referred alone
     if not can_proceed(case.refer):
         raise state_refusal(case, "refer")
     walk_in = _walk_in_registered(case)

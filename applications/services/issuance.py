@@ -1,5 +1,6 @@
 """Issuance, driven by seals (only the center stamps): the 制证中 mark, the decision letter, issue and delivery."""
 
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -95,13 +96,34 @@ def application_issue(*, actor: User, application: Application, certificate_iden
     return case
 
 
+# 邮寄送达: an address a courier can find — the column's length at most, and at least this many letters or
+# digits (「—」 or 「，。」 is no address; 「人民大街 1 号」 is).
+MAIL_ADDRESS_MAX_LENGTH = Application._meta.get_field("contact_address").max_length
+MAIL_ADDRESS_MIN_SIGNS = 5
+_ADDRESS_SIGN = re.compile(r"[^\W_]")
+
+
+def mail_address_refusal(address: str) -> str | None:
+    """Why this is no mailing address, or None."""
+    if not address:
+        return "邮寄送达须填写邮寄地址"
+    if len(address) > MAIL_ADDRESS_MAX_LENGTH:
+        return f"邮寄地址不能超过 {MAIL_ADDRESS_MAX_LENGTH} 个字"
+    if len(_ADDRESS_SIGN.findall(address)) < MAIL_ADDRESS_MIN_SIGNS:
+        return "请填写完整的邮寄地址（省市区、街道和门牌号，如：长春市朝阳区人民大街 1 号）"
+    return None
+
+
 @transaction.atomic
 def application_deliver(*, actor: User, application: Application, method: str, tracking_number: str = "",
-                        id_number: str = "", as_part_of: Application | None = None) -> Application:
-    """送达: pickup at the window checks the holder's ID (and is a visit); mail records the tracking number;
-    the applicant downloading the e-certificate is delivery too (zero visits)."""
+                        id_number: str = "", address: str | None = None,
+                        as_part_of: Application | None = None) -> Application:
+    """送达: pickup at the window checks the holder's ID (and is a visit); mail records the tracking number
+    and the address it went to (given, else the case's contact address; kept as the contact address); the
+    applicant downloading the e-certificate is delivery too (zero visits)."""
     case = lock_case(application)
     refuse_bundle_child(case, as_part_of)
+    address = (case.contact_address if address is None else address).strip()
     errors = {}
     if method not in DeliveryMethod.values:
         errors["method"] = [f"送达方式应为：{'、'.join(f'{v}（{label}）' for v, label in DeliveryMethod.choices)}"]
@@ -112,6 +134,8 @@ def application_deliver(*, actor: User, application: Application, method: str, t
         require_role(actor, Role.CLERK)
         if method == DeliveryMethod.MAIL and not (tracking_number or "").strip():
             errors["tracking_number"] = ["邮寄送达须填写快递单号"]
+        if method == DeliveryMethod.MAIL and (refusal := mail_address_refusal(address)):
+            errors["address"] = [refusal]
         collector = (id_number or "").strip().upper()
         if method == DeliveryMethod.PICKUP and collector not in collector_id_numbers(case):
             errors["id_number"] = ["领取人证件号码与申请人不符（他人代领须为办件登记的代理人或单位经办人）"]
@@ -119,12 +143,20 @@ def application_deliver(*, actor: User, application: Application, method: str, t
         raise ValidationError(errors)
     case.delivery_method, case.tracking_number, case.delivered_at = method, (tracking_number or "").strip(), timezone.now()
     fields = ["delivery_method", "tracking_number", "delivered_at"]
+    # 受审分离: the address is contact data, so it is kept on the case (which reviewers never see), not in
+    # the event's payload (which they do).
+    address_changed = method == DeliveryMethod.MAIL and address != case.contact_address
+    if address_changed:
+        case.contact_address = address
+        fields.append("contact_address")
     if method == DeliveryMethod.PICKUP:
         case.visits += 1
         fields.append("visits")
         if case.issued_at:  # one- and zero-visit shares count by the day of issue
             statistics_day_invalidate(day=timezone.localdate(case.issued_at))
     payload = {"method": method, "tracking_number": case.tracking_number}
+    if address_changed:
+        payload["address_changed"] = True
     if method == DeliveryMethod.PICKUP:
         payload["collected_by"] = "applicant" if collector == case.applicant_id_number else "agent"  # 代领
     return transition(case, "deliver", actor=actor, fields=fields, payload=payload)

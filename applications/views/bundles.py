@@ -217,11 +217,15 @@ def window_page(request, parent, *, notice_form=None, deliver_form=None):
     calendar = WorkCalendar.load()
     for row in context["children"]:
         row["expected_due"] = calendar.add_working_days(timezone.localdate(), row["case"].item_version.promised_days)
+    # 一次性告知 (DESIGN §5): one notice across the bundle; once given, the page shows it instead of the form.
+    first_notice = context["notices"][0]["notice"] if context["notices"] else None
     context.update({
         "notice_form": notice_form or BundleNoticeForm(children=children, prefix="notice"),
         "can_accept": "accept" in context["actions"],
-        "can_notice": "request_materials" in context["actions"],
-        "deliver_form": deliver_form or DeliverForm(prefix="deliver"),
+        # (a refused post, from a page opened before the notice, comes back with its errors)
+        "can_notice": "request_materials" in context["actions"] and (first_notice is None or notice_form is not None),
+        "noticed": first_notice if "request_materials" in context["actions"] else None,
+        "deliver_form": deliver_form or DeliverForm.for_case(parent),
     })
     return render(request, "applications/pages/bundle_window_case.html", context)
 

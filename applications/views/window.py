@@ -2,6 +2,8 @@
 accept, one-time notice, referral and resubmission, and pickup and delivery of results. A bundle's parent
 shares the case URLs; views.bundles answers for it."""
 
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -35,19 +37,18 @@ ITEM_CHOICES_LIMIT = 30
 @clerk_required
 def prereview(request):
     """网上预审: submissions waiting for the window, oldest first, with the days left before the law deems
-    them accepted (行政许可法 第三十二条)."""
-    cases = (
-        selectors.application_list(user=request.user, state=State.SUBMITTED)
-        .select_related("department")
-        .order_by("submitted_at", "pk")
-    )
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    them accepted (行政许可法 第三十二条). A bundle is one row, its parent: the window takes it as one case."""
+    page = Paginator(selectors.prereview_queue(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    parents = [case for case in page if case.is_bundle_parent]
+    waiting = selectors.waiting_children(user=request.user, parents=parents)
+    names = selectors.bundle_names(case.bundle_code for case in parents)
     calendar, today = WorkCalendar.load(), timezone.localdate()
     rows = []
     for case in page:
-        row = {"case": case, "due": None, "remaining": None}
-        if case.channel == Channel.ONLINE and case.submitted_at:
-            due = services.deemed_acceptance_due(submitted_on=timezone.localdate(case.submitted_at), calendar=calendar)
+        row = {"case": case, "due": None, "remaining": None, "bundle": names.get(case.bundle_code, case.bundle_code)
+               if case.is_bundle_parent else "", "waiting_children": waiting.get(case.pk, 0)}
+        if case.channel == Channel.ONLINE and case.waiting_since:
+            due = services.deemed_acceptance_due(submitted_on=timezone.localdate(case.waiting_since), calendar=calendar)
             row["due"], row["remaining"] = due, calendar.remaining_working_days(today, due)
         rows.append(row)
     return render(request, "applications/pages/prereview.html", {"page": page, "rows": rows})
@@ -108,24 +109,65 @@ def _called_ticket(request):
 def _case_page(request, case, *, upload_errors=None, notice_form=None, refer_form=None, deliver_form=None):
     context = case_context(request, case, upload_errors=upload_errors)
     case = context["case"]
+    if case.parent_id:
+        return _bundle_child_page(request, context)
     requirements = selectors.case_requirements(case)
     expected_due = None
     if case.state in (State.DRAFT, State.SUBMITTED):
         # What the applicant is told at the window: the due date if accepted today.
         expected_due = WorkCalendar.load().add_working_days(timezone.localdate(), case.item_version.promised_days)
+    first_notice = context["notices"][0]["notice"] if context["notices"] else None
     context.update({
         "expected_due": expected_due,
         "notice_form": notice_form or NoticeForm(requirements=requirements, prefix="notice"),
         "refer_form": refer_form or ReferForm(prefix="refer"),
         "can_accept": "accept" in context["actions"],
-        "can_notice": "request_materials" in context["actions"],
+        # 一次性告知 (DESIGN §5): one notice per case; once given, the page shows it instead of the form.
+        # (a refused post, from a page opened before the notice, comes back with its errors)
+        "can_notice": "request_materials" in context["actions"] and (first_notice is None or notice_form is not None),
+        "noticed": first_notice if "request_materials" in context["actions"] else None,
         "can_refer": "refer" in context["actions"],
         "can_assist": not case.assisted_by_id and case.state in services.ASSISTABLE,
-        "deliver_form": deliver_form or DeliverForm(prefix="deliver"),
+        "deliver_form": deliver_form or DeliverForm.for_case(case),
         # 一次一评: a stage done and not rated yet can go to this window's pad
         "can_rating_pad": bool(services.rating_stages_open(case)),
     })
     return render(request, "applications/pages/window_case.html", context)
+
+
+def _bundle_child_page(request, context):
+    """A bundle's child at the window: what it holds, and no action of its own — the window takes the bundle
+    as one case on its parent's page (一件事一次办)."""
+    parent = context["case"].parent
+    for row in context["materials"]:
+        row["uploadable"] = False
+    context.update({"actions": [], "commit_form": None, "parent": parent,
+                    "bundle_name": selectors.parent_bundle_name(parent)})
+    return render(request, "applications/pages/window_case.html", context)
+
+
+def _bundle_child_refusal(request, case):
+    """An action posted to a bundle's child: refused with the error page, which names and links the bundle."""
+    parent = case.parent
+    message = (f"办件 {case.number} 属于一件事“{selectors.parent_bundle_name(parent)}”（一件事办件 {parent.number}），"
+               "受理、一次性告知、转部门研判、补正和送达须在一件事办件上统一办理，本次操作未执行")
+    return render(request, "409.html", {
+        "message": message, "link": reverse("applications:window-case", args=[parent.number]),
+        "link_label": f"前往一件事办件 {parent.number}",
+    }, status=409)
+
+
+def single_case(view):
+    """A window action on one case (`view(request, case)`); a bundle's child answers 409 naming its bundle."""
+
+    @wraps(view)
+    def wrapped(request, number, **kwargs):
+        case = access_application(user=request.user, number=number)
+        if case.parent_id:
+            return _bundle_child_refusal(request, case)
+        return view(request, case, **kwargs)
+
+    return wrapped
 
 
 @clerk_required
@@ -136,33 +178,33 @@ def window_case(request, number):
 
 @clerk_required
 @require_POST
-def window_case_upload(request, number):
-    case = access_application(user=request.user, number=number)
+@single_case
+def window_case_upload(request, case):
     return upload_material(request, case, page=_case_page, back="applications:window-case")
 
 
 @clerk_required
 @require_POST
-def window_case_commit(request, number):
+@single_case
+def window_case_commit(request, case):
     """告知承诺制: the walk-in signs the 承诺书 on paper; the clerk records it on the draft."""
-    case = access_application(user=request.user, number=number)
     return commit_materials(request, case, back="applications:window-case")
 
 
 @clerk_required
 @require_POST
 @bundle_or_case(bundle_views.window_accept)
-def window_case_accept(request, number):
-    case = access_application(user=request.user, number=number)
+@single_case
+def window_case_accept(request, case):
     act(request, case, services.application_accept, success="已受理，受理通知书已生成。")
     return redirect("applications:window-case", number=case.number)
 
 
 @clerk_required
 @require_POST
-def window_case_assist(request, number):
+@single_case
+def window_case_assist(request, case):
     """帮办: the clerk who helped this applicant is recorded on the case."""
-    case = access_application(user=request.user, number=number)
     act(request, case, services.application_assist, success="已登记您为本办件的帮办人员。")
     return redirect("applications:window-case", number=case.number)
 
@@ -170,8 +212,8 @@ def window_case_assist(request, number):
 @clerk_required
 @require_POST
 @bundle_or_case(bundle_views.window_resubmit)
-def window_case_resubmit(request, number):
-    case = access_application(user=request.user, number=number)
+@single_case
+def window_case_resubmit(request, case):
     act(request, case, services.application_resubmit, success="补正材料已提交。")
     return redirect("applications:window-case", number=case.number)
 
@@ -179,9 +221,9 @@ def window_case_resubmit(request, number):
 @clerk_required
 @require_POST
 @bundle_or_case(bundle_views.window_notice)
-def window_case_notice(request, number):
+@single_case
+def window_case_notice(request, case):
     """一次性告知: every deficiency in one submit, or nothing."""
-    case = access_application(user=request.user, number=number)
     form = NoticeForm(request.POST, requirements=selectors.case_requirements(case), prefix="notice")
     done = submit_form(
         request, form, back=reverse("applications:window-case", args=[case.number]),
@@ -194,9 +236,9 @@ def window_case_notice(request, number):
 
 @clerk_required
 @require_POST
-def window_case_refer(request, number):
+@single_case
+def window_case_refer(request, case):
     """The window has no veto (窗口无否决权): doubts go to the department with a reason."""
-    case = access_application(user=request.user, number=number)
     form = ReferForm(request.POST, prefix="refer")
     done = submit_form(
         request, form, back=reverse("applications:window-case", args=[case.number]),
@@ -231,17 +273,18 @@ def pickup(request):
 
 
 def _deliver(request, case, *, deliver, page):
-    """送达 at the window: pickup (the holder's ID checked, a visit) or mail (tracking number)."""
+    """送达 at the window: pickup (the holder's ID checked, a visit) or mail (address and tracking number)."""
     form = DeliverForm(request.POST, prefix="deliver")
 
     def run():
         data = form.cleaned_data
-        deliver(actor=request.user, application=case, method=data["method"],
-                tracking_number=data["tracking_number"], id_number=data["id_number"])
+        deliver(actor=request.user, application=case, method=data["method"], tracking_number=data["tracking_number"],
+                id_number=data["id_number"], address=data["address"])
 
     def success():
         data = form.cleaned_data
-        done = "已核验证件，当面交付" if data["method"] == "pickup" else f"已邮寄（单号 {data['tracking_number'].strip()}）"
+        done = ("已核验证件，当面交付" if data["method"] == "pickup"
+                else f"已邮寄至 {data['address'].strip()}（单号 {data['tracking_number'].strip()}）")
         return f"{done}，办件已送达。"
 
     done = submit_form(request, form, run=run, success=success,
@@ -257,6 +300,6 @@ def _deliver_bundle(request, parent):
 @clerk_required
 @require_POST
 @bundle_or_case(_deliver_bundle)
-def window_case_deliver(request, number):
-    case = access_application(user=request.user, number=number)
+@single_case
+def window_case_deliver(request, case):
     return _deliver(request, case, deliver=services.application_deliver, page=_case_page)

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import FileSystemStorage
 
+# 开办餐饮店, the 一件事 of the bundle tests (a module may define its own `bundle`, `food` … instead).
+from tests.applications.bundle_fixtures import bundle, food, food_dept, submitted_parent, tax, tax_dept  # noqa: F401
+
 # Where test modules used to import the file helpers from; tests/files.py is their home now.
 from tests.files import build_pdf, pdf_bytes, pdf_file, png_bytes, stored_files, upload  # noqa: F401
 

@@ -6,81 +6,18 @@ from django.core.exceptions import ValidationError
 
 from applications import selectors, services
 from applications.models import Application, Material, Notice, State
-from items.models import Bundle, BundleField, BundleMaterial, BundleMember
 from portal.errors import InvalidTransition
+from tests.applications.bundle_fixtures import complete, create, parent_material, requirement
 from tests.assertions import unchanged
-from tests.factories import DepartmentFactory, UserFactory, published_item
+from tests.factories import UserFactory
 from tests.files import pdf_file
 
 pytestmark = pytest.mark.django_db
-
-ID_CARD = "申请人身份证件"
-
-
-@pytest.fixture
-def food_dept():
-    return DepartmentFactory(code="CCSJ", name="长春市市场监督管理局")
-
-
-@pytest.fixture
-def tax_dept():
-    return DepartmentFactory(code="CCSW", name="国家税务总局长春市税务局")
-
-
-@pytest.fixture
-def food(food_dept):
-    return published_item(code="11220100MB0000001Y0100040400001", name="食品经营许可（新办）", department=food_dept,
-                          promised_days=5, materials=[
-                              {"name": "食品经营许可申请书", "form": "original", "required": True},
-                              {"name": "法定代表人身份证件", "form": "copy", "required": True},
-                          ])
-
-
-@pytest.fixture
-def tax(tax_dept):
-    return published_item(code="11220100MB0000010W2000571700001", name="新办纳税人涉税事项套餐", department=tax_dept,
-                          promised_days=2, materials=[
-                              {"name": "办税人员身份证件", "form": "copy", "required": True},
-                              {"name": "涉税事项申请表", "form": "original", "required": True},
-                          ])
-
-
-@pytest.fixture
-def bundle(food, tax):
-    bundle = Bundle.objects.create(code="YJS-KBCYD", name="开办餐饮店", theme="business_startup", status="published")
-    BundleMember.objects.create(bundle=bundle, item=food, order=1)
-    BundleMember.objects.create(bundle=bundle, item=tax, order=2)
-    BundleField.objects.create(bundle=bundle, order=1, name="shop_name", label="店铺名称", required=True)
-    BundleField.objects.create(bundle=bundle, order=2, name="food_items", label="经营项目", required=True, items=[food.code])
-    BundleMaterial.objects.create(bundle=bundle, order=1, name=ID_CARD,
-                                  maps={food.code: "法定代表人身份证件", tax.code: "办税人员身份证件"})
-    return bundle
 
 
 @pytest.fixture
 def citizen():
     return UserFactory(identified=True, real_name="张伟")
-
-
-def requirement(child, name):
-    return child.item_version.materials.get(name=name)
-
-
-def create(citizen, bundle):
-    return services.bundle_application_create(
-        actor=citizen, bundle_code=bundle.code, form_data={"shop_name": "老张饺子馆", "food_items": "热食类食品制售"})
-
-
-def complete(citizen, parent):
-    shared = parent_material(parent)
-    services.bundle_material_upload(actor=citizen, application=parent, material_id=shared.pk, upload=pdf_file("身份证.pdf"))
-    for child in parent.children.all():
-        for r in child.item_version.materials.exclude(name__in=shared.maps.values()):
-            services.application_material_upload(actor=citizen, application=child, requirement_id=r.pk, upload=pdf_file())
-
-
-def parent_material(parent):
-    return BundleMaterial.objects.get(bundle__code=parent.bundle_code, name=ID_CARD)
 
 
 def test_create_makes_a_parent_and_one_child_per_item_in_its_department(citizen, bundle, food, tax):
@@ -139,14 +76,6 @@ def clerk():
     from tests.factories import HallFactory
 
     return UserFactory(clerk=True, hall=HallFactory(code="CC-CITY", name="长春市政务服务中心"), real_name="李娜")
-
-
-@pytest.fixture
-def submitted_parent(citizen, bundle):
-    parent = create(citizen, bundle)
-    complete(citizen, parent)
-    services.bundle_submit(actor=citizen, application=parent)
-    return parent
 
 
 def test_api_creates_a_bundle_and_shows_children(login_api, citizen, bundle):
@@ -243,7 +172,8 @@ def test_departments_decide_in_parallel_and_a_rejection_does_not_block_the_other
     assert selectors.combined_state(selectors.bundle_children(submitted_parent)) == "in_progress"
     # Delivered together: nothing is issued yet.
     with unchanged(submitted_parent, food_case, tax_case), pytest.raises(InvalidTransition):
-        services.bundle_deliver(actor=clerk, application=submitted_parent, method="mail", tracking_number="SF1")
+        services.bundle_deliver(actor=clerk, application=submitted_parent, method="mail", tracking_number="SF1",
+                                address="长春市朝阳区人民大街 1 号")
 
 
 def test_withdrawing_the_bundle_withdraws_every_undecided_child(login_api, citizen, submitted_parent):
@@ -296,8 +226,9 @@ def test_the_window_delivers_a_bundle_together(login_api, clerk, submitted_paren
     assert "一并送达" in page.get(f"/window/cases/{submitted_parent.number}/").content.decode()
 
     response = page.post(f"/window/cases/{submitted_parent.number}/deliver/",
-                         {"deliver-method": "mail", "deliver-tracking_number": "EMS0001"}, follow=True)
-    assert "已邮寄（单号 EMS0001）" in response.content.decode()
+                         {"deliver-method": "mail", "deliver-tracking_number": "EMS0001",
+                          "deliver-address": "长春市朝阳区人民大街 1 号"}, follow=True)
+    assert "已邮寄至 长春市朝阳区人民大街 1 号（单号 EMS0001）" in response.content.decode()
     children = selectors.bundle_children(submitted_parent)
     assert {(c.state, c.tracking_number) for c in children} == {(State.DELIVERED, "EMS0001")}
     # A child's own page offers no delivery: it goes with its bundle.

@@ -29,7 +29,7 @@ def test_mail_needs_a_tracking_number(as_user, clerk, issued):
     client = as_user(clerk)
     with unchanged(issued):
         assert deliver(client, issued, method="mail").status_code == 400
-    response = deliver(client, issued, method="mail", tracking_number="SF1234567890")
+    response = deliver(client, issued, method="mail", tracking_number="SF1234567890", address="长春市朝阳区人民大街 1 号")
     assert response.status_code == 200
     case = Application.objects.get(number=issued)
     assert (case.tracking_number, case.visits) == ("SF1234567890", 0)
@@ -45,9 +45,10 @@ def test_download_by_the_applicant_is_zero_visit_delivery(as_user, citizen, cler
 def test_citizen_cannot_mark_mail_delivered_and_nothing_twice(as_user, citizen, clerk, issued):
     with unchanged(issued):
         assert deliver(as_user(citizen), issued, method="mail", tracking_number="x").status_code == 403
-    assert deliver(as_user(clerk), issued, method="mail", tracking_number="SF1").status_code == 200
+    address = "长春市朝阳区人民大街 1 号"
+    assert deliver(as_user(clerk), issued, method="mail", tracking_number="SF1", address=address).status_code == 200
     with unchanged(issued):
-        again = deliver(as_user(clerk), issued, method="mail", tracking_number="SF2")
+        again = deliver(as_user(clerk), issued, method="mail", tracking_number="SF2", address=address)
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
 
 

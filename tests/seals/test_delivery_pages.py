@@ -51,7 +51,8 @@ def test_mail_needs_a_tracking_number_on_the_page(clerk, issued):
     response = client.post(f"/window/cases/{issued}/deliver/", {"deliver-method": "mail"})
     assert response.status_code == 200 and "邮寄送达须填写快递单号" in response.content.decode()
     response = client.post(f"/window/cases/{issued}/deliver/",
-                           {"deliver-method": "mail", "deliver-tracking_number": "SF1234567890"}, follow=True)
-    assert "已邮寄（单号 SF1234567890）" in response.content.decode()
+                           {"deliver-method": "mail", "deliver-tracking_number": "SF1234567890",
+                            "deliver-address": "长春市朝阳区人民大街 1 号"}, follow=True)
+    assert "已邮寄至 长春市朝阳区人民大街 1 号（单号 SF1234567890）" in response.content.decode()
     case = Application.objects.get(number=issued)
     assert (case.state, case.tracking_number, case.visits) == ("delivered", "SF1234567890", 0)
