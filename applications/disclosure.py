@@ -8,8 +8,9 @@ kept in the cache for a few minutes (a rating lands on the public page within th
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,7 +20,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from applications.models import POOR_SCORES, Rating, Rectification, RectificationState
+from applications.models import POOR_SCORES, Complaint, Rating, Rectification, RectificationState
 
 CACHE_SECONDS = 300
 SATISFIED_SCORES = (1, 2, 3)
@@ -78,6 +79,40 @@ def ratings_disclosure(*, year: int) -> list[DepartmentRatings]:
     return rows
 
 
+@dataclass(frozen=True)
+class DepartmentComplaints:
+    name: str
+    received: int
+    answered: int
+    on_time: int
+
+    @property
+    def on_time_share(self) -> float | None:
+        return round(self.on_time / self.answered, 4) if self.answered else None
+
+
+def complaints_disclosure(*, year: int) -> list[DepartmentComplaints]:
+    """投诉 received in `year` per department (decision 059): how many, how many answered, how many of those
+    answered by their due date (the first answer counts). Counts only, cached like the ratings."""
+    key = f"complaints-disclosure:{year}"
+    found = _cache_get(key)
+    if found is not None:
+        return found
+    start, end = _year_range(year)
+    rows = sorted(
+        (DepartmentComplaints(name=row["department__name"], received=row["received"], answered=row["answered"],
+                              on_time=row["on_time"])
+         for row in Complaint.objects.filter(received_at__gte=start, received_at__lt=end)
+         .values("department__name")
+         .annotate(received=Count("pk"), answered=Count("pk", filter=Q(first_answered_at__isnull=False)),
+                   on_time=Count("pk", filter=Q(first_answered_at__date__lte=F("due_date"))))
+         .order_by()),
+        key=lambda row: (-row.received, row.name),
+    )
+    _cache_set(key, rows)
+    return rows
+
+
 def _cache_get(key):
     try:
         return cache.get(key)
@@ -118,6 +153,7 @@ def ratings_page(request):
                                poor=sum(r.poor for r in rows), rectified=sum(r.rectified for r in rows))
     return render(request, "applications/pages/ratings_public.html", {
         "year": year, "years": range(today.year, FIRST_YEAR - 1, -1), "rows": rows, "totals": totals,
+        "complaints": complaints_disclosure(year=year), "complaint_due_days": settings.COMPLAINT_DUE_WORKING_DAYS,
     })
 
 

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('number', models.CharField(max_length=32, unique=True, verbose_name='投诉编号')),
                 ('name', models.CharField(blank=True, max_length=50, verbose_name='投诉人姓名')),
-                ('phone', models.CharField(blank=True, max_length=11, verbose_name='联系电话')),
+                ('phone', models.CharField(blank=True, max_length=20, verbose_name='联系电话')),
                 ('category', models.CharField(choices=[('attitude', '服务态度'), ('efficiency', '办事效率'), ('materials', '材料要求'), ('policy', '政策执行'), ('other', '其他')], max_length=12, verbose_name='投诉类别')),
                 ('content', models.TextField(max_length=2000, verbose_name='投诉内容')),
                 ('state', django_fsm.FSMField(choices=[('open', '待处理'), ('in_progress', '处理中'), ('answered', '已答复'), ('review', '复核中'), ('closed', '已办结')], default='open', max_length=50, protected=True, verbose_name='状态')),

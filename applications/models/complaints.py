@@ -56,7 +56,7 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
     complainant = models.ForeignKey(User, verbose_name="投诉人账户", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="complaints")
     name = models.CharField("投诉人姓名", max_length=50, blank=True)
-    phone = models.CharField("联系电话", max_length=11, blank=True)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
     category = models.CharField("投诉类别", max_length=12, choices=ComplaintCategory.choices)
     content = models.TextField("投诉内容", max_length=CONTENT_MAX_LENGTH)
     state = FSMField("状态", default=ComplaintState.OPEN, choices=ComplaintState.choices, protected=True)

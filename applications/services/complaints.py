@@ -104,7 +104,7 @@ def complaint_file(*, actor: User | None, category: str, content: str, applicati
     if len(name) > NAME_MAX_LENGTH:
         errors["name"] = [f"姓名不能超过 {NAME_MAX_LENGTH} 个字"]
     if known:
-        name, phone = name or actor.display_name, (phone or actor.phone)[:11]
+        name, phone = name or actor.display_name, phone or actor.phone
     else:
         try:
             phone = normalize_mobile(phone)

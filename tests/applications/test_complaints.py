@@ -272,3 +272,14 @@ def test_the_timer_reads_the_partial_index_only(complaint):
         cursor.execute("SET enable_seqscan = on")
     assert "complaint_overdue_idx" in plan
 
+
+
+def test_the_public_page_counts_complaints_per_department_without_personal_data(as_user, reviewer, complaint, api):
+    answered(as_user, reviewer, complaint)
+    with time_machine.travel("2026-12-01 09:00 +0800"):
+        page = api.get("/ratings/?year=2026").content.decode()
+    assert "2026 年各部门投诉办理情况" in page and complaint.department.name in page
+    row = page[page.index("各部门投诉办理情况"):]
+    assert "<td>1</td><td>1</td>" in row and "100%" in row
+    for private in filter(None, (complaint.number, complaint.content, complaint.phone, complaint.answer)):
+        assert private not in page
