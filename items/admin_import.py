@@ -152,7 +152,12 @@ class CatalogueImportAdmin:
             return self._import_page(request, status=409, form=CatalogueUploadForm(), refusal=str(refusal))
         except CatalogueError as error:
             return self._import_page(request, status=409, form=CatalogueUploadForm(), errors=error.errors)
-        self.message_user(request, "目录已导入：" + "；".join(summary.lines()), messages.SUCCESS)
+        counts = [
+            f"{group['label']}{'，'.join(f'{label} {count}' for label, count in group['counts'].items())}"
+            for group in _preview_groups(summary)
+        ]
+        self.message_user(request, f"目录已导入：{'；'.join(counts)}；发布新版本 {len(summary.published)} 个",
+                          messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:items_item_changelist"))
 
     def _apply(self, request) -> ImportSummary:
