@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from applications.complaint_links import complaint_link_path, complaint_link_read
@@ -241,3 +243,22 @@ def test_supervisor_filters_and_reviews_on_the_page(anonymous_complaint, reviewe
     assert client.post(f"{url}send-back/", {"text": "请核实窗口录像"}).status_code == 302
     anonymous_complaint.refresh_from_db()
     assert anonymous_complaint.state == "in_progress" and anonymous_complaint.review_note == "请核实窗口录像"
+
+
+def test_the_lists_cost_the_same_queries_for_one_complaint_or_many(citizen, submitted, reviewer):
+    def file(count):
+        for _ in range(count):
+            page_client(citizen).post(f"/my/cases/{submitted}/complaint/", {"category": "other", "content": "再次投诉"})
+
+    def queries(user, url):
+        client = page_client(user)
+        client.get(url)  # the session and the nav's first reads
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    file(1)
+    one = {url: queries(user, url) for user, url in ((reviewer, "/review/complaints/"), (citizen, "/my/complaints/"))}
+    file(4)
+    many = {url: queries(user, url) for user, url in ((reviewer, "/review/complaints/"), (citizen, "/my/complaints/"))}
+    assert one == many

@@ -54,6 +54,8 @@ def test_an_anonymous_complaint_is_answered_and_rated(chromium, live_server, set
         person.wait_for_load_state()
         expect(person.get_by_role("status")).to_contain_text(f"验证码已发送至 {PHONE}")
         assert_accessible(person)
+        ARTIFACTS.mkdir(exist_ok=True)
+        person.screenshot(path=str(ARTIFACTS / "test_complaint_journey_form.png"), full_page=True)
 
         # A wrong code is named on its field; nothing is filed.
         right = sms.code(PHONE)
