@@ -36,8 +36,9 @@ class ComplaintForm(forms.Form):
     """The public form: the department (or an item of the catalogue, whose department it goes to), and for
     someone not signed in, a mobile number proven by an SMS code and an optional name."""
 
-    department = forms.ChoiceField(label="投诉部门", required=False, help_text="选择了相关事项的，可不选部门")
-    item = forms.ChoiceField(label="相关事项（可不选）", required=False)
+    department = forms.ChoiceField(label="投诉部门", required=False,
+                                   widget=forms.Select(attrs={"data-autosubmit": ""}))
+    item = forms.ChoiceField(label="相关事项（可不选）", required=False, help_text="列出所选部门的事项；选择后按事项的实施部门转交")
     category = _category_field()
     content = _content_field()
     name = forms.CharField(label="姓名（可不填）", max_length=50, required=False,
@@ -48,13 +49,16 @@ class ComplaintForm(forms.Form):
                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", **REQUIRED}))
 
     def __init__(self, *args, known: bool = False, **kwargs):
-        """`known`: a signed-in applicant, who gives no phone and no code."""
+        """`known`: a signed-in applicant, who gives no phone and no code. The items offered are the chosen
+        department's only (a catalogue has thousands): choosing a department lists them (the form is sent
+        again, by script or by the 列出事项 button); `initial` may name an item (`?item=` from its guide)."""
         super().__init__(*args, **kwargs)
         self.fields["department"].choices = [("", "请选择"), *Department.objects.order_by("code").values_list("code", "name")]
-        items = (Item.objects.filter(current_version__isnull=False).select_related("current_version", "department")
-                 .order_by("department__code", "code"))
-        self.fields["item"].choices = [("", "不选择"), *((item.code, f"{item.current_version.name}（{item.department.name}）")
-                                                        for item in items)]
+        chosen = (self.data.get("department") if self.is_bound else self.initial.get("department")) or ""
+        items = Item.objects.filter(current_version__isnull=False).select_related("current_version").order_by("code")
+        items = items.filter(department__code=chosen) if chosen else items.none()
+        self.fields["item"].choices = [("", "不选择" if chosen else "请先选择投诉部门"),
+                                       *((item.code, item.current_version.name) for item in items)]
         if known:
             for name in ("name", "phone", "code"):
                 del self.fields[name]

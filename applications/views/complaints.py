@@ -20,6 +20,7 @@ from applications.forms import add_service_errors
 from applications.models import AWAITING_DEPARTMENT, ComplaintState
 from applications.permissions import access_application, access_complaint, visible_complaints
 from applications.views.common import PAGE_SIZE, applicant_required
+from items.models import Item
 from portal.account_views import SEND_CODE, send_code_page
 from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
@@ -52,17 +53,29 @@ def _rate(request, complaint, *, actor, template: str, context: dict):
 # --- filing ---------------------------------------------------------------------------------------------
 
 
+def _initial_route(query) -> dict:
+    """`?item=<code>` (its department chosen with it) or `?department=<code>`."""
+    item = Item.objects.filter(code=query.get("item", ""), current_version__isnull=False).select_related("department").first()
+    if item is not None:
+        return {"department": item.department.code, "item": item.code}
+    return {"department": query.get("department", "")}
+
+
 @throttle_page("complaint_file", methods=("POST",))
 def complaint_new(request):
     """投诉 without an account (or signed in as an applicant, who gives no phone): pick the department or
     an item, prove the phone with an SMS code, then the number and the link to follow it."""
     known = request.user.is_authenticated and request.user.role == Role.APPLICANT
-    form = ComplaintForm(request.POST or None, known=known)
     context = {"known": known, "due_days": settings.COMPLAINT_DUE_WORKING_DAYS}
-    if request.method != "POST":
-        return render(request, NEW_TEMPLATE, {"form": form, **context})
+    action = request.POST.get("action")
+    if request.method != "POST" or action not in ("file", SEND_CODE):
+        # The first visit (`?item=` from an item's guide, `?department=`), or a department chosen: its items listed.
+        initial = request.POST.dict() if request.method == "POST" else _initial_route(request.GET)
+        initial.pop("code", None)
+        return render(request, NEW_TEMPLATE, {"form": ComplaintForm(initial=initial, known=known), **context})
+    form = ComplaintForm(request.POST, known=known)
     if form.is_valid():
-        if request.POST.get("action") == SEND_CODE and not known:
+        if action == SEND_CODE and not known:
             return send_code_page(request, form, SmsPurpose.COMPLAINT, NEW_TEMPLATE, **context)
         try:
             complaint = services.complaint_file(actor=request.user if known else None, **form.filing())

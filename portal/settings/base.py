@@ -199,8 +199,8 @@ REST_FRAMEWORK = {
         "sms_code": "30/hour",
         "sms_phone": "1/minute",
         "sms_phone_day": "10/day",
-        # 投诉 without an account (decision 059): filings and code requests on its page, per client address.
-        "complaint_file": "20/hour",
+        # 投诉 without an account (decision 059): every POST of its page (filing, code, listing items), per client address.
+        "complaint_file": "30/hour",
         # Overrides from the environment, e.g. THROTTLE_RATES="login=60/minute" where a big hall signs in
         # from behind one NAT address.
         **env.dict("THROTTLE_RATES", default={}),

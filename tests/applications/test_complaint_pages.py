@@ -17,7 +17,7 @@ from applications.complaint_links import complaint_link_path, complaint_link_rea
 from applications.models import Complaint
 from portal.models import AuditEvent, SmsCode
 from tests.assertions import unchanged
-from tests.factories import UserFactory
+from tests.factories import UserFactory, published_item
 from tests.sms_outbox import sms_outbox
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def page_client(user=None):
 
 
 def form(item, /, **fields):
-    return {"department": "", "item": item.code, "category": "attitude", "content": "窗口人员态度生硬，不解释原因",
+    return {"department": item.department.code, "item": item.code, "category": "attitude", "content": "窗口人员态度生硬，不解释原因",
             "name": "陈先生", "phone": PHONE, "code": "", "action": "file", **fields}
 
 
@@ -125,7 +125,8 @@ def test_a_signed_in_applicant_files_without_a_code(citizen, item):
     client = page_client(citizen)
     page = client.get("/complaints/new/").content.decode()
     assert "短信验证码" not in page
-    response = client.post("/complaints/new/", {"item": item.code, "category": "policy", "content": "政策口径不一致"})
+    response = client.post("/complaints/new/", {"department": item.department.code, "item": item.code, "category": "policy",
+                                                "content": "政策口径不一致", "action": "file"})
     complaint = Complaint.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/my/complaints/{complaint.number}/"
     assert complaint.complainant == citizen
@@ -262,3 +263,17 @@ def test_the_lists_cost_the_same_queries_for_one_complaint_or_many(citizen, subm
     file(4)
     many = {url: queries(user, url) for user, url in ((reviewer, "/review/complaints/"), (citizen, "/my/complaints/"))}
     assert one == many
+
+
+def test_choosing_a_department_lists_its_items_only(item):
+    other = published_item(name="户外广告设置许可")
+    client = page_client()
+    first = client.get("/complaints/new/").content.decode()
+    assert "请先选择投诉部门" in first and item.current_version.name not in first
+    listed = client.post("/complaints/new/", {"department": item.department.code, "content": "写了一半", "action": "items"})
+    body = listed.content.decode()
+    assert listed.status_code == 200 and item.current_version.name in body and other.current_version.name not in body
+    assert "写了一半" in body and "field-error" not in body
+    from_guide = client.get(f"/complaints/new/?item={other.code}").content.decode()
+    assert f'value="{other.code}" selected' in from_guide and f'value="{other.department.code}" selected' in from_guide
+    assert not Complaint.objects.exists()

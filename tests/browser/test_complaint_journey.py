@@ -46,7 +46,10 @@ def test_an_anonymous_complaint_is_answered_and_rated(chromium, live_server, set
         fits(person, PHONE_SIZE["width"])
         assert_accessible(person)
 
-        person.get_by_label("投诉部门").select_option(label="市场监督管理局")
+        with person.expect_navigation():  # choosing the department lists its items
+            person.get_by_label("投诉部门").select_option(label="市场监督管理局")
+        assert_accessible(person)
+        person.get_by_label("相关事项（可不选）").select_option(label="食品经营许可（新办）")
         person.get_by_label("投诉类别").select_option(label="办事效率")
         person.get_by_label("投诉内容").fill("提交材料后两周没有任何消息，电话也打不通")
         person.get_by_label("手机号码").fill(PHONE)
@@ -75,6 +78,7 @@ def test_an_anonymous_complaint_is_answered_and_rated(chromium, live_server, set
         fits(person, PHONE_SIZE["width"])
         assert_accessible(person)
         assert complaint.number in sms.messages(PHONE)[-1]
+        assert complaint.item.current_version.name == "食品经营许可（新办）"
 
         log_in(staff, reviewer.username)
         staff.get_by_role("navigation", name="主导航").get_by_role("link", name="投诉处理").click()
