@@ -1,16 +1,19 @@
 """投诉 in Chromium (issue 19, decision 059): a person without an account files a complaint on a phone with an
 SMS code read from the outbox, a reviewer of the department records the 回访 and answers at a desk, and the
-person opens the link from the SMS and rates 满意. axe-core finds nothing on any page, in any of its states."""
+person opens the link from the SMS and rates 满意; a citizen complains from a case's page, is not satisfied,
+and a supervisor sends the answer back. axe-core finds nothing on any page, in any of its states."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from applications import selectors, services
 from applications.models import Complaint
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.factories import DepartmentFactory, UserFactory, published_item
+from tests.files import pdf_file
 from tests.sms_outbox import sms_outbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -125,3 +128,73 @@ def test_an_anonymous_complaint_is_answered_and_rated(chromium, live_server, set
         staff.screenshot(path=str(ARTIFACTS / "test_complaint_journey_desk.png"), full_page=True)
         person_context.close()
         staff_context.close()
+
+
+def test_a_citizen_complains_about_a_case_and_a_supervisor_reviews_it(chromium, live_server, tmp_path, settings):
+    """From the case's page at phone width; the 不满意 goes to a supervisor, who sends it back, on a phone too."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    department = DepartmentFactory(name="住房保障局")
+    item = published_item(department=department, name="公共租赁住房申请")
+    citizen = UserFactory(identified=True, real_name="张伟", phone="13600006666")
+    reviewer = UserFactory(reviewer=True, department=department)
+    supervisor = UserFactory(supervisor=True, real_name="赵监察")
+    case = services.application_create(actor=citizen, item_code=item.code, contact_phone=citizen.phone)
+    for requirement in selectors.missing_requirements(case):
+        services.application_material_upload(actor=citizen, application=case, requirement_id=requirement.pk,
+                                             upload=pdf_file())
+    case = services.application_submit(actor=citizen, application=case)
+
+    context, page = open_page(chromium, live_server, PHONE_SIZE, is_mobile=True)
+    try:
+        log_in(page, citizen.username)
+        page.goto(f"/my/cases/{case.number}/")
+        page.get_by_role("link", name="投诉", exact=True).click()
+        page.wait_for_url(f"**/my/cases/{case.number}/complaint/")
+        assert_accessible(page)
+        page.get_by_role("button", name="提交投诉").click()  # nothing chosen: named on the fields
+        page.wait_for_load_state()
+        expect(page.get_by_role("alert")).to_contain_text("投诉类别")
+        assert_accessible(page)
+        page.get_by_label("投诉类别").select_option(label="材料要求")
+        page.get_by_label("投诉内容").fill("要求提供单位出具的无房证明，但单位早已注销")
+        page.get_by_role("button", name="提交投诉").click()
+        page.wait_for_url("**/my/complaints/TS-*/")
+        complaint = Complaint.objects.get()
+        assert complaint.application_id == case.pk and complaint.department == department
+        fits(page, PHONE_SIZE["width"])
+        assert_accessible(page)
+
+        services.complaint_start(actor=reviewer, complaint=complaint, note="已电话联系")
+        services.complaint_answer(actor=reviewer, complaint=complaint, answer="无房证明可由住建部门查询出具")
+        page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的投诉").click()
+        page.wait_for_url("**/my/complaints/")
+        assert_accessible(page)
+        page.get_by_role("link", name=re.compile("材料要求")).click()
+        page.get_by_role("radio", name="不满意", exact=True).check()
+        page.get_by_role("button", name="提交评价").click()  # no reason: refused on its field
+        page.wait_for_load_state()
+        expect(page.locator("main")).to_contain_text("请写明原因")
+        assert_accessible(page)
+        page.get_by_label("评价意见").fill("住建部门说不出具这种证明")
+        page.get_by_role("button", name="提交评价").click()
+        page.wait_for_load_state()
+        expect(page.locator("main")).to_contain_text("监察人员正在复核")
+
+        page.get_by_role("banner").get_by_role("button", name="退出").click()
+        log_in(page, supervisor.username)
+        page.goto("/review/complaints/?state=review")
+        fits(page, PHONE_SIZE["width"])
+        assert_accessible(page)
+        page.get_by_role("link", name=re.compile("材料要求")).click()
+        expect(page.locator("main")).to_contain_text("住建部门说不出具这种证明")
+        assert_accessible(page)
+        page.get_by_label("退回理由").fill("请与住建部门协调后重新答复")
+        page.get_by_role("button", name="退回部门重新答复").click()
+        page.wait_for_load_state()
+        expect(page.locator("main")).to_contain_text("处理中")
+        complaint.refresh_from_db()
+        assert complaint.state == "in_progress" and complaint.reviewed_by == supervisor
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "test_complaint_review_phone.png"), full_page=True)
+        context.close()
