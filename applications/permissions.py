@@ -150,6 +150,11 @@ def access_complaint(*, user: User, number: str) -> Complaint:
     return complaint
 
 
+def complains_as_account(*, user: User) -> bool:
+    """A signed-in applicant files a complaint as themselves (no phone to prove); staff file none."""
+    return user.is_authenticated and user.role == Role.APPLICANT
+
+
 def answers_complaint(*, user: User, complaint: Complaint) -> bool:
     """The department it was routed to answers it: its reviewers and its head."""
     return user.role in (Role.REVIEWER, Role.HEAD) and user.department_id == complaint.department_id

@@ -14,7 +14,7 @@ from django.utils import timezone
 from applications.complaint_links import complaint_link_url
 from applications.models import AWAITING_DEPARTMENT, Application, Complaint, ComplaintCategory, ComplaintState, ComplaintVerdict
 from applications.models.complaints import CONTENT_MAX_LENGTH, NOTE_MAX_LENGTH
-from applications.permissions import answers_complaint, is_supervisor, owns
+from applications.permissions import answers_complaint, complains_as_account, is_supervisor, owns
 from applications.services.case import local_today, next_number
 from applications.services.follow_up import (
     department_heads,
@@ -29,7 +29,7 @@ from items.models import Item
 from portal.accounts import normalize_mobile, sms_code_verify
 from portal.audit import audit_record
 from portal.errors import Forbidden
-from portal.models import Department, Role, SmsPurpose, User
+from portal.models import Department, SmsPurpose, User
 from portal.notifications import Message, notify, notify_many
 from portal.sms import get_sms_backend
 
@@ -86,7 +86,7 @@ def complaint_file(*, actor: User | None, category: str, content: str, applicati
     else gives a mobile number proven by a `complaint` SMS code (checked last, after every field's shape, so a
     typo does not cost a try) and may give a name."""
     known = actor is not None and actor.is_authenticated
-    if known and actor.role != Role.APPLICANT:
+    if known and not complains_as_account(user=actor):
         raise Forbidden("投诉由办事群众提出；工作人员请通过内部渠道反映")
     errors: dict[str, list[str]] = {}
     category = _choice(category, ComplaintCategory, "category", "投诉类别", errors)

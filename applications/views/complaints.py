@@ -18,7 +18,7 @@ from applications.complaint_forms import CaseComplaintForm, ComplaintForm, Compl
 from applications.complaint_links import complaint_link_path, complaint_link_read
 from applications.forms import add_service_errors
 from applications.models import AWAITING_DEPARTMENT, ComplaintState
-from applications.permissions import access_application, access_complaint, visible_complaints
+from applications.permissions import access_application, access_complaint, complains_as_account, is_supervisor, visible_complaints
 from applications.views.common import PAGE_SIZE, applicant_required
 from items.models import Item
 from portal.account_views import SEND_CODE, send_code_page
@@ -65,7 +65,7 @@ def _initial_route(query) -> dict:
 def complaint_new(request):
     """投诉 without an account (or signed in as an applicant, who gives no phone): pick the department or
     an item, prove the phone with an SMS code, then the number and the link to follow it."""
-    known = request.user.is_authenticated and request.user.role == Role.APPLICANT
+    known = complains_as_account(user=request.user)
     context = {"known": known, "due_days": settings.COMPLAINT_DUE_WORKING_DAYS}
     action = request.POST.get("action")
     if request.method != "POST" or action not in ("file", SEND_CODE):
@@ -169,7 +169,7 @@ def complaints(request):
         rows = rows.filter(state=values["state"])
     if values["overdue"] == "1":
         rows = rows.filter(overdue=True)
-    supervisor = request.user.role == Role.SUPERVISOR
+    supervisor = is_supervisor(user=request.user)
     if supervisor and values["department"]:
         rows = rows.filter(department__code=values["department"])
     page = Paginator(rows.order_by("due_date", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
