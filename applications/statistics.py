@@ -20,6 +20,7 @@ Definitions (what each figure means, for the people who publish them):
 - closed (办结): cases whose result was issued in the period; one_visit_share / zero_visit_share are the
   shares of those with at most one / no visit to a hall;
 - satisfaction_rate: ratings 1–3 (非常满意/满意/基本满意) ÷ all valid ratings given in the period;
+  intake_satisfaction_rate and issuance_satisfaction_rate: the same over the ratings of that stage only;
 - online_share: received online ÷ received;
 - avg_wait_minutes: called_at − issued_at of the tickets called in the period. The queue belongs to the
   hall: `hall` narrows it, `department` and `item` do not.
@@ -35,7 +36,7 @@ from django.db.models import Count, F, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
-from applications.models import RUNNING, Application, Channel, DayStat, Rating, StatDay, Ticket, TicketDayStat
+from applications.models import RUNNING, Application, Channel, DayStat, Rating, RatingStage, StatDay, Ticket, TicketDayStat
 from items.models import Handling, Item, ItemVersion
 from portal.errors import Forbidden
 from portal.models import Department, Hall, Role, User
@@ -210,8 +211,11 @@ def day_rows(scope: Scope, spans: list[Moments], *, calendar: WorkCalendar | Non
     add(_by_day(cases, "accepted_at", spans, *keys, accepted=Count("pk")), accepted=1)
     add(_by_day(cases, "issued_at", spans, *keys, closed=Count("pk"), one_visit=Count("pk", filter=Q(visits__lte=1)),
                 zero_visit=Count("pk", filter=Q(visits=0)), visits=Sum("visits")), closed=1, one_visit=1, zero_visit=1, visits=1)
+    intake = Q(stage=RatingStage.INTAKE)
     add(_by_day(_ratings(scope), "rated_at", spans, *keys, ratings=Count("pk"),
-                satisfied=Count("pk", filter=Q(score__lte=3))), ratings=1, satisfied=1)
+                satisfied=Count("pk", filter=Q(score__lte=3)), intake_ratings=Count("pk", filter=intake),
+                intake_satisfied=Count("pk", filter=intake & Q(score__lte=3))),
+        ratings=1, satisfied=1, intake_ratings=1, intake_satisfied=1)
     decided = _by_day(cases, "decided_at", spans, *keys, accepted_day=TruncDate("accepted_at"), decided=Count("pk"),
                       on_time=Count("pk", filter=Q(decided_at__date__lte=F("due_date"))),
                       suspended=Sum("suspended_days"), promised=Sum("item_version__promised_days"))
@@ -241,7 +245,8 @@ def ticket_rows(scope: Scope, spans: list[Moments]) -> dict[tuple, dict]:
 # --- the figures: rolled-up days summed in SQL, the other days counted from the records ---------------------
 
 DAY_MEASURES = ["received", "online", "accepted", "decided", "on_time", "timed", "working_days", "closed",
-                "one_visit", "zero_visit", "ratings", "satisfied", "visits", "promised_days"]
+                "one_visit", "zero_visit", "ratings", "satisfied", "visits", "promised_days", "intake_ratings",
+                "intake_satisfied"]
 
 
 def _rolled(scope: Scope, spans: list[Span]) -> QuerySet[DayStat]:
@@ -313,6 +318,10 @@ def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar |
         "avg_working_days": round(totals["working_days"] / totals["timed"], 2) if totals["timed"] else None,
         "overdue_open": overdue_open,
         "satisfaction_rate": _ratio(totals["satisfied"], totals["ratings"]),
+        # per stage (DESIGN §15): 受理 rates the window, 出证 the result; the two make up satisfaction_rate
+        "intake_satisfaction_rate": _ratio(totals["intake_satisfied"], totals["intake_ratings"]),
+        "issuance_satisfaction_rate": _ratio(totals["satisfied"] - totals["intake_satisfied"],
+                                             totals["ratings"] - totals["intake_ratings"]),
         "one_visit_share": _ratio(totals["one_visit"], totals["closed"]),
         "zero_visit_share": _ratio(totals["zero_visit"], totals["closed"]),
         "online_share": _ratio(totals["online"], totals["received"]),
@@ -327,6 +336,7 @@ def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar |
         "online": totals["online"],
         "ratings": totals["ratings"],
         "satisfied_ratings": totals["satisfied"],
+        "intake_ratings": totals["intake_ratings"],
         "tickets_called": tickets["called"],
     }
 

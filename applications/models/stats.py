@@ -32,7 +32,7 @@ class DayStat(models.Model):
 
     Each measure counts by its own timestamp: received/online by submission, accepted by acceptance,
     decided/on_time/timed/working_days by decision, closed/one_visit/zero_visit by issue, ratings/satisfied
-    by rating (valid ratings only)."""
+    (and the intake stage's share of them) by rating (valid ratings only)."""
 
     day = models.DateField("日期")
     department = models.ForeignKey(Department, verbose_name="部门", on_delete=models.CASCADE, related_name="+")
@@ -52,6 +52,9 @@ class DayStat(models.Model):
     # visits to a hall of the cases closed (by issue); promised working days of the timed decisions (by decision)
     visits = models.PositiveIntegerField("办结件跑动次数合计", default=0)
     promised_days = models.PositiveIntegerField("计时决定承诺时限合计（工作日）", default=0)
+    # of `ratings` / `satisfied`, those of the 受理 stage (the rest rate the 出证 stage, DESIGN §15)
+    intake_ratings = models.PositiveIntegerField("受理环节评价", default=0)
+    intake_satisfied = models.PositiveIntegerField("受理环节满意评价", default=0)
 
     class Meta:
         verbose_name = "日统计"

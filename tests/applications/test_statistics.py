@@ -497,6 +497,26 @@ def test_visits_per_case_and_the_promised_days_beside_the_approval_time(world, l
     assert (d1["visits_per_case"], d1["avg_promised_days"]) == (1.5, 5.0)  # C1 C2; C1 C2 C5
 
 
+def test_satisfaction_per_stage(world, login_api):
+    """C1 and C4 rate the window (受理) too: C1 2 on 11-10, C4 4 on 11-23; the 出证 ratings stay 1, 5, 3."""
+    for number, day, score in ((world.c1, "2026-11-10", 2), (world.c4, "2026-11-23", 4)):
+        applicant = Application.objects.get(number=number).applicant
+        with at(day, "16:00"):
+            response = login_api(applicant).post(f"/api/v1/applications/{number}/rate/",
+                                                 {"score": score, "stage": "intake", "comment": "窗口说明清楚"}, format="json")
+        assert response.status_code == 200, response.content
+    if world.rollup == "rollup":  # the days those ratings fell on are rolled up again, as the nightly sweep would
+        StatDay.objects.all().delete()
+        with time_machine.travel(TODAY, tick=False):
+            services.statistics_rollup_sweep()
+        assert DayStat.objects.aggregate(n=Sum("intake_ratings"), s=Sum("intake_satisfied")) == {"n": 2, "s": 1}
+    body = stats(login_api(world.supervisor))
+    assert (body["intake_satisfaction_rate"], body["issuance_satisfaction_rate"]) == (0.5, 0.6667)  # 2 of 2, 4 / 1 3 of 1 5 3
+    assert (body["satisfaction_rate"], body["ratings"], body["intake_ratings"]) == (0.6, 5, 2)  # 1 2 3 of 1 5 3 2 4
+    d2 = stats(login_api(world.supervisor), department="D2")
+    assert (d2["intake_satisfaction_rate"], d2["issuance_satisfaction_rate"]) == (0.0, 1.0)  # C4's 4; C3's 3
+
+
 def catalogue_world():
     """D1: 食品经营 (5/20, online, 1 visit), an instant item (0/20, online), a zero-visit offline item (4/10);
     D2: 卫生许可 (3/20, online). A draft-only item and a newer unpublished draft do not count."""
