@@ -1,7 +1,9 @@
 """Playwright driving Debian's Chromium (never a downloaded browser). Screenshots go to test-artifacts/.
 
 Every context the browser opens listens to the console: a Content-Security-Policy violation (an inline
-script or style the policy blocked, decision 040) fails the test that caused it.
+script or style the policy blocked, decision 040) fails the test that caused it. And it accepts the
+confirmation dialogs of irreversible forms (提交, 受理 …, decision 058); a test that declines one answers it
+on the page.
 """
 
 import os
@@ -23,8 +25,18 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def accept_confirmations(dialog) -> None:
+    """Playwright dismisses a dialog nobody answers, which would cancel every form that asks first
+    (`data-confirm`, static/js/forms.js): a person who clicks 提交 or 受理 means it, so the browser says yes —
+    unless the test answers on the page itself (`page.once("dialog", lambda d: d.dismiss())`)."""
+    page = dialog.page
+    if page is None or not page._impl_obj.listeners("dialog"):  # the page's own listener answers instead
+        dialog.accept()
+
+
 class WatchedBrowser:
-    """The browser, whose every new context reports CSP violations from its console to `violations`."""
+    """The browser, whose every new context reports CSP violations from its console to `violations` and
+    accepts confirmation dialogs (`accept_confirmations`)."""
 
     def __init__(self, browser):
         self._browser = browser
@@ -33,6 +45,7 @@ class WatchedBrowser:
     def new_context(self, **kwargs):
         context = self._browser.new_context(**kwargs)
         context.on("console", self._console)
+        context.on("dialog", accept_confirmations)
         return context
 
     def _console(self, message):
@@ -92,7 +105,7 @@ def log_in(page, username: str, password: str | None = None) -> None:
     page.wait_for_url("**/")
 
 
-def off_the_loop(function, *args):
+def off_the_loop(function, *args, **kwargs):
     """Run `function` in a thread of its own, as a Celery worker or a separate checker would: this thread has
     Playwright's event loop running, and pyHanko (signing, validating) starts its own with asyncio.run()."""
     from concurrent.futures import ThreadPoolExecutor
@@ -101,7 +114,7 @@ def off_the_loop(function, *args):
 
     def work():
         try:
-            return function(*args)
+            return function(*args, **kwargs)
         finally:
             connections.close_all()
 
