@@ -128,6 +128,19 @@ def test_a_catalogue_admin_edits_publishes_and_reads_the_history(page, chromium,
     assert newest.locator("tbody tr").all_inner_texts() == ["承诺办结时限（工作日）\t5\t3"]
     assert_accessible(page)
 
+    # 保存并发布 on the draft page: the 修订说明 typed in the draft form is the one the version keeps.
+    page.goto(f"/admin/items/item/{item.pk}/change/")
+    page.get_by_role("button", name="编辑草稿").click()
+    page.wait_for_url("**/admin/items/itemversion/*/change/")
+    page.get_by_label("事项名称").fill("食品经营许可（新办、延续）")
+    page.get_by_label("修订说明").fill("事项名称加上延续")
+    page.get_by_role("button", name="保存并发布").click()
+    page.wait_for_url(f"**/admin/items/item/{item.pk}/change/")
+    newest = page.locator(".version-entry").first
+    assert "第 3 版" in newest.inner_text() and "事项名称加上延续" in newest.inner_text()
+    assert newest.locator("tbody tr").all_inner_texts() == ["事项名称\t食品经营许可（新办）\t食品经营许可（新办、延续）"]
+    assert ItemVersion.objects.get(item=item, number=3).change_note == "事项名称加上延续"
+
     page.goto(f"/admin/items/bundle/{Bundle.objects.get().pk}/change/")
     check_page(page, "05-bundle", chromium)
 
