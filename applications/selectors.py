@@ -48,6 +48,15 @@ def waiting_children(*, user: User, parents: list[Application]) -> dict[int, int
     return {row["parent_id"]: row["count"] for row in rows}
 
 
+def bundles_to_deliver(*, user: User) -> QuerySet[Application]:
+    """领取送达: the parents whose results can all go together (一并送达): some child issued, none still
+    running. Found through their children, as in prereview_queue (a clerk cannot see a parent's own row)."""
+    unfinished = [state for state in State.values if state not in (State.ISSUED, *FINISHED)]
+    issued = application_list(user=user, state=State.ISSUED).filter(parent__isnull=False)
+    return (Application.objects.filter(pk__in=issued.values("parent_id"))
+            .exclude(children__state__in=unfinished).select_related("item_version"))
+
+
 def bundle_names(codes) -> dict[str, str]:
     return dict(Bundle.objects.filter(code__in=set(codes)).values_list("code", "name"))
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from applications import selectors, services
 from applications.forms import DeliverForm, IntakeForm, NoticeForm, ReferForm, add_service_errors
-from applications.models import FINISHED, Channel, State, Ticket
+from applications.models import Channel, State, Ticket
 from applications.permissions import access_application
 from applications.views import bundles as bundle_views
 from applications.views.common import (
@@ -260,11 +260,8 @@ def pickup(request):
     if query:
         cases = cases.filter(selectors.collectable_by(query))
     page = Paginator(cases.order_by("-issued_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    # A bundle is listed once all its results can go together (一并送达): some issued, none still running.
-    unfinished = [state for state in State.values if state not in (State.ISSUED, *FINISHED)]
-    issued_parents = (selectors.application_list(user=request.user)
-                      .filter(bundle_code__gt="", parent__isnull=True, children__state=State.ISSUED)
-                      .exclude(children__state__in=unfinished).distinct())
+    # A bundle is listed once all its results can go together (一并送达).
+    issued_parents = selectors.bundles_to_deliver(user=request.user)
     if query:
         issued_parents = issued_parents.filter(selectors.collectable_by(query))
     return render(request, "applications/pages/pickup.html", {

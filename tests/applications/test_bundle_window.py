@@ -158,3 +158,19 @@ def test_after_the_bundle_notice_the_page_shows_it_instead_of_the_form(citizen, 
     assert response.status_code == 200 and "首次告知未列出" in text(response)
     assert Notice.objects.filter(application=submitted_parent).count() == 1
     assert Application.objects.get(pk=tax_case.pk).state == State.SUBMITTED
+
+
+# --- 领取送达 ---------------------------------------------------------------------------------------------
+
+
+def test_pickup_lists_a_bundle_once_when_all_its_results_are_out(clerk, submitted_parent):
+    services.bundle_accept(actor=clerk, application=submitted_parent)
+    food_case, tax_case = selectors.bundle_children(submitted_parent)
+    ApplicationFactory.advance(food_case, to=State.ISSUED)
+    client = page_client(clerk)
+    assert submitted_parent.number not in text(client.get("/window/pickup/"))  # the tax result is not out yet
+    ApplicationFactory.advance(tax_case, to=State.ISSUED)
+    body = text(client.get("/window/pickup/"))
+    assert body.count(f'href="/window/cases/{submitted_parent.number}/"') == 1
+    assert food_case.number not in body and tax_case.number not in body
+    assert submitted_parent.number in text(client.get("/window/pickup/", {"q": submitted_parent.number}))
