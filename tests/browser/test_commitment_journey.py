@@ -3,17 +3,15 @@ page, reads the signed 承诺书 on the case page and submits without that file;
 (through the services); the reviewer finds the verification task on the department's 承诺核查 list with its due
 date and records the outcome. axe-core finds nothing on any page."""
 
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from applications.models import Application, Commitment, State
 from portal.workdays import WorkCalendar
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, off_the_loop
 from tests.factories import TEST_PASSWORD, ApplicationFactory, UserFactory, published_item
 from tests.files import build_pdf
 
@@ -55,14 +53,7 @@ def approve(case, reviewer):
     """Clerk accepts, the reviewer claims and approves — through the services, in a thread of its own (as the
     organisation journey does: the services' work never runs inside Playwright's event loop)."""
 
-    def work():
-        try:
-            return ApplicationFactory.advance(case, to=State.APPROVED, reviewer=reviewer)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(work).result()
+    return off_the_loop(ApplicationFactory.advance, case, to=State.APPROVED, reviewer=reviewer)
 
 
 def test_the_applicant_signs_a_commitment_and_the_department_verifies_it(browse, tmp_path):

@@ -8,11 +8,9 @@ verifies it by the QR code's link → citizen rates the service.
 Every person logs in through /accounts/login/ in their own browser context; every step asserts on the page and
 on the database, and leaves a full-page screenshot in test-artifacts/journey-NN-<step>.png."""
 
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -24,7 +22,7 @@ from seals.models import Issuance, SealUse
 from seals.services import seal_ca_init, seal_create
 from seals.signing import pdf_signature_is_valid
 from seals.tasks import seal_issue_task
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, off_the_loop
 from tests.factories import TEST_PASSWORD, DepartmentFactory, UserFactory, published_item
 from tests.files import build_pdf
 
@@ -90,20 +88,6 @@ def upload(page, name, pdf, *, again=False):
     field.set_input_files(pdf)
     page.locator("form.upload").filter(has=field).get_by_role("button", name="上传", exact=True).click()
     expect(page.get_by_text(f"已上传「{name}」")).to_be_visible()
-
-
-def off_the_loop(function, *args):
-    """Run `function` in a thread of its own, as a Celery worker or a separate checker would: this thread has
-    Playwright's event loop running, and pyHanko (signing, validating) starts its own with asyncio.run()."""
-
-    def work():
-        try:
-            return function(*args)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(work).result()
 
 
 def run_queued_issuance(issuance_id):

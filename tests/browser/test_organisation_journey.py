@@ -5,10 +5,8 @@ agent, also on a phone, finds the organisation's certificate in 我的证照. ax
 
 (A walk-in registered at the window who later registers online and finds the case: test_register.py.)"""
 
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections
 from playwright.sync_api import expect
 from stdnum.cn import uscc
 
@@ -16,7 +14,7 @@ from applications.models import Application, Material, State
 from certificates.models import Certificate, CertificateType
 from organisations.models import Organisation, OrganisationAgent
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, off_the_loop
 from tests.factories import TEST_PASSWORD, ApplicationFactory, DepartmentFactory, UserFactory, credit_code, published_item
 from tests.files import build_pdf
 
@@ -85,14 +83,7 @@ def issue(case):
     """Clerk accepts, reviewer claims and approves, custodian stamps and the issuance task runs — through the
     services, in a thread of its own: pyHanko's asyncio.run() cannot start inside Playwright's running loop."""
 
-    def work():
-        try:
-            return ApplicationFactory.advance(case, to=State.ISSUED)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(work).result()
+    return off_the_loop(ApplicationFactory.advance, case, to=State.ISSUED)
 
 
 @pytest.fixture
