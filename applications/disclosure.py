@@ -91,24 +91,31 @@ class DepartmentComplaints:
         return round(self.on_time / self.answered, 4) if self.answered else None
 
 
-def complaints_disclosure(*, year: int) -> list[DepartmentComplaints]:
-    """投诉 received in `year` per department (decision 059): how many, how many answered, how many of those
-    answered by their due date (the first answer counts). Counts only, cached like the ratings."""
-    key = f"complaints-disclosure:{year}"
-    found = _cache_get(key)
-    if found is not None:
-        return found
-    start, end = _year_range(year)
-    rows = sorted(
+def complaint_figures(*, start: datetime, end: datetime, department_id: int | None = None) -> list[DepartmentComplaints]:
+    """投诉 received in [start, end) per department (decision 059): how many, how many answered, how many of
+    those answered by their due date (the first answer counts). Counts only."""
+    rows = Complaint.objects.filter(received_at__gte=start, received_at__lt=end)
+    if department_id is not None:
+        rows = rows.filter(department_id=department_id)
+    return sorted(
         (DepartmentComplaints(name=row["department__name"], received=row["received"], answered=row["answered"],
                               on_time=row["on_time"])
-         for row in Complaint.objects.filter(received_at__gte=start, received_at__lt=end)
-         .values("department__name")
+         for row in rows.values("department__name")
          .annotate(received=Count("pk"), answered=Count("pk", filter=Q(first_answered_at__isnull=False)),
                    on_time=Count("pk", filter=Q(first_answered_at__date__lte=F("due_date"))))
          .order_by()),
         key=lambda row: (-row.received, row.name),
     )
+
+
+def complaints_disclosure(*, year: int) -> list[DepartmentComplaints]:
+    """The year's complaint_figures for the public page, cached like the ratings."""
+    key = f"complaints-disclosure:{year}"
+    found = _cache_get(key)
+    if found is not None:
+        return found
+    start, end = _year_range(year)
+    rows = complaint_figures(start=start, end=end)
     _cache_set(key, rows)
     return rows
 

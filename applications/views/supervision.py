@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from applications import charts, services, statistics
+from applications import charts, disclosure, services, statistics
 from applications.models import OPEN_RECTIFICATION
 from applications.permissions import access_rectification, visible_rectifications
 from applications.stats_export import statistics_workbook, xlsx_response
@@ -92,6 +92,8 @@ def stats(request):
             "catalogue_figures": charts.figure_rows(figures, charts.CATALOGUE_LABELS),
             "catalogue_rows": charts.catalogue_rows(catalogue["departments"]),
             "export_query": request.GET.urlencode(),
+            "complaint_rows": disclosure.complaint_figures(
+                start=scope.start, end=scope.end, department_id=scope.department.pk if scope.department else None),
         })
     context.update({
         "departments": Department.objects.order_by("code") if request.user.role == Role.SUPERVISOR else [],

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 
 from applications import services
 from applications.models import Complaint
@@ -283,3 +284,15 @@ def test_the_public_page_counts_complaints_per_department_without_personal_data(
     assert "<td>1</td><td>1</td>" in row and "100%" in row
     for private in filter(None, (complaint.number, complaint.content, complaint.phone, complaint.answer)):
         assert private not in page
+
+
+def test_the_statistics_page_counts_complaints_in_its_period(as_user, reviewer, complaint, supervisor, head):
+    answered(as_user, reviewer, complaint, at="2026-10-22 10:00 +0800")  # after the due date
+    client = Client()
+    client.force_login(supervisor)
+    page = client.get("/supervision/stats/?from=2026-09-01&to=2026-09-30").content.decode()
+    section = page[page.index("投诉办理"):]
+    assert complaint.department.name in section and "<td>1</td><td>1</td><td>0</td>" in section and "0%" in section
+    assert "统计期内没有投诉" in client.get("/supervision/stats/?from=2026-10-01&to=2026-10-31").content.decode()
+    client.force_login(head)  # a head: their own department, the same figures
+    assert complaint.department.name in client.get("/supervision/stats/?from=2026-09-01&to=2026-09-30").content.decode()
