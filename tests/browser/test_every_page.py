@@ -56,13 +56,14 @@ def pages_by_role(n: dict) -> dict[str | None, list[str]]:
             "/", "/guide/", f"/guide/{n['item']}/", f"/guide/{n['item']}/history/", "/guide/bundles/", "/query/",
             "/verify/", f"/verify/{n['certificate']}/", "/ratings/", "/accounts/login/", "/accounts/register/",
             "/accounts/login/sms/", "/accounts/reset/", f"/halls/{n['hall']}/screen/", f"/halls/{n['hall']}/ticket/",
-            f"/halls/{n['hall']}/rate/?window=1",
+            f"/halls/{n['hall']}/rate/?window=1", "/complaints/new/",
         ],
         "citizen": ["/", "/my/cases/", "/my/certificates/", "/inbox/", "/appointments/", "/organisations/"],
         "agent": [
             "/my/cases/", f"/my/cases/{n[State.DRAFT]}/", f"/my/cases/{n[State.SUBMITTED]}/",
             f"/my/cases/{n[State.ISSUED]}/", f"/my/cases/{n[State.ISSUED]}/rate/", f"/apply/{n['item']}/",
             "/my/certificates/", "/inbox/", "/organisations/", f"/organisations/{ORGANISATION}/",
+            f"/my/cases/{n[State.SUBMITTED]}/complaint/", "/my/complaints/",
         ],
         "clerk": [
             "/window/prereview/", "/window/intake/", f"/window/cases/{n[State.SUBMITTED]}/",
@@ -70,11 +71,11 @@ def pages_by_role(n: dict) -> dict[str | None, list[str]]:
         ],
         "reviewer": [
             "/review/", f"/review/cases/{n[State.IN_REVIEW]}/", f"/review/cases/{n[State.APPROVED]}/",
-            "/review/commitments/",
+            "/review/commitments/", "/review/complaints/",
         ],
         "head": ["/review/", "/dept/referrals/", "/dept/overdue/", "/dept/certificates/", "/supervision/stats/"],
         "custodian": ["/center/issuance/", "/center/seal-log/"],
-        "supervisor": ["/supervision/rectifications/", "/supervision/stats/", "/ratings/"],
+        "supervisor": ["/supervision/rectifications/", "/supervision/stats/", "/ratings/", "/review/complaints/"],
     }
 
 
