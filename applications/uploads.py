@@ -22,6 +22,7 @@ from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from portal.errors import StorageUnavailable
+from portal.files import STORAGE_ERRORS, storage_discard
 
 logger = logging.getLogger(__name__)
 
@@ -98,31 +99,23 @@ def inspect_upload(upload) -> InspectedUpload:
 @contextlib.contextmanager
 def stored_upload(field_file, upload) -> Iterator[str]:
     """Write the upload where the file field would, and yield the stored name; the block then saves the
-    rows that point at it. A write that fails (disk full, storage down) leaves no partial file and answers
+    rows that point at it. A write that fails (disk full, bucket down) leaves no partial file and answers
     StorageUnavailable; a block that fails takes the file away again, so no file outlives its row."""
     name = field_file.field.generate_filename(field_file.instance, "upload")
     storage = field_file.storage
     try:
         stored = storage.save(name, upload, max_length=field_file.field.max_length)
-    except OSError as error:
+    except STORAGE_ERRORS as error:
         logger.error("upload not stored, %s removed: %r", name, error)
-        _discard(storage, name)
+        # Names are random (material_upload_to), so whatever is there was written by this request.
+        storage_discard(storage, name)
         raise StorageUnavailable("文件存储失败（存储空间不足或暂时不可用），本次上传未保存，请稍后重新上传") from error
     setattr(field_file.instance, field_file.field.attname, stored)
     try:
         yield stored
     except BaseException:
-        _discard(storage, stored)
+        storage_discard(storage, stored)
         raise
-
-
-def _discard(storage, name: str) -> None:
-    # Names are random (material_upload_to), so whatever is there was written by this request.
-    try:
-        if storage.exists(name):
-            storage.delete(name)
-    except OSError:
-        logger.exception("could not remove %s after a failed upload", name)
 
 
 # --- PDF ----------------------------------------------------------------------------------------------

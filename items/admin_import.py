@@ -83,11 +83,14 @@ def _preview_groups(summary: ImportSummary) -> list[dict]:
 
 
 def _sweep_old_uploads() -> None:
-    """Files of previews nobody applied: gone after a day (a token lives 30 minutes)."""
-    if not default_storage.exists(STORAGE_DIR):
+    """Files of previews nobody applied: gone after a day (a token lives 30 minutes). Listed, not tested
+    with exists(): a bucket has no folders, so exists() of one is always false there."""
+    try:
+        names = default_storage.listdir(STORAGE_DIR)[1]
+    except FileNotFoundError:  # on disk, before the first import
         return
     cutoff = timezone.now() - timedelta(days=1)
-    for name in default_storage.listdir(STORAGE_DIR)[1]:
+    for name in names:
         stored = f"{STORAGE_DIR}/{name}"
         if default_storage.get_modified_time(stored) < cutoff:
             default_storage.delete(stored)

@@ -1,5 +1,8 @@
-"""Backup and restore (docs/deploy.md): the database by pg_dump, the media folder as a tar, and a manifest
+"""Backup and restore (docs/deploy.md): the database by pg_dump, the stored files as a tar, and a manifest
 with each part's size and SHA-256. Used by `manage.py backup` and `manage.py restore`.
+
+The files are read and written through the default storage (decision 060), so the same commands back up and
+restore the media folder on disk or an S3-compatible bucket: a backup taken from one restores into the other.
 
 SEAL_MASTER_KEY is never part of a backup: it stays in the secret store and is backed up there, apart, so a
 stolen backup cannot unlock the seals' private keys (DESIGN §7).
@@ -10,18 +13,22 @@ import json
 import os
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import Storage, default_storage
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db.backends.postgresql.client import DatabaseClient
 from django.utils import timezone
 
+from portal.files import storage_is_empty, storage_label, storage_walk
+
 DUMP = "database.dump"
 MEDIA = "media.tar"
 MANIFEST = "manifest.json"
-PARTS = {DUMP: "数据库（pg_dump 自定义格式）", MEDIA: "媒体文件夹（上传材料、生成的 PDF）"}
+PARTS = {DUMP: "数据库（pg_dump 自定义格式）", MEDIA: "存储的文件（上传材料、生成的 PDF）"}
 MASTER_KEY_NOTE = "SEAL_MASTER_KEY 不在备份中：它保存在密钥库，须在那里单独备份；恢复后的系统须使用同一把密钥"
 
 
@@ -77,14 +84,19 @@ def database_dump(folder: Path) -> None:
 
 
 def media_archive(folder: Path) -> int:
-    """Tar the media folder; returns the number of files. Taken after the dump: every file a dumped row
-    names was written before that row committed, so the archive holds it (newer files are harmless)."""
-    media_root = Path(settings.MEDIA_ROOT)
+    """Tar every file of the default storage, each streamed from it; returns the number of files. Taken
+    after the dump: every file a dumped row names was written before that row committed, so the archive
+    holds it (newer files are harmless)."""
+    taken = time.time()
+    count = 0
     with tarfile.open(folder / MEDIA, "w") as archive:
-        if media_root.is_dir():
-            for child in sorted(media_root.iterdir()):
-                archive.add(child, arcname=child.name)
-        return sum(member.isfile() for member in archive.getmembers())
+        for name in storage_walk(default_storage):
+            with default_storage.open(name, "rb") as handle:
+                member = tarfile.TarInfo(name)
+                member.size, member.mtime, member.mode = handle.size, taken, 0o640
+                archive.addfile(member, handle)
+            count += 1
+    return count
 
 
 def manifest_write(folder: Path, *, media_files: int) -> dict:
@@ -93,7 +105,7 @@ def manifest_write(folder: Path, *, media_files: int) -> dict:
     manifest = {
         "created_at": timezone.localtime().isoformat(timespec="seconds"),
         "database": {"name": database["NAME"], "host": database.get("HOST") or "", "port": str(database.get("PORT") or "")},
-        "media_root": str(settings.MEDIA_ROOT),
+        "media_storage": storage_label(default_storage),
         "media_files": media_files,
         "parts": {
             name: {"what": what, "bytes": (folder / name).stat().st_size, "sha256": file_sha256(folder / name)}
@@ -138,11 +150,11 @@ def database_empty_check() -> str:
     return name
 
 
-def media_empty_check() -> Path:
-    media_root = Path(settings.MEDIA_ROOT)
-    if not folder_is_empty(media_root):
-        raise CommandError(f"媒体文件夹 {media_root} 不为空：请恢复到空的或尚不存在的文件夹")
-    return media_root
+def media_empty_check() -> Storage:
+    """The default storage, refused unless it holds no file (an empty or absent folder, an empty bucket)."""
+    if not storage_is_empty(default_storage):
+        raise CommandError(f"{storage_label(default_storage)} 不为空：请恢复到空的（或尚不存在的）文件夹或存储桶")
+    return default_storage
 
 
 def database_restore(folder: Path) -> None:
@@ -151,10 +163,22 @@ def database_restore(folder: Path) -> None:
     run_tool("pg_restore", ["--no-owner", "--exit-on-error", "--single-transaction", *args, str(folder / DUMP)], env)
 
 
-def media_unpack(folder: Path, media_root: Path) -> int:
-    """Unpack the media archive; returns the number of files."""
-    media_root.mkdir(parents=True, exist_ok=True)
+def media_unpack(folder: Path, storage: Storage) -> int:
+    """Write every file of the archive into the (empty) storage under its own name, streamed; returns the
+    number of files. Folders are implied by the names; a link or device is refused."""
+    count = 0
     with tarfile.open(folder / MEDIA) as archive:
-        # The "data" filter refuses absolute paths, `..` and links leaving the folder.
-        archive.extractall(media_root, filter="data")
-        return sum(member.isfile() for member in archive.getmembers())
+        for member in archive:
+            if member.isdir():
+                continue
+            try:  # the "data" filter refuses absolute names and `..`; a storage holds regular files only
+                tarfile.data_filter(member, "/restore")
+            except tarfile.FilterError as error:
+                raise CommandError(f"备份中的 {member.name} 不能恢复：{error}") from error
+            if not member.isfile():
+                raise CommandError(f"备份中的 {member.name} 不是普通文件，拒绝恢复")
+            stored = storage.save(member.name, archive.extractfile(member))
+            if stored != member.name:
+                raise CommandError(f"{member.name} 在{storage_label(storage)}中已存在（存为 {stored}）：恢复目标须为空")
+            count += 1
+    return count

@@ -159,13 +159,57 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
 # Uploaded materials live outside the web root and are served only through permission checks.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "/media/"
+
+
+def s3_storage(*, bucket: str, endpoint_url: str = "", access_key_id: str = "", secret_access_key: str = "",
+               region: str = "", acl: str = "private") -> dict:
+    """An S3-compatible bucket as a storage (django-storages): private objects, no URLs handed out — files
+    reach users only through the permission-checked views (DESIGN §16, decision 060)."""
+    from botocore.config import Config  # only where a bucket is configured
+
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url or None,
+        # Empty: boto3's own chain (AWS_* variables, an instance role).
+        "access_key": access_key_id or None,
+        "secret_key": secret_access_key or None,
+        "region_name": region or None,
+        "default_acl": acl or None,  # empty where the bucket refuses ACLs (AWS "bucket owner enforced")
+        "querystring_auth": False,
+        # A name is written once, as on disk: a second save of the same name gets a fresh one.
+        "file_overwrite": False,
+        # A download spools to a temporary file past 1 MB instead of being held in memory.
+        "max_memory_size": 1024 * 1024,
+        # Bounded waits, so /healthz?full=1 and a request answer instead of hanging on a lost bucket.
+        "client_config": Config(
+            connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"},
+            signature_version="s3v4", s3={"addressing_style": "path" if endpoint_url else "auto"},
+        ),
+    }}
+
+
+# Files go through Django's storage API only (DESIGN §16, decision 060): local disk under MEDIA_ROOT, or an
+# S3-compatible bucket (AWS S3, MinIO, …) once S3_BUCKET is set. "local" and "s3" name both, so
+# `manage.py move_files` copies between them; FILE_STORAGE chooses the one in use (the bucket when set).
+STORAGES = {
+    "local": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+S3_BUCKET = env("S3_BUCKET", default="")
+if S3_BUCKET:
+    STORAGES["s3"] = s3_storage(
+        bucket=S3_BUCKET, endpoint_url=env("S3_ENDPOINT_URL", default=""),
+        access_key_id=env("S3_ACCESS_KEY_ID", default=""), secret_access_key=env("S3_SECRET_ACCESS_KEY", default=""),
+        region=env("S3_REGION", default=""), acl=env("S3_OBJECT_ACL", default="private"),
+    )
+FILE_STORAGE = env("FILE_STORAGE", default="s3" if S3_BUCKET else "local")
+if FILE_STORAGE not in ("local", "s3") or FILE_STORAGE not in STORAGES:
+    raise ImproperlyConfigured(f"FILE_STORAGE={FILE_STORAGE!r}: local, or s3 with S3_BUCKET set")
+STORAGES["default"] = STORAGES[FILE_STORAGE]
+
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

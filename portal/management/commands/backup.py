@@ -14,7 +14,7 @@ from portal.backups import (
 
 
 class Command(BaseCommand):
-    help = "备份数据库（pg_dump）与媒体文件夹到一个新的空目录，附 manifest.json（大小与 SHA-256）；不含 SEAL_MASTER_KEY"
+    help = "备份数据库（pg_dump）与存储的文件（媒体文件夹或 S3 存储桶）到一个新的空目录，附 manifest.json（大小与 SHA-256）；不含 SEAL_MASTER_KEY"
 
     # Only the settings are needed; a backup must run even when a half-deployed release fails its checks.
     requires_system_checks = []

@@ -11,10 +11,11 @@ from portal.backups import (
     media_empty_check,
     media_unpack,
 )
+from portal.files import storage_label
 
 
 class Command(BaseCommand):
-    help = "把 backup 生成的备份恢复到空数据库与空媒体文件夹，先核对清单中的 SHA-256，最后校验审计链"
+    help = "把 backup 生成的备份恢复到空数据库与空的文件存储（媒体文件夹或存储桶），先核对清单中的 SHA-256，最后校验审计链"
 
     # Only the settings are needed: the database is empty until pg_restore has run.
     requires_system_checks = []
@@ -25,12 +26,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         folder = options["folder"].resolve()
         database = database_empty_check()
-        media_root = media_empty_check()
+        storage = media_empty_check()
         manifest = manifest_check(folder)
         self.stdout.write(f"备份 {manifest['created_at']}（数据库 {manifest['database']['name']}）：清单核对无误")
         database_restore(folder)
         self.stdout.write(f"数据库已恢复到 {database}")
-        self.stdout.write(f"媒体文件 {media_unpack(folder, media_root)} 个已恢复到 {media_root}")
+        self.stdout.write(f"媒体文件 {media_unpack(folder, storage)} 个已恢复到{storage_label(storage)}")
         try:
             # Anchors taken after the backup name events it does not have: recorded as lost, not a failure.
             call_command("verify_audit", after_restore=True, stdout=self.stdout, stderr=self.stderr)
