@@ -16,6 +16,7 @@ from certificates.selectors import valid_certificate_types_of
 from items.models import Bundle, BundleMaterial, ItemVersion, MaterialRequirement
 from items.selectors import item_current_for, item_first_published
 from organisations.models import Organisation
+from portal.db import read_database
 from portal.models import AuditEvent, Hall, User
 
 
@@ -167,9 +168,11 @@ def department_worklist(*, user: User, states: list[str], alert_levels: list[str
     """The department's running and suspended cases the user may see, soonest due first.
 
     `alert_levels` applies to running cases (a suspended case's level is frozen; it is listed as suspended).
-    `search` is a case number (exact) or part of the item's name.
+    `search` is a case number (exact) or part of the item's name. Read from the replica when the request
+    may (portal/db.py): a reviewer who just claimed a case is pinned to the primary and sees the claim.
     """
-    cases = visible_applications(user=user).select_related("item_version", "reviewer").only(*WORKLIST_FIELDS)
+    cases = (visible_applications(user=user).using(read_database())
+             .select_related("item_version", "reviewer").only(*WORKLIST_FIELDS))
     states = [state for state in WORKLIST_STATES if state in states]
     arms = [{"state": state} for state in states]
     if alert_levels:

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from applications.models import RUNNING, Application, Channel, DayStat, Rating, RatingStage, StatDay, Ticket, TicketDayStat
 from items.models import Handling, Item, ItemVersion
+from portal.db import read_database
 from portal.errors import Forbidden
 from portal.models import Department, Hall, Role, User
 from portal.workdays import WorkCalendar
@@ -118,7 +119,7 @@ def _split(scope: Scope, *, today: date) -> tuple[list[Span], list[Moments]]:
     period = [scope.date_from + timedelta(days=n) for n in range((scope.date_to - scope.date_from).days + 1)]
     rolled: dict[date, datetime | None] = {}
     if scope.item is None:
-        rolled = dict(StatDay.objects.filter(day__gte=scope.date_from, day__lte=min(scope.date_to, today))
+        rolled = dict(StatDay.objects.using(read_database()).filter(day__gte=scope.date_from, day__lte=min(scope.date_to, today))
                       .values_list("day", "until"))
     live: list[Moments] = []
     for first, last in _spans(day for day in period if day not in rolled):
@@ -148,7 +149,7 @@ def _days_in(spans: list[Span]) -> Q:
 
 
 def _cases(scope: Scope) -> QuerySet[Application]:
-    cases = Application.objects.all()
+    cases = Application.objects.using(read_database())
     if scope.department is not None:
         cases = cases.filter(department_id=scope.department.pk)
     if scope.item is not None:
@@ -160,7 +161,7 @@ def _cases(scope: Scope) -> QuerySet[Application]:
 
 
 def _ratings(scope: Scope) -> QuerySet[Rating]:
-    ratings = Rating.objects.filter(invalid=False)
+    ratings = Rating.objects.using(read_database()).filter(invalid=False)
     if scope.department is not None:
         ratings = ratings.filter(department_id=scope.department.pk)
     if scope.hall is not None:
@@ -171,7 +172,7 @@ def _ratings(scope: Scope) -> QuerySet[Rating]:
 
 
 def _tickets(scope: Scope) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.all()
+    tickets = Ticket.objects.using(read_database())
     if scope.hall is not None:
         tickets = tickets.filter(hall_id=scope.hall.pk)
     return tickets
@@ -250,7 +251,8 @@ DAY_MEASURES = ["received", "online", "accepted", "decided", "on_time", "timed",
 
 
 def _rolled(scope: Scope, spans: list[Span]) -> QuerySet[DayStat]:
-    rolled = DayStat.objects.filter(_days_in(spans)) if spans else DayStat.objects.none()
+    rolled = DayStat.objects.using(read_database())
+    rolled = rolled.filter(_days_in(spans)) if spans else rolled.none()
     if scope.department is not None:
         rolled = rolled.filter(department_id=scope.department.pk)
     if scope.hall is not None:
@@ -304,7 +306,7 @@ def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar |
     totals = _sum([*parts.rolled_rows, *parts.live_rows.values()], DAY_MEASURES)
     rolled_tickets = [{"called": 0, "wait_seconds": 0}]
     if rolled_spans:
-        tickets = TicketDayStat.objects.filter(_days_in(rolled_spans))
+        tickets = TicketDayStat.objects.using(read_database()).filter(_days_in(rolled_spans))
         if scope.hall is not None:
             tickets = tickets.filter(hall_id=scope.hall.pk)
         rolled_tickets = [tickets.aggregate(called=Sum("called"), wait_seconds=Sum("wait_seconds"))]
@@ -363,7 +365,7 @@ def catalogue_figures(scope: Scope) -> dict:
     """Items published now (their current versions) per department and overall, in one grouped query: how
     many, how many online, at most one visit, no visit, instant, and the compression of promised vs statutory
     working days. The catalogue is a snapshot of today whatever the period; `department` and `item` narrow it."""
-    versions = ItemVersion.objects.filter(item__current_version=F("pk"))
+    versions = ItemVersion.objects.using(read_database()).filter(item__current_version=F("pk"))
     if scope.department is not None:
         versions = versions.filter(department_id=scope.department.pk)
     if scope.item is not None:
@@ -402,7 +404,7 @@ def by_department(scope: Scope, *, today: date | None = None, parts: Parts | Non
     """Received, decided and on time per department over the period, with the names."""
     parts = parts or parts_for(scope, today=today)
     grouped = _breakdown(parts, lambda row: row["department_id"], lambda day, department_id: department_id)
-    names = Department.objects.in_bulk(list(grouped))
+    names = Department.objects.using(read_database()).in_bulk(list(grouped))
     result = [
         {"department_id": pk, **row, "department": names[pk], "on_time_rate": _ratio(row["on_time"], row["decided"])}
         for pk, row in grouped.items() if row["received"] or row["decided"]

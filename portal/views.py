@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,6 +18,7 @@ from applications.selectors import most_used_items
 from items.selectors import bundle_list, home_catalogue
 from portal.broker import broker_ping
 from portal.context_processors import TEXT_SIZE_COOKIE
+from portal.db import replica_enabled, replica_lag
 from portal.models import Notification, Role
 
 logger = logging.getLogger(__name__)
@@ -110,13 +111,30 @@ def healthz(request):
     """Liveness for the load balancer: the process answers and the database does (one `SELECT 1`).
 
     `?full=1` also checks the broker and the file storage, each bounded by a short timeout, and answers 503
-    naming what failed; the reasons go to the log (with the request id), not to the public answer."""
+    naming what failed; the reasons go to the log (with the request id), not to the public answer. With a
+    read replica it also tells the replica's state and lag; a replica behind or down is marked but does not
+    fail the host, whose reads then go to the primary (decision 061)."""
     if request.GET.get("full") != "1":
         _database_check()
         return JsonResponse({"status": "ok"})
     checks = {name: _run_check(name, check) for name, check in HEALTH_CHECKS.items()}
     healthy = all(result == "ok" for result in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503)
+    answer = {"status": "ok" if healthy else "fail", "checks": checks}
+    if replica_enabled():
+        answer["replica"] = _replica_report()
+    return JsonResponse(answer, status=200 if healthy else 503)
+
+
+def _replica_report() -> dict:
+    """`ok`, `lagging` (not streaming, or behind by more than REPLICA_MAX_LAG_SECONDS) or `down`, with the
+    lag in seconds and in bytes of WAL the primary has written and the replica not yet replayed."""
+    try:
+        lag = replica_lag(with_bytes=True)
+    except DatabaseError as error:
+        logger.error("健康检查 replica 失败：%s: %s", type(error).__name__, error)
+        return {"state": "down", "lag_seconds": None, "lag_bytes": None}
+    seconds = None if lag.seconds is None else round(lag.seconds, 3)
+    return {"state": "ok" if lag.usable else "lagging", "lag_seconds": seconds, "lag_bytes": lag.bytes}
 
 
 def _database_check() -> None:

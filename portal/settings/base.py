@@ -43,6 +43,8 @@ MIDDLEWARE = [
     # First: the request id and the request's log line and latency cover everything below it.
     "portal.observability.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Reads may go to the read replica unless the user wrote a moment ago (portal/db.py, decision 061).
+    "portal.db.ReplicaReadsMiddleware",
     # Content-Security-Policy on every answer, `no-store` on personal ones (decision 040).
     "portal.security.SecurityHeadersMiddleware",
     # Control characters in query strings and url-encoded forms: a 400 before any view reads them.
@@ -107,6 +109,15 @@ def database_from_env():
 
 
 DATABASES = {"default": database_from_env()}
+# A streaming read replica (portal/db.py, decision 061): DATABASES["replica"] where one is configured
+# (production.py); REPLICA_READS turns the routing on. A user's reads stay on the primary for
+# REPLICA_PIN_SECONDS after they wrote; a replica further behind than REPLICA_MAX_LAG_SECONDS, or one that
+# did not answer (then left alone for REPLICA_RETRY_SECONDS), is passed over for the primary.
+DATABASE_ROUTERS = ["portal.db.ReplicaRouter"]
+REPLICA_READS = False
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=5)
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=10.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"

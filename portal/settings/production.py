@@ -6,6 +6,7 @@ import logging
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
+from psycopg_pool import ConnectionPool
 
 from portal.settings.base import *  # noqa: F403
 from portal.settings.base import DATABASES, SMS_GATEWAY_TOKEN, SMS_GATEWAY_URL, env, logging_config
@@ -65,11 +66,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 10}
 
-# A streaming read replica for catalogue and statistics reads (portal/db.py).
+# A streaming read replica for statistics, catalogue and work-list reads (portal/db.py, decision 061). A short
+# connect timeout: a replica host that is gone costs a request 2 s at most, then is passed over for a while;
+# the pool checks a connection before lending it, so a restarted replica is not met with a dead one.
 if env("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = 0
+    DATABASES["replica"].setdefault("OPTIONS", {}).update({
+        "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
+        "pool": {"min_size": 1, "max_size": 20, "timeout": 2, "check": ConnectionPool.check_connection},
+    })
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-    DATABASE_ROUTERS = ["portal.db.ReplicaRouter"]
+    REPLICA_READS = True
 
 # Logs as JSON lines for the collector; the Celery worker keeps Django's logging instead of its own format.
 LOGGING = logging_config(env("LOG_FORMAT", default="json"))

@@ -17,6 +17,13 @@ METRICS_TOKEN = "test-metrics-token"
 # (WAL + timeout) instead of failing with "table is locked".
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+else:
+    # The read replica's alias, so a test may name it: a stand-in on the primary's server, never read while
+    # REPLICA_READS is off. tests/replica/ point it at a real streaming replica and turn the reads on.
+    DATABASES["replica"] = {  # noqa: F405
+        **DATABASES["default"], "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), "connect_timeout": 2},  # noqa: F405
+        "TEST": {"MIRROR": "default"},
+    }
 
 # Test workers (pytest-xdist) share one Redis database: each counts and clears only under its own prefix.
 if CACHES["default"]["BACKEND"] == "portal.cache.PrefixedRedisCache":  # noqa: F405

@@ -76,18 +76,21 @@ def test_cjk_font_is_installed():
     assert "Noto Sans CJK" in result.stdout or "Noto Serif CJK" in result.stdout
 
 
-def test_production_with_a_read_replica_routes_catalogue_reads_there():
+def test_production_with_a_read_replica_turns_replica_reads_on():
+    """DATABASE_REPLICA_URL configures the alias with a short connect timeout and turns the reads on; outside a
+    request (a shell, a Celery task) reads stay on the primary. Which reads go there: tests/replica/."""
     script = (
-        "from django.conf import settings; from items.models import Item; from applications.models import Application;"
-        "from django.db import router; from portal.db import reporting_database;"
-        "print(router.db_for_read(Item), router.db_for_read(Application), router.db_for_write(Item), reporting_database())"
+        "from django.conf import settings; from items.models import Item; from django.db import router;"
+        "replica = settings.DATABASES.get('replica', {});"
+        "print(settings.REPLICA_READS, replica.get('NAME'), replica.get('OPTIONS', {}).get('connect_timeout'),"
+        " router.db_for_read(Item), router.db_for_write(Item))"
     )
     replica = "postgres://postgres@127.0.0.1:5432/replica"
     result = manage("shell", "-v", "0", "-c", script, **PRODUCTION_ENV, DATABASE_REPLICA_URL=replica)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["replica", "default", "default", "replica"]
+    assert result.stdout.split() == ["True", "replica", "2", "default", "default"]
     without = manage("shell", "-v", "0", "-c", script, **PRODUCTION_ENV)
-    assert without.stdout.split() == ["default", "default", "default", "default"]
+    assert without.stdout.split() == ["False", "None", "None", "default", "default"]
 
 
 def test_production_logs_one_json_line_per_request():

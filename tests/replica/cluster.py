@@ -1,0 +1,132 @@
+"""A streaming replica of the test database's PostgreSQL cluster, made as production makes one: a copy by
+`pg_basebackup -R -X stream` that then follows the primary, in a data directory and on a port of its own,
+started and stopped by the test run (decision 061). PostgreSQL will not run as root: as root, the copy and
+the server run as the `postgres` user."""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+# What a hot standby must have at least as much of as its primary, or it refuses to start.
+AT_LEAST_THE_PRIMARYS = ["max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions",
+                         "max_locks_per_transaction"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class StreamingReplica:
+    def __init__(self, primary: dict):
+        """`primary`: the primary's Django connection settings (HOST, PORT, USER, PASSWORD)."""
+        self.primary = {"host": primary["HOST"] or "127.0.0.1", "port": int(primary["PORT"] or 5432),
+                        "user": primary["USER"], "password": primary["PASSWORD"] or None}
+        self.port = _free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="portal-replica-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.running = False
+        with self.connect_primary() as primary_connection:
+            version = primary_connection.execute("SHOW server_version_num").fetchone()[0]
+            self.at_least = {name: primary_connection.execute(f"SHOW {name}").fetchone()[0]
+                             for name in AT_LEAST_THE_PRIMARYS}
+        self.bin = Path(f"/usr/lib/postgresql/{int(version) // 10000}/bin")  # Debian's layout
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:
+            self.as_owner = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self.root, "postgres", "postgres")
+
+    def connect_primary(self, dbname: str = "postgres") -> psycopg.Connection:
+        return psycopg.connect(**self.primary, dbname=dbname, autocommit=True, connect_timeout=5)
+
+    def connect(self, dbname: str = "postgres") -> psycopg.Connection:
+        return psycopg.connect(host="127.0.0.1", port=self.port, user=self.primary["user"],
+                               password=self.primary["password"], dbname=dbname, autocommit=True, connect_timeout=5)
+
+    def _run(self, program: str, *arguments: str, timeout: float = 120) -> None:
+        binary = self.bin / program if (self.bin / program).exists() else shutil.which(program) or program
+        environment = {**os.environ, **({"PGPASSWORD": self.primary["password"]} if self.primary["password"] else {})}
+        result = subprocess.run([*self.as_owner, str(binary), *arguments], capture_output=True, text=True,
+                                timeout=timeout, env=environment, cwd=self.root)
+        if result.returncode != 0:
+            raise RuntimeError(f"{program} {' '.join(arguments)} 失败（{result.returncode}）：{result.stderr.strip()}")
+
+    def create(self) -> None:
+        """The copy: a fast checkpoint on the primary, its WAL streamed alongside, and -R writing
+        standby.signal and primary_conninfo so that the copy follows the primary once started."""
+        self._run("pg_basebackup", "-h", self.primary["host"], "-p", str(self.primary["port"]),
+                  "-U", self.primary["user"], "-D", str(self.data), "-R", "-X", "stream", "-c", "fast", "--no-sync")
+        # Debian keeps the primary's configuration outside its data directory: the copy gets its own.
+        (self.data / "postgresql.conf").write_text("# the read-replica tests' replica (tests/replica/cluster.py)\n")
+        (self.data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        (self.data / "pg_ident.conf").write_text("")
+        if self.as_owner:
+            for name in ("postgresql.conf", "pg_hba.conf", "pg_ident.conf"):
+                shutil.chown(self.data / name, "postgres", "postgres")
+
+    def start(self) -> None:
+        """Started with its settings on the command line (they win over a postgresql.auto.conf copied from the
+        primary); waits until the WAL receiver streams."""
+        settings = {
+            "port": self.port, "listen_addresses": "127.0.0.1", "unix_socket_directories": str(self.root),
+            "hot_standby": "on", "hot_standby_feedback": "on", "wal_receiver_status_interval": "1s",
+            "shared_buffers": "32MB", "fsync": "off", "logging_collector": "off", **self.at_least,
+        }
+        options = " ".join(f"-c {name}={value}" for name, value in settings.items())
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
+        self.running = True
+        self._wait("SELECT status = 'streaming' FROM pg_stat_wal_receiver", "the WAL receiver to stream")
+
+    def stop(self) -> None:
+        if self.running:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", timeout=60)
+            self.running = False
+
+    def remove(self) -> None:
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def _wait(self, query: str, what: str, parameters: tuple = (), timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self.connect() as replica:
+                    row = replica.execute(query, parameters).fetchone()
+                if row and row[0]:
+                    return
+            except psycopg.OperationalError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the replica did not come to {what} within {timeout} s:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def catch_up(self) -> None:
+        """Until the replica has replayed everything the primary has written so far."""
+        with self.connect_primary() as primary_connection:
+            lsn = primary_connection.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
+        self._wait("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", f"replay {lsn}", (lsn,))
+
+    def pause_replay(self) -> None:
+        """The replica keeps receiving WAL but applies none: what the primary commits now, only the primary has."""
+        with self.connect() as replica:
+            replica.execute("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self) -> None:
+        with self.connect() as replica:
+            replica.execute("SELECT pg_wal_replay_resume()")

@@ -1,0 +1,89 @@
+"""Reads on a real streaming replica (DESIGN §16, decision 061): statistics, the catalogue and the work list
+are read there; a user who wrote reads the primary for REPLICA_PIN_SECONDS. Where a read went is proved by
+the server that answered it: the queries each connection ran, and what a replica whose replay is paused
+does not have yet."""
+
+import time
+
+import pytest
+from django.db import connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from applications.models import Application, State
+from portal.db import PIN_COOKIE
+from tests.factories import ApplicationFactory, UserFactory
+
+pytestmark = [pytest.mark.xdist_group("replica"), pytest.mark.django_db(transaction=True, databases=["default", "replica"])]
+
+
+def tables(captured: CaptureQueriesContext) -> str:
+    return " ".join(query["sql"] for query in captured.captured_queries)
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def read(client: Client, url: str, **params):
+    """The page, and the SQL that the primary and the replica each answered for it."""
+    with CaptureQueriesContext(connections["default"]) as primary, CaptureQueriesContext(connections["replica"]) as replica:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return response.content.decode(), tables(primary), tables(replica)
+
+
+def test_the_work_list_the_catalogue_and_statistics_are_read_on_the_replica(replica, item, reviewer):
+    case = ApplicationFactory(accepted=True, item=item)
+    replica.catch_up()
+
+    page, primary, on_replica = read(logged_in(reviewer), reverse("applications:worklist"))
+    assert case.number in page
+    assert '"applications_application"' in on_replica and '"applications_application"' not in primary
+
+    page, primary, on_replica = read(Client(), reverse("items:detail", args=[item.code]))
+    assert item.current_version.name in page
+    assert '"items_item"' in on_replica and '"items_' not in primary
+
+    supervisor = UserFactory(supervisor=True)
+    _page, primary, on_replica = read(logged_in(supervisor), "/supervision/stats/")
+    assert '"applications_application"' in on_replica and '"applications_application"' not in primary
+    assert '"items_itemversion"' in on_replica
+
+
+def test_a_reviewer_reads_their_claim_at_once_while_a_colleague_reads_the_replica(replica, settings, item, reviewer):
+    settings.REPLICA_MAX_LAG_SECONDS = 3600  # a paused replica stays in use: what it lacks shows where a read went
+    settings.REPLICA_PIN_SECONDS = 1
+    case = ApplicationFactory(accepted=True, item=item)
+    colleague = logged_in(UserFactory(reviewer=True, department=item.department))
+    me = logged_in(reviewer)
+    replica.catch_up()
+    replica.pause_replay()
+
+    claimed = me.post(reverse("applications:review-claim", args=[case.number]))
+    assert claimed.status_code == 302
+    assert PIN_COOKIE in claimed.cookies
+    stored = Application.objects.get(pk=case.pk)
+    assert (stored.state, stored.reviewer_id) == (State.IN_REVIEW, reviewer.pk)
+
+    # The claimer, pinned to the primary: the case is theirs in their list, and the replica was not asked.
+    page, primary, on_replica = read(me, reverse("applications:worklist"), mine="on")
+    assert case.number in page
+    assert '"applications_application"' in primary and on_replica == ""
+    # A colleague reads the replica, which has not replayed the claim: the case still waits to be claimed.
+    page, primary, on_replica = read(colleague, reverse("applications:worklist"), state="accepted")
+    assert case.number in page
+    assert '"applications_application"' in on_replica and '"applications_application"' not in primary
+
+    # The pin lasts REPLICA_PIN_SECONDS: then the claimer reads the replica too.
+    time.sleep(2.1)
+    page, _primary, on_replica = read(me, reverse("applications:worklist"), mine="on")
+    assert case.number not in page and '"applications_application"' in on_replica
+
+    replica.resume_replay()
+    replica.catch_up()
+    page, _primary, on_replica = read(colleague, reverse("applications:worklist"), state="accepted")
+    assert case.number not in page and '"applications_application"' in on_replica
