@@ -5,10 +5,12 @@ requirement: if it is missing this module fails to import — it is never skippe
 
 import hashlib
 import io
+import json
 import os
 import socket
 import subprocess
 import sys
+import tarfile
 import uuid
 from dataclasses import dataclass
 
@@ -16,6 +18,7 @@ import boto3
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from moto.server import ThreadedMotoServer
 
 from applications.models import Document, Material
@@ -24,6 +27,8 @@ from portal.models import AuditEvent
 from portal.settings.base import s3_storage
 from tests.factories import UserFactory
 from tests.files import pdf_bytes, pdf_file, upload
+from tests.portal.test_backup_restore import manage
+from tests.processes import environment
 
 CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing", "region": "us-east-1"}
 
@@ -251,3 +256,35 @@ def test_settings_choose_the_bucket_when_s3_bucket_is_set(s3_endpoint):
     assert held.startswith("django.core.files.storage.FileSystemStorage") and "'s3'" in held
     refused = default_with(FILE_STORAGE="s3")
     assert refused.returncode != 0 and "FILE_STORAGE='s3': local, or s3 with S3_BUCKET set" in refused.stderr
+
+
+# --- backup and restore of the bucket ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_of_the_bucket_restores_into_another_empty_bucket(on_s3, s3_endpoint, issued, empty_database, tmp_path):
+    if connection.vendor != "postgresql":  # as tests/portal/test_backup_restore.py: CI runs it on PostgreSQL
+        pytest.skip("pg_dump / pg_restore are PostgreSQL's: run the suite with DATABASE_URL=postgres://…")
+    files = on_s3.objects()
+    certificate = Certificate.objects.get(application_number=issued)
+    assert sha256(files[certificate.pdf.name]) == certificate.sha256
+    bucket_env = {"S3_ENDPOINT_URL": s3_endpoint, "S3_ACCESS_KEY_ID": "testing", "S3_SECRET_ACCESS_KEY": "testing",
+                  "S3_REGION": "us-east-1"}
+
+    folder = tmp_path / "backup"
+    backup = manage("backup", "--to", folder, env={**environment(connection.settings_dict["NAME"], tmp_path / "no-media"),
+                                                  **bucket_env, "S3_BUCKET": on_s3.name})
+    assert backup.returncode == 0, backup.stderr
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["media_files"] == len(files) and manifest["media_storage"] == f"对象存储桶 {on_s3.name}（{s3_endpoint}）"
+    with tarfile.open(folder / "media.tar") as archive:
+        assert {member.name: archive.extractfile(member).read() for member in archive} == files
+    assert not (tmp_path / "no-media").exists()  # nothing read from, or written to, a local folder
+
+    restored = f"restored-{uuid.uuid4().hex[:12]}"
+    on_s3.client.create_bucket(Bucket=restored)
+    restore = manage("restore", "--from", folder, env={**environment(empty_database, tmp_path / "no-media"),
+                                                      **bucket_env, "S3_BUCKET": restored})
+    assert restore.returncode == 0, restore.stderr
+    assert f"媒体文件 {len(files)} 个已恢复到对象存储桶 {restored}" in restore.stdout
+    assert Bucket(restored, on_s3.client).objects() == files
