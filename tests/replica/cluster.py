@@ -29,20 +29,20 @@ class StreamingReplica:
         """`primary`: the primary's Django connection settings (HOST, PORT, USER, PASSWORD)."""
         self.primary = {"host": primary["HOST"] or "127.0.0.1", "port": int(primary["PORT"] or 5432),
                         "user": primary["USER"], "password": primary["PASSWORD"] or None}
-        self.port = _free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="portal-replica-"))
-        self.data = self.root / "data"
-        self.log = self.root / "server.log"
-        self.running = False
         with self.connect_primary() as primary_connection:
             version = primary_connection.execute("SHOW server_version_num").fetchone()[0]
             self.at_least = {name: primary_connection.execute(f"SHOW {name}").fetchone()[0]
                              for name in AT_LEAST_THE_PRIMARYS}
         self.bin = Path(f"/usr/lib/postgresql/{int(version) // 10000}/bin")  # Debian's layout
-        self.as_owner: list[str] = []
-        if os.geteuid() == 0:
-            self.as_owner = ["runuser", "-u", "postgres", "--"]
+        self.port = _free_port()
+        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        # Where the postgres user can reach it (root's TMPDIR may be under /root).
+        self.root = Path(tempfile.mkdtemp(prefix="portal-replica-", dir="/tmp" if self.as_owner else None))
+        if self.as_owner:
             shutil.chown(self.root, "postgres", "postgres")
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.running = False
 
     def connect_primary(self, dbname: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(**self.primary, dbname=dbname, autocommit=True, connect_timeout=5)
@@ -116,11 +116,12 @@ class StreamingReplica:
                 raise RuntimeError(f"the replica did not come to {what} within {timeout} s:\n{self.log_tail()}")
             time.sleep(0.05)
 
-    def catch_up(self) -> None:
-        """Until the replica has replayed everything the primary has written so far."""
+    def catch_up(self, *, replayed: bool = True) -> None:
+        """Until the replica has replayed (or, `replayed=False`, received) all the primary has written so far."""
         with self.connect_primary() as primary_connection:
             lsn = primary_connection.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
-        self._wait("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", f"replay {lsn}", (lsn,))
+        position = "pg_last_wal_replay_lsn()" if replayed else "pg_last_wal_receive_lsn()"
+        self._wait(f"SELECT {position} >= %s::pg_lsn", f"{position} {lsn}", (lsn,))
 
     def pause_replay(self) -> None:
         """The replica keeps receiving WAL but applies none: what the primary commits now, only the primary has."""

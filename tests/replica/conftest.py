@@ -26,7 +26,7 @@ def replica_server(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def replica(replica_server, settings):
-    """The `replica` alias on the running replica, REPLICA_READS on; the replica has replayed what the
+    """The `replica` alias on the running replica, its reads on; the replica has replayed what the
     primary had when the test began. Replay runs again afterwards, and the alias goes back to its stand-in."""
     if not replica_server.running:
         replica_server.start()
@@ -35,6 +35,7 @@ def replica(replica_server, settings):
     connections["replica"].close()
     config.update(HOST="127.0.0.1", PORT=str(replica_server.port))
     settings.REPLICA_READS = True
+    settings.REPLICA_MAX_LAG_SECONDS = 3600  # a replica the test paused stays in use; the lag test sets its own
     replica_server.catch_up()
     yield replica_server
     connections["replica"].close()

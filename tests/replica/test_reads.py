@@ -55,7 +55,6 @@ def test_the_work_list_the_catalogue_and_statistics_are_read_on_the_replica(repl
 
 
 def test_a_reviewer_reads_their_claim_at_once_while_a_colleague_reads_the_replica(replica, settings, item, reviewer):
-    settings.REPLICA_MAX_LAG_SECONDS = 3600  # a paused replica stays in use: what it lacks shows where a read went
     settings.REPLICA_PIN_SECONDS = 1
     case = ApplicationFactory(accepted=True, item=item)
     colleague = logged_in(UserFactory(reviewer=True, department=item.department))
@@ -87,3 +86,43 @@ def test_a_reviewer_reads_their_claim_at_once_while_a_colleague_reads_the_replic
     replica.catch_up()
     page, _primary, on_replica = read(colleague, reverse("applications:worklist"), state="accepted")
     assert case.number not in page and '"applications_application"' in on_replica
+
+
+def test_healthz_reports_the_lag_and_a_lagging_replica_is_passed_over(replica, settings, client, item):
+    answer = client.get("/healthz?full=1")
+    assert answer.status_code == 200
+    report = answer.json()["replica"]
+    assert report["state"] == "ok" and report["lag_seconds"] <= settings.REPLICA_MAX_LAG_SECONDS
+    assert report["lag_bytes"] >= 0
+
+    replica.pause_replay()
+    UserFactory()  # a commit the replica receives and does not apply
+    replica.catch_up(replayed=False)
+    settings.REPLICA_MAX_LAG_SECONDS = 0
+    answer = client.get("/healthz?full=1")
+    assert answer.status_code == 200 and answer.json()["status"] == "ok"
+    report = answer.json()["replica"]
+    assert report["state"] == "lagging" and report["lag_seconds"] > 0 and report["lag_bytes"] > 0
+    # Behind by more than the bound: the catalogue is read on the primary; the replica was only asked its lag.
+    page, primary, on_replica = read(Client(), reverse("items:detail", args=[item.code]))
+    assert item.current_version.name in page
+    assert '"items_item"' in primary and '"items_' not in on_replica and "pg_last_wal_replay_lsn" in on_replica
+
+
+def test_with_the_replica_stopped_every_read_answers_from_the_primary(replica, settings, client, item, reviewer):
+    settings.REPLICA_RETRY_SECONDS = 0  # ask the stopped replica again on each request: each must still answer
+    case = ApplicationFactory(accepted=True, item=item)
+    replica.stop()
+    started = time.monotonic()
+    for user, url, shown, table in (
+        (reviewer, reverse("applications:worklist"), case.number, '"applications_application"'),
+        (None, reverse("items:detail", args=[item.code]), item.current_version.name, '"items_item"'),
+        (UserFactory(supervisor=True), "/supervision/stats/", "统计分析", '"applications_application"'),
+    ):
+        with CaptureQueriesContext(connections["default"]) as primary:
+            response = (logged_in(user) if user else Client()).get(url)
+        assert response.status_code == 200 and shown in response.content.decode()
+        assert table in tables(primary)
+    assert time.monotonic() - started < 10  # refused at once: no request waits out a timeout
+    answer = client.get("/healthz?full=1")
+    assert answer.status_code == 200 and answer.json()["replica"]["state"] == "down"
