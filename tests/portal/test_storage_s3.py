@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -23,10 +24,13 @@ from moto.server import ThreadedMotoServer
 
 from applications.models import Document, Material
 from certificates.models import Certificate
+from items.models import MaterialRequirement
+from items.services import item_publish
 from portal.models import AuditEvent
 from portal.settings.base import s3_storage
 from tests.factories import UserFactory
 from tests.files import pdf_bytes, pdf_file, upload
+from tests.items.factories import ItemVersionFactory
 from tests.portal.test_backup_restore import manage
 from tests.processes import environment
 
@@ -101,7 +105,15 @@ def referenced() -> dict[str, str]:
     files = {m.file.name: m.sha256 for m in Material.objects.all()}
     files |= {c.pdf.name: c.sha256 for c in Certificate.objects.all()}
     files |= {d.pdf.name: d.sha256 for d in Document.objects.exclude(pdf="")}
+    files |= {r.blank_form.name: "" for r in MaterialRequirement.objects.exclude(blank_form="")}
     return files
+
+
+def with_blank_form(content: bytes) -> MaterialRequirement:
+    """An item's material with a blank form: a file whose row keeps no hash."""
+    requirement = ItemVersionFactory(materials=[{"name": "申请书"}]).materials.get()
+    requirement.blank_form.save("申请书.xlsx", ContentFile(content), save=True)
+    return requirement
 
 
 def move_files(*args) -> tuple[str, str]:
@@ -162,6 +174,22 @@ def test_issuance_writes_the_signed_certificate_to_the_bucket_and_the_holder_dow
 
 
 @pytest.mark.django_db
+def test_a_published_blank_form_downloads_from_the_bucket_and_a_drafts_does_not(api, on_s3):
+    version = ItemVersionFactory(materials=[{"name": "申请书"}])
+    material = version.materials.get()
+    material.blank_form.save("申请书.xlsx", ContentFile(b"blank form"), save=True)
+    draft = ItemVersionFactory(materials=[{"name": "草稿申请书"}]).materials.get()
+    draft.blank_form.save("draft.xlsx", ContentFile(b"not yet public"), save=True)
+    item_publish(item=version.item, actor=None)
+    assert on_s3.objects() == {material.blank_form.name: b"blank form", draft.blank_form.name: b"not yet public"}
+
+    response = api.get(f"/guide/files/{material.pk}/blank_form/")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"blank form"
+    assert api.get(f"/guide/files/{draft.pk}/blank_form/").status_code == 404
+    assert api.get(f"/guide/files/{material.pk}/sample/").status_code == 404
+
+
+@pytest.mark.django_db
 def test_full_healthz_checks_the_bucket(client, on_s3, settings):
     response = client.get("/healthz?full=1")
     assert response.status_code == 200, response.content
@@ -180,9 +208,10 @@ def test_full_healthz_checks_the_bucket(client, on_s3, settings):
 def test_move_files_copies_every_file_to_the_bucket_and_back_checking_each_hash(
     on_disk, bucket, as_user, citizen, issued, settings,
 ):
+    with_blank_form(b"blank form")
     files = referenced()
     on_disk_before = disk_files(on_disk)
-    assert len(files) >= 3 and set(files) <= set(on_disk_before)
+    assert len(files) >= 4 and set(files) <= set(on_disk_before)
 
     out, _ = move_files("--to", "s3")
     assert f"数据库引用的文件 {len(files)} 个：复制 {len(files)} 个，目标中已有且校验一致 0 个，有问题 0 个" in out
@@ -209,13 +238,15 @@ def test_move_files_copies_every_file_to_the_bucket_and_back_checking_each_hash(
 
 @pytest.mark.django_db
 def test_move_files_reports_a_tampered_copy_and_a_tampered_source_and_exits_non_zero(on_disk, bucket, issued):
+    form = with_blank_form(b"blank form").blank_form.name
     move_files("--to", "s3")
     material, other = Material.objects.filter(application__number=issued).order_by("pk")[:2]
     bucket.client.put_object(Bucket=bucket.name, Key=material.file.name, Body=b"%PDF-1.4 altered in the bucket")
     (on_disk / other.file.name).write_bytes(b"%PDF-1.4 altered on disk")
     bucket.client.delete_object(Bucket=bucket.name, Key=other.file.name)
+    bucket.client.put_object(Bucket=bucket.name, Key=form, Body=b"another form")  # no hash kept: the source decides
 
-    with pytest.raises(CommandError, match="2 个文件未能复制或校验不一致"):
+    with pytest.raises(CommandError, match="3 个文件未能复制或校验不一致"):
         move_files("--to", "s3")
 
     stored = bucket.objects()
@@ -228,6 +259,7 @@ def test_move_files_reports_a_tampered_copy_and_a_tampered_source_and_exits_non_
         call_command("move_files", "--to", "s3", stdout=io.StringIO(), stderr=err)
     assert f"{material.file.name}：目标中已有同名文件，但 SHA-256 为 {sha256(b'%PDF-1.4 altered in the bucket')}，应为 {material.sha256}（未覆盖）" in err.getvalue()
     assert f"{other.file.name}：复制后的 SHA-256 为 {sha256(b'%PDF-1.4 altered on disk')}，应为 {other.sha256}" in err.getvalue()
+    assert f"{form}：目标中已有同名文件，但 SHA-256 为 {sha256(b'another form')}，应为 {sha256(b'blank form')}（未覆盖）" in err.getvalue()
 
 
 @pytest.mark.django_db

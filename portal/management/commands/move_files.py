@@ -36,7 +36,7 @@ def referenced_files() -> dict[str, set[str]]:
         for field in model._meta.concrete_fields:
             if not isinstance(field, models.FileField):
                 continue
-            rows = model._default_manager.exclude(**{field.attname: ""})
+            rows = model._base_manager.exclude(**{field.attname: ""})  # every row, whatever the default manager hides
             hash_field = stored_hash_field(model, field)
             if hash_field is None:
                 for name in rows.values_list(field.attname, flat=True).iterator():
