@@ -59,11 +59,21 @@ class StreamingReplica:
         if result.returncode != 0:
             raise RuntimeError(f"{program} {' '.join(arguments)} 失败（{result.returncode}）：{result.stderr.strip()}")
 
-    def create(self) -> None:
+    def create(self, attempts: int = 3) -> None:
         """The copy: a fast checkpoint on the primary, its WAL streamed alongside, and -R writing
-        standby.signal and primary_conninfo so that the copy follows the primary once started."""
-        self._run("pg_basebackup", "-h", self.primary["host"], "-p", str(self.primary["port"]),
-                  "-U", self.primary["user"], "-D", str(self.data), "-R", "-X", "stream", "-c", "fast", "--no-sync")
+        standby.signal and primary_conninfo so that the copy follows the primary once started. No slot: a
+        shared primary's checkpoints may end a slot's stream (other tests create and drop databases all the
+        while); a copy cut short is made again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._run("pg_basebackup", "-h", self.primary["host"], "-p", str(self.primary["port"]),
+                          "-U", self.primary["user"], "-D", str(self.data), "-R", "-X", "stream", "-c", "fast",
+                          "--no-sync", "--no-slot")
+                break
+            except RuntimeError:
+                shutil.rmtree(self.data, ignore_errors=True)
+                if attempt == attempts:
+                    raise
         # Debian keeps the primary's configuration outside its data directory: the copy gets its own.
         (self.data / "postgresql.conf").write_text("# the read-replica tests' replica (tests/replica/cluster.py)\n")
         (self.data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
