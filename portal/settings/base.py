@@ -221,7 +221,6 @@ if FILE_STORAGE not in ("local", "s3") or FILE_STORAGE not in STORAGES:
     raise ImproperlyConfigured(f"FILE_STORAGE={FILE_STORAGE!r}: local, or s3 with S3_BUCKET set")
 STORAGES["default"] = STORAGES[FILE_STORAGE]
 
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
