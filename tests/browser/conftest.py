@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# 开办餐饮店, the 一件事 of the bundle journeys (the same as the applications tests').
+from tests.applications.bundle_fixtures import bundle, food, food_dept, tax, tax_dept  # noqa: F401
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox",

@@ -5,14 +5,13 @@ children in 我的办件. Screenshots go to test-artifacts/bundle-NN-*.png."""
 import pytest
 
 from applications.models import Application, Material, State
-from items.models import Bundle, BundleField, BundleMaterial, BundleMember
+from tests.applications.bundle_fixtures import ID_CARD
 from tests.browser.conftest import ARTIFACTS, log_in
-from tests.factories import DepartmentFactory, UserFactory, published_item
+from tests.factories import UserFactory
 from tests.files import build_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ID_CARD = "申请人身份证件"
 OWN = ("食品经营许可申请书", "涉税事项申请表")
 
 
@@ -26,30 +25,6 @@ def sample_pdf(tmp_path):
     path = tmp_path / "材料.pdf"
     path.write_bytes(build_pdf(comment="材料"))
     return path
-
-
-@pytest.fixture
-def bundle():
-    food = published_item(code="11220100MB0000001Y0100040400001", name="食品经营许可（新办）", online=True,
-                          department=DepartmentFactory(code="CCSJ", name="长春市市场监督管理局"),
-                          promised_days=5, materials=[
-                              {"name": "食品经营许可申请书", "form": "original", "required": True},
-                              {"name": "法定代表人身份证件", "form": "copy", "required": True},
-                          ])
-    tax = published_item(code="11220100MB0000010W2000571700001", name="新办纳税人涉税事项套餐", online=True,
-                         department=DepartmentFactory(code="CCSW", name="国家税务总局长春市税务局"),
-                         promised_days=2, materials=[
-                             {"name": "办税人员身份证件", "form": "copy", "required": True},
-                             {"name": "涉税事项申请表", "form": "original", "required": True},
-                         ])
-    bundle = Bundle.objects.create(code="YJS-KBCYD", name="开办餐饮店", theme="business_startup", status="published")
-    BundleMember.objects.create(bundle=bundle, item=food, order=1)
-    BundleMember.objects.create(bundle=bundle, item=tax, order=2)
-    BundleField.objects.create(bundle=bundle, order=1, name="shop_name", label="店铺名称", required=True)
-    BundleField.objects.create(bundle=bundle, order=2, name="food_items", label="经营项目", required=True, items=[food.code])
-    BundleMaterial.objects.create(bundle=bundle, order=1, name=ID_CARD,
-                                  maps={food.code: "法定代表人身份证件", tax.code: "办税人员身份证件"})
-    return bundle
 
 
 def upload(page, label, path, message):
