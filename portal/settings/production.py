@@ -6,7 +6,6 @@ import logging
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
-from psycopg_pool import ConnectionPool
 
 from portal.settings.base import *  # noqa: F403
 from portal.settings.base import DATABASES, SMS_GATEWAY_TOKEN, SMS_GATEWAY_URL, env, logging_config
@@ -72,9 +71,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 if env("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
     DATABASES["replica"]["CONN_MAX_AGE"] = 0
+    # The check: Django hands the pool ConnectionPool.check_connection itself when health checks are on (a
+    # `check` in the pool options as well made every replica connection fail with a TypeError).
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"].setdefault("OPTIONS", {}).update({
         "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
-        "pool": {"min_size": 1, "max_size": 20, "timeout": 2, "check": ConnectionPool.check_connection},
+        "pool": {"min_size": 1, "max_size": 20, "timeout": 2},
     })
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     REPLICA_READS = True

@@ -80,17 +80,19 @@ def test_production_with_a_read_replica_turns_replica_reads_on():
     """DATABASE_REPLICA_URL configures the alias with a short connect timeout and turns the reads on; outside a
     request (a shell, a Celery task) reads stay on the primary. Which reads go there: tests/replica/."""
     script = (
-        "from django.conf import settings; from items.models import Item; from django.db import router;"
+        "from django.conf import settings; from items.models import Item; from django.db import connections, router;"
         "replica = settings.DATABASES.get('replica', {});"
         "print(settings.REPLICA_READS, replica.get('NAME'), replica.get('OPTIONS', {}).get('connect_timeout'),"
-        " router.db_for_read(Item), router.db_for_write(Item))"
+        " router.db_for_read(Item), router.db_for_write(Item),"
+        # The pool Django builds for it (without connecting): its options must be ones Django does not pass itself.
+        " connections['replica'].pool.max_size if replica else None)"
     )
     replica = "postgres://postgres@127.0.0.1:5432/replica"
     result = manage("shell", "-v", "0", "-c", script, **PRODUCTION_ENV, DATABASE_REPLICA_URL=replica)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "replica", "2", "default", "default"]
+    assert result.stdout.split() == ["True", "replica", "2", "default", "default", "20"]
     without = manage("shell", "-v", "0", "-c", script, **PRODUCTION_ENV)
-    assert without.stdout.split() == ["False", "None", "None", "default", "default"]
+    assert without.stdout.split() == ["False", "None", "None", "default", "default", "None"]
 
 
 def test_production_logs_one_json_line_per_request():
