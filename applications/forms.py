@@ -38,7 +38,12 @@ class ApplyingAsFields(forms.Form):
     """As whom an applicant files online (DESIGN §13): in person, or as an organisation they act for; with
     `principal_choice`, also for another person (代办)."""
 
-    applying_as = forms.ChoiceField(label="申请身份", widget=forms.RadioSelect, initial="self", required=False)
+    # An organisation drops out of the choices once its legal representative removes the agent (DESIGN §13),
+    # possibly while the form is open: say why, not Django's 「选择一个有效的选项」 with the raw value.
+    applying_as = forms.ChoiceField(
+        label="申请身份", widget=forms.RadioSelect, initial="self", required=False,
+        error_messages={"invalid_choice": "您已不是该单位的法定代表人或经办人，不能以单位名义申请；请选择本人申请，或请单位法定代表人重新授权"},
+    )
     principal_choice = False
 
     def __init__(self, *args, organisations=(), **kwargs):

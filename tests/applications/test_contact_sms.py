@@ -1,7 +1,9 @@
-"""SMS to the case's contact phone (DESIGN §13): a walk-in's acceptance reaches the phone on the application."""
+"""SMS to the case's contact phone (DESIGN §13): a walk-in's acceptance reaches the phone on the application, and
+so do the request for materials, the decision and the certificate being ready."""
 
 import pytest
 
+from applications.models import Application, State
 from portal.models import Notification
 from portal.notifications import notification_retry_sweep
 from tests.factories import ApplicationFactory, UserFactory
@@ -44,3 +46,39 @@ def test_the_account_phone_is_not_texted_twice(as_user, clerk, item, outbox):
     assert as_user(clerk).post(f"/api/v1/applications/{case.number}/accept/").status_code == 200
     assert notification_retry_sweep() == 1
     assert [line["phone"] for line in outbox.lines()] == ["13700000001"]
+
+
+def test_a_walk_in_hears_of_every_stage_by_sms_on_the_contact_phone(as_user, clerk, licence_item, outbox):
+    """一次性告知, 受理, the decision and the certificate ready, each through the real API or service, each an SMS
+    to the phone written on the application (the walk-in's account has none) naming the case; nothing else."""
+    clerk_api = as_user(clerk)
+    created = clerk_api.post("/api/v1/applications/", {
+        "item": licence_item.code, "applicant": {"name": "王小明", "id_type": "111", "id_number": "220102199003071235"},
+        "contact_phone": "13912345678",
+    }, format="json")
+    assert created.status_code == 201, created.content
+    number = created.json()["number"]
+    requirements = {r.name: r.pk for r in licence_item.current_version.materials.all()}
+    for name, requirement in requirements.items():
+        if name != "营业执照":
+            assert upload(clerk_api, number, requirement).status_code == 201
+    noticed = clerk_api.post(f"/api/v1/applications/{number}/request-materials/", {
+        "deficiencies": [{"requirement": requirements["营业执照"], "reason": "复印件不清晰"}]}, format="json")
+    assert noticed.status_code == 200, noticed.content
+    assert upload(clerk_api, number, requirements["营业执照"]).status_code == 201
+    assert clerk_api.post(f"/api/v1/applications/{number}/resubmit/").status_code == 200
+    assert clerk_api.post(f"/api/v1/applications/{number}/accept/").status_code == 200
+    case = ApplicationFactory.advance(Application.objects.get(number=number), to=State.ISSUED)
+    assert case.certificate_identifier
+
+    assert notification_retry_sweep() == Notification.objects.filter(application=number).count()
+    sent = outbox.lines()
+    assert {line["phone"] for line in sent} == {"13912345678"}
+    assert all(number in line["message"] for line in sent)
+    kinds = list(Notification.objects.filter(application=number).order_by("pk").values_list("kind", "contact_phone"))
+    assert kinds == [("materials_notice", "13912345678"), ("accepted", "13912345678"), ("decided", "13912345678"),
+                     ("issued", "13912345678")]
+    texts = [line["message"] for line in sent]
+    assert "需补正材料" in texts[0] and "营业执照（复印件不清晰）" in texts[0]
+    assert "已受理" in texts[1] and "已审查通过" in texts[2]
+    assert "已办结出证" in texts[3] and case.certificate_identifier in texts[3]

@@ -3,7 +3,7 @@ name; milestones only, nothing private; one answer for every miss; rate-limited 
 QR code on the intake documents that opens it."""
 
 import base64
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -134,6 +134,24 @@ def test_another_client_address_is_counted_apart(api, accepted):
     assert ask(api, accepted.number, "李四").status_code == 429
     other = api.get("/api/v1/query/", {"number": accepted.number, "name": "张伟"}, REMOTE_ADDR="10.1.2.3")
     assert other.status_code == 200
+
+
+def test_a_hundred_guesses_a_day_then_none_until_the_next(api, client, accepted):
+    """Under the minute's limit all day long is still brute force: 100 a day per client address (case_query_day),
+    the page and the API together; the next day the address may ask again."""
+    start = datetime(2026, 12, 7, 8, 0, tzinfo=BEIJING)
+    for n in range(100):
+        with time_machine.travel(start + timedelta(minutes=2 * (n // 5), seconds=n % 5), tick=False):
+            asked = ask(api, accepted.number, "李四") if n % 2 else client.post("/query/", {"number": accepted.number,
+                                                                                           "name": "李四"})
+            assert asked.status_code == 404, n
+    with time_machine.travel(start + timedelta(hours=2), tick=False):
+        refused = ask(api, accepted.number, "张伟")
+        assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+        assert int(refused["Retry-After"]) > 60  # the day's limit, not the minute's
+        assert client.post("/query/", {"number": accepted.number, "name": "张伟"}).status_code == 429
+    with time_machine.travel(start + timedelta(days=1), tick=False):
+        assert ask(api, accepted.number, "张伟").status_code == 200
 
 
 def test_the_page_prefills_the_number_and_is_in_the_menu_for_everyone(client, accepted):

@@ -6,6 +6,9 @@ agent, also on a phone, finds the organisation's certificate in 我的证照. ax
 (A walk-in registered at the window who later registers online and finds the case: test_register.py.)"""
 
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 from stdnum.cn import uscc
@@ -46,6 +49,10 @@ def browse(chromium, live_server, request):
     for number, (context, page) in enumerate(opened, start=1):
         page.screenshot(path=str(ARTIFACTS / f"organisation-{number:02d}-{request.node.name}.png"), full_page=True)
         context.close()
+
+
+def pdf_text(pdf: bytes) -> str:
+    return subprocess.run(["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
 
 
 def checked(page):
@@ -189,6 +196,16 @@ def test_an_agent_applies_as_the_organisation_and_another_agent_holds_the_certif
     expect(row).to_contain_text(certificate.identifier)
     expect(row).to_contain_text("长春市市场监督管理局")
     page.screenshot(path=str(ARTIFACTS / "organisation-wallet.png"), full_page=True)
+    # The certificate itself, downloaded from this agent's wallet: its face names the organisation, its
+    # credit code (valid, the organisation's) and legal representative; no agent's name or ID number.
+    with page.expect_download() as download:
+        row.get_by_role("link", name="下载 PDF").click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf == certificate.pdf.open("rb").read()
+    face = "".join(pdf_text(pdf).split())
+    assert COMPANY in face and CODE in face and "王建国" in face, face
+    for person in (agent, agent2):
+        assert person.real_name not in face and person.id_number not in face
     row.get_by_role("link", name="核验页").click()
     page.wait_for_url(f"**/{certificate.identifier}**")
     verified = page.get_by_role("main")

@@ -224,6 +224,62 @@ def test_a_removed_agent_loses_the_organisation_mid_case(company, boss, agent, a
     assert as_user(boss).delete(f"/api/v1/organisations/{CODE}/agents/{link.pk}/").status_code == 409
 
 
+def test_a_removed_agent_loses_the_case_pages_and_the_legal_representative_carries_on(company, boss, agent, food_item,
+                                                                                         client):
+    """The pages as the API: removed on 我的单位, the agent's 我的办件 no longer lists the organisation's case, its
+    page and its actions are 404 and change nothing; the legal representative sees it and may still act."""
+    case = ApplicationFactory(item=food_item, applicant=agent, organisation=CODE, submitted=True)
+    client.force_login(agent)
+    assert case.number in client.get("/my/cases/").content.decode()
+    link = OrganisationAgent.objects.get(organisation=company, user=agent, removed_at__isnull=True)
+    client.force_login(boss)
+    client.post(f"/organisations/{CODE}/agents/{link.pk}/remove/")
+    assert AuditEvent.objects.filter(action="organisation_agent_remove", object_id=CODE).count() == 1
+
+    client.force_login(agent)
+    assert case.number not in client.get("/my/cases/").content.decode()
+    assert client.get(f"/my/cases/{case.number}/").status_code == 404
+    assert client.post(f"/my/cases/{case.number}/withdraw/", {"reason": "不办了"}).status_code == 404
+    assert Application.objects.get(pk=case.pk).state == State.SUBMITTED
+    assert "长春味道餐饮有限公司" not in client.get("/organisations/").content.decode()
+    assert client.get(f"/organisations/{CODE}/").status_code == 404
+    page = client.post(f"/apply/{food_item.code}/", {"applying_as": f"org:{CODE}", "description": "再办一次",
+                                                     "contact_phone": "13800000000"})
+    assert page.status_code == 200 and Application.objects.count() == 1
+    assert page.context["form"].errors["applying_as"] == [
+        "您已不是该单位的法定代表人或经办人，不能以单位名义申请；请选择本人申请，或请单位法定代表人重新授权"]
+    assert "您已不是该单位的法定代表人或经办人" in page.content.decode()
+    client.force_login(boss)
+    assert client.get(f"/my/cases/{case.number}/").status_code == 200
+    assert client.post(f"/my/cases/{case.number}/withdraw/", {"reason": "不办了"}).status_code == 302
+    assert Application.objects.get(pk=case.pk).state == State.WITHDRAWN
+
+
+def test_a_removed_agent_loses_the_certificate_and_cannot_collect_it(company, agent, agent2, food_item, clerk, client,
+                                                                    as_user):
+    """Removed after the certificate was issued: gone from their wallet, its PDF a 404, and at the window their ID
+    neither finds the case nor collects it (代领 is for current agents only); nothing recorded as delivered."""
+    case = ApplicationFactory(item=food_item, applicant=agent, organisation=CODE, issued=True)
+    certificate = Certificate.objects.get(identifier=case.certificate_identifier)
+    link = OrganisationAgent.objects.get(organisation=company, user=agent, removed_at__isnull=True)
+    assert as_user(company.legal_rep).delete(f"/api/v1/organisations/{CODE}/agents/{link.pk}/").status_code == 200
+
+    client.force_login(agent)
+    assert certificate.identifier not in client.get("/my/certificates/").content.decode()
+    assert client.get(f"/certificates/{certificate.identifier}/pdf/").status_code == 404
+    assert as_user(agent).get("/api/v1/certificates/").json()["results"] == []
+    client.force_login(agent2)
+    assert certificate.identifier in client.get("/my/certificates/").content.decode()
+
+    client.force_login(clerk)
+    assert case.number not in client.get("/window/pickup/", {"q": agent.id_number}).content.decode()
+    refused = as_user(clerk).post(f"/api/v1/applications/{case.number}/deliver/",
+                                  {"method": "pickup", "id_number": agent.id_number}, format="json")
+    assert refused.status_code == 400 and "领取人证件号码与申请人不符" in refused.json()["id_number"][0]
+    case.refresh_from_db()
+    assert (case.state, case.delivered_at, case.visits) == (State.ISSUED, None, 0)
+
+
 def test_clerk_registers_an_organisation_case_for_the_agent_at_the_window(company, agent, clerk, food_item, as_user):
     client = as_user(clerk)
     stranger = {"name": "钱多", "id_type": "111", "id_number": resident_id(55, region="220104")}

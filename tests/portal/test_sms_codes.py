@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from portal.models import SmsCode
+from portal.models import SmsCode, User
 from tests.factories import resident_id
 from tests.sms_outbox import sms_outbox
 
@@ -90,6 +90,8 @@ def test_an_expired_code_is_refused(api, sms):
         response = register(api, code)
     assert response.status_code == 400
     assert response.json() == {"code": ["验证码已失效，请重新获取"]}
+    assert not User.objects.filter(phone=PHONE).exists()
+    assert SmsCode.objects.get(phone=PHONE).used_at is None
 
 
 def test_a_code_is_spent_by_its_use(api, sms):
@@ -98,6 +100,8 @@ def test_a_code_is_spent_by_its_use(api, sms):
     assert register(api, code).status_code == 201
     again = register(api, code, phone=PHONE, n=2)
     assert again.status_code == 400 and again.json() == {"code": ["验证码已失效，请重新获取"]}
+    assert list(User.objects.filter(phone=PHONE).values_list("id_number", flat=True)) == [resident_id(1, region="110101")]
+    assert not User.objects.filter(id_number=resident_id(2, region="110101")).exists()
 
 
 def test_one_code_a_minute_per_phone_and_nothing_sent_beyond(api, sms):
@@ -109,6 +113,7 @@ def test_one_code_a_minute_per_phone_and_nothing_sent_beyond(api, sms):
         assert refused.json()["code"] == "throttled" and "该手机号获取验证码请求过于频繁" in refused.json()["detail"]
         assert 1 <= int(refused["Retry-After"]) <= 60
         assert len(sms.messages(PHONE)) == 1
+        assert not SmsCode.objects.filter(phone=PHONE, purpose="login").exists()  # nothing stored for it
     with time_machine.travel("2026-12-07 10:01:01 +0800", tick=False):
         assert request_code(api, purpose="login").status_code == 202
         assert len(sms.messages(PHONE)) == 2
@@ -119,10 +124,12 @@ def test_ten_codes_a_day_per_phone(api, sms):
     for n in range(10):
         with time_machine.travel(start + timedelta(minutes=2 * n), tick=False):
             assert request_code(api).status_code == 202
+    live = SmsCode.objects.values("pk", "code_hash", "expires_at").get(phone=PHONE)
     with time_machine.travel(start + timedelta(minutes=30), tick=False):
         refused = request_code(api)
     assert refused.status_code == 429 and refused.json()["code"] == "throttled"
     assert len(sms.messages(PHONE)) == 10
+    assert list(SmsCode.objects.filter(phone=PHONE).values("pk", "code_hash", "expires_at")) == [live]  # not replaced
 
 
 def test_thirty_codes_an_hour_per_client_address(api, sms):
