@@ -3,6 +3,7 @@ name; milestones only, nothing private; one answer for every miss; rate-limited 
 QR code on the intake documents that opens it."""
 
 import base64
+import subprocess
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -225,6 +226,34 @@ def test_the_acceptance_notice_qr_code_opens_the_query_page(settings, accepted, 
     assert svg.startswith("<?xml") or "<svg" in svg
     page = client.get(url.removeprefix("https://zwfw.changchun.example.cn"))
     assert page.status_code == 200 and f'value="{accepted.number}"' in page.content.decode()
+
+
+def test_every_notice_receipt_and_decision_carries_the_query_qr_code(settings, issued, clerk, item):
+    """Not only the acceptance notice: each document a case produces (receipt, 一次性告知, decision letter …)
+    draws the QR code of its own case's /query/ link, captioned 扫码查询办件."""
+    settings.PUBLIC_BASE_URL = "https://zwfw.changchun.example.cn"
+    walk_in = services.application_create(actor=clerk, item_code=item.code,
+                                          applicant={"name": "王小明", "id_type": "111", "id_number": "220102199003071235"})
+    services.application_request_materials(actor=clerk, application=walk_in, deficiencies=[
+        {"requirement": item.current_version.materials.first().pk, "reason": "复印件不清晰"}])
+    documents = list(Document.objects.select_related("application"))
+    assert {document.kind for document in documents} == {
+        DocumentKind.RECEIPT, DocumentKind.ACCEPTANCE_NOTICE, DocumentKind.MATERIALS_NOTICE, DocumentKind.APPROVAL_DECISION}
+    for document in documents:
+        contexts = []
+
+        def rendered(sender, template, context, **kwargs):
+            contexts.append(context.flatten())
+
+        template_rendered.connect(rendered)
+        try:
+            pdf = render_document_pdf(kind=document.kind, context=document.context)
+        finally:
+            template_rendered.disconnect(rendered)
+        url = query_url(document.application.number)
+        assert {c["qr_code"] for c in contexts if "qr_code" in c} == {qr_code_data_uri(url)}, document.kind
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+        assert "扫码查询办件" in text, document.kind
 
 
 def test_the_lookup_reads_the_case_and_its_milestones_in_two_queries(accepted, django_assert_num_queries):
