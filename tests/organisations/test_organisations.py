@@ -194,6 +194,18 @@ def test_a_person_case_never_gets_a_credit_code_from_the_id_number(agent, food_t
     assert values["经营者名称"] == "" and values["法定代表人（负责人）"] == "陈晨"
 
 
+def test_the_apply_page_refuses_an_audience_the_applicant_is_not_in(company, agent, food_item, client):
+    """The page as the API: filing an organisation-only item in person shows the refusal naming the audience on
+    the form, keeps what was typed and stores nothing."""
+    client.force_login(agent)
+    page = client.post(f"/apply/{food_item.code}/", {"applying_as": "self", "description": "开办餐馆",
+                                                     "contact_phone": "13800000000"})
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "的服务对象为企业法人，自然人（个人）不能申请；请以单位身份申请" in body and "开办餐馆" in body
+    assert not Application.objects.exists()
+
+
 def test_the_organisations_certificate_stands_in_for_its_cases_not_its_agents_own(company, agent, food_item, food_type,
                                                                                   as_user):
     ApplicationFactory(item=food_item, applicant=agent, organisation=CODE, issued=True)
