@@ -10,6 +10,7 @@ removes what a dead owner left behind (a benchmark killed mid-run), never what a
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -26,6 +27,9 @@ STATE_ROOT = Path("/tmp/portal_rehearsal")
 APP_PORT = 8000
 DATABASE = "rehearsal_portal"
 HEALTH_INTERVAL_MS = 500  # HAProxy probes each app host this often; 2 failures take it out, 2 successes back
+
+
+_made = itertools.count()  # runs made by this process: each gets a tag of its own
 
 
 def _run(*command: str, check: bool = True, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
@@ -185,7 +189,7 @@ class Rehearsal:
         self.removed = clean_leftovers()
         STATE_ROOT.mkdir(parents=True, exist_ok=True)
         STATE_ROOT.chmod(0o755)
-        number = os.getpid() % 10000
+        number = (os.getpid() * 10 + next(_made)) % 10000
         while (STATE_ROOT / f"rh{number:04d}").exists():
             number = (number + 1) % 10000
         self.tag = f"rh{number:04d}"
@@ -224,10 +228,6 @@ class Rehearsal:
             for command in (("ip", "addr", "add", f"{address}/24", "dev", inside), ("ip", "link", "set", inside, "up"),
                             ("ip", "link", "set", "lo", "up")):
                 _run("ip", "netns", "exec", namespace, *command)
-        # A host firewall may filter bridged traffic (br_netfilter); the namespaces must reach the bridge.
-        for index, address in self.hosts.items():
-            _run("ip", "netns", "exec", self.namespace(index), "ping", "-c", "1", "-W", "2", self.bridge_address,
-                 check=False)
 
     # ------------------------------------------------------------------------------------------ databases
 
@@ -396,20 +396,32 @@ backend app
         environment.update(extra)
         return environment
 
-    def start_app(self, index: int, *, web_workers: int = 2, worker_concurrency: int = 1) -> None:
-        """gunicorn (as production: portal.gunicorn_conf) and a Celery worker inside the host's namespace."""
-        namespace = self.namespace(index)
-        environment = self.app_environment(GUNICORN_BIND=f"0.0.0.0:{APP_PORT}", WEB_CONCURRENCY=str(web_workers))
-        prefix = ["ip", "netns", "exec", namespace]
-        for name, command in (
-            ("web", [sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn_conf", "portal.wsgi:application"]),
-            ("worker", [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING",
-                        f"--concurrency={worker_concurrency}", "-n", f"app{index}@{self.tag}"]),
-        ):
-            log = open(self.state / f"app{index}-{name}.log", "a")
+    def start_app(self, index: int) -> None:
+        """Both of the host's processes: gunicorn and the Celery worker."""
+        self.start_web(index)
+        self.start_worker(index)
+
+    def start_web(self, index: int, *, workers: int = 2) -> None:
+        """gunicorn as production runs it (portal.gunicorn_conf), in the host's namespace. Its control socket
+        goes in the host's own file: the namespaces share one file system, real hosts do not."""
+        environment = self.app_environment(GUNICORN_BIND=f"0.0.0.0:{APP_PORT}", WEB_CONCURRENCY=str(workers))
+        self.run_in(index, "web", [sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn_conf",
+                                   "--control-socket", str(self.state / f"app{index}-gunicorn.ctl"),
+                                   "portal.wsgi:application"], environment)
+
+    def start_worker(self, index: int, *, concurrency: int = 2) -> None:
+        """`celery -A portal worker` as docker-compose.yml runs it (prefork, 2 children), in the namespace."""
+        self.run_in(index, "worker", [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel=WARNING",
+                                      f"--concurrency={concurrency}", "-n", f"app{index}@{self.tag}"],
+                    self.app_environment())
+
+    def run_in(self, index: int, name: str, command: list[str], environment: dict | None = None) -> None:
+        """Start `command` on app host `index` (in its namespace) as its `name` process ("web" answers on
+        APP_PORT); its output goes to STATE/app<index>-<name>.log."""
+        with open(self.state / f"app{index}-{name}.log", "a") as log:
             self.processes[f"app{index}-{name}"] = subprocess.Popen(
-                [*prefix, *command], cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
-            log.close()
+                ["ip", "netns", "exec", self.namespace(index), *command], cwd=REPO, env=environment or os.environ,
+                stdout=log, stderr=subprocess.STDOUT)
 
     def wait_app(self, index: int, timeout: float = 90) -> None:
         """Until the host's gunicorn answers /healthz from the bridge (what HAProxy's probe asks)."""

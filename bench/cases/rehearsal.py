@@ -22,11 +22,11 @@ from bench.rehearsal_driver import Driver
 NAME = "rehearsal"
 ORDER = 95
 RUN_ORDER = 5  # before the cases that load the machine's own database with millions of rows: it needs none
-FULL_CASES = 160
+FULL_CASES = 80
 KILLED = 1  # the app host killed mid-run
 KILL_AT = 0.3  # … once this share of the cases has been driven through
 DOWN_SECONDS = 5  # … and started again this long after
-DRAIN_SECONDS = 90
+DRAIN_SECONDS = 120
 
 HOW_MEASURED = f"""
 Everything runs on this machine, as separate hosts would: a Linux bridge with two network namespaces
@@ -37,7 +37,7 @@ HAProxy (Debian's package) in front of the app hosts (round robin, `option httpc
 out after 2 failed checks, back after 2 good ones; `retries 2` + `option redispatch` re-route a connection
 a dead host refused, never a request already sent; `option forwardfor`, TRUSTED_PROXY_COUNT=1). Each app host
 runs `gunicorn -c python:portal.gunicorn_conf portal.wsgi:application` (2 sync workers) and
-`celery -A portal worker --concurrency=1`, with `bench.settings` (production settings, DEBUG off) and
+`celery -A portal worker --concurrency=2`, with `bench.settings` (production settings, DEBUG off) and
 DATABASE_URL, DATABASE_REPLICA_URL (the router's replica, decision 061) and REDIS_URL pointing at the bridge.
 No Celery beat: its only timers that matter here, the notification and issuance retry sweeps, run every 2 and
 5 minutes, longer than the rehearsal; the case runs them once after the drain (`bench/rehearsal_data.py sweep`,
@@ -55,7 +55,7 @@ take the cases one by one through the HTTP API with tokens (`POST …/accept/` b
 read the catalogue (items API with Chinese searches, an item, departments, the 办事指南 pages) and the work list
 (`/review/` with a reviewer's session signed in through the login page, and the case list API with the
 reviewer's token) until the transitions are done. When {KILL_AT:.0%} of the cases are through, every process in
-app host {KILLED}'s namespace gets SIGKILL (gunicorn master and workers, the Celery worker and its child); it is
+app host {KILLED}'s namespace gets SIGKILL (gunicorn master and workers, the Celery worker and its children); it is
 started again {DOWN_SECONDS} s later. A request is retried only when it failed in flight (connection reset or
 closed, or 502/503/504 from HAProxy); a transition whose retry is refused with 409 counts as applied when the
 case (GET) shows the state that transition leads to — the lost attempt had applied it — and never twice.
@@ -136,7 +136,7 @@ class Chaos:
                 states = {}
             now = time.monotonic()
             for server, state in states.items():
-                if previous.get(server, "UP") == "UP" and state.startswith("DOWN"):
+                if not previous.get(server, "UP").startswith("DOWN") and state.startswith("DOWN"):
                     self.downs[server] += 1
                 if previous.get(server) != state:
                     self.facts.setdefault(f"{server} {state.split()[0]}", now)
@@ -165,32 +165,34 @@ class Chaos:
         self.log(f"app host {KILLED} back in HAProxy {self.facts.get('back', 0) - self.facts['started']:.1f} s after its start")
 
 
-def _drain(rehearsal: Rehearsal, numbers: list[str], ctx: Context) -> dict:
-    """Until the queue is empty and the cases' pending notifications and issuances stop changing."""
+def _pending(rehearsal: Rehearsal, numbers: list[str]) -> tuple[int, int, int]:
+    """(unsent notifications of the cases, pending issuances, messages waiting in the queue)."""
     import psycopg
 
     from portal.models import Notification
     from seals.models import Issuance
 
+    with psycopg.connect(rehearsal.database_url("primary"), autocommit=True) as connection:
+        notifications, issuances = connection.execute(
+            f"SELECT (SELECT count(*) FROM {Notification._meta.db_table} WHERE application = ANY(%s) AND sent_at IS NULL),"
+            f" (SELECT count(*) FROM {Issuance._meta.db_table} WHERE status = 'pending')", [numbers]).fetchone()
+    return notifications, issuances, int(_redis(rehearsal, "LLEN", "bench-rehearsal_portal") or 0)
+
+
+def _drain(rehearsal: Rehearsal, numbers: list[str], *, seconds: float) -> dict:
+    """Until nothing is pending, or the queue is empty and what is pending has not changed for 3 s (the
+    workers are idle: what is left, no message will bring)."""
     started = time.monotonic()
     last, stable = None, 0
-    with psycopg.connect(rehearsal.database_url("primary"), autocommit=True) as connection:
-        while True:
-            pending = connection.execute(
-                f"SELECT (SELECT count(*) FROM {Notification._meta.db_table} WHERE application = ANY(%s) AND sent_at IS NULL),"
-                f" (SELECT count(*) FROM {Issuance._meta.db_table} WHERE status = 'pending')", [numbers]).fetchone()
-            queued = int(_redis(rehearsal, "LLEN", "bench-rehearsal_portal") or 0)
-            state = (*pending, queued)
-            stable = stable + 1 if state == last else 0
-            last = state
-            if (queued == 0 and not any(pending)) or (queued == 0 and stable >= 20) or \
-                    time.monotonic() - started > DRAIN_SECONDS:
-                break
-            time.sleep(0.25)
-    unacked = int(_redis(rehearsal, "HLEN", "unacked") or 0)
-    ctx.log(f"drained in {time.monotonic() - started:.1f} s: {last[0]} notifications and {last[1]} issuances pending, "
-            f"{unacked} messages unacknowledged (taken by the killed worker)")
-    return {"seconds": time.monotonic() - started, "notifications": last[0], "issuances": last[1], "unacked": unacked}
+    while True:
+        state = _pending(rehearsal, numbers)
+        stable = stable + 1 if state == last else 0
+        last = state
+        if not any(state) or (state[2] == 0 and stable >= 12) or time.monotonic() - started > seconds:
+            break
+        time.sleep(0.25)
+    return {"seconds": time.monotonic() - started, "notifications": last[0], "issuances": last[1], "queued": last[2],
+            "unacked": int(_redis(rehearsal, "HLEN", "unacked") or 0)}
 
 
 def _keep_logs(rehearsal: Rehearsal, ctx: Context, *, failed: bool) -> None:
@@ -217,14 +219,16 @@ def run(ctx: Context) -> list[Row]:
         rehearsal.start_redis()
         ctx.log(f"{rehearsal.tag}: network, primary + replica, Redis up in {time.monotonic() - started:.1f} s")
         _schema(rehearsal, ctx)
+        rehearsal.start_haproxy()
+        for index in rehearsal.hosts:
+            rehearsal.start_web(index)  # booting while the data is built
         data = _data(rehearsal, "build", str(cases))
         numbers = data["numbers"]
         _redis(rehearsal, "FLUSHDB")  # the receipts' seal tasks of the data build: not the rehearsal's traffic
         ctx.log(f"built {len(numbers)} submitted cases in {data['seconds']['cases']:.1f} s (accounts, catalogue, "
                 f"seals {data['seconds']['prepare']:.1f} s); {time.monotonic() - started:.1f} s so far")
-        rehearsal.start_haproxy()
         for index in rehearsal.hosts:
-            rehearsal.start_app(index)
+            rehearsal.start_worker(index)
         for index in rehearsal.hosts:
             rehearsal.wait_app(index)
         while set(rehearsal.server_states().values()) != {"UP"}:
@@ -247,8 +251,14 @@ def run(ctx: Context) -> list[Row]:
                 f"transitions {tally.applied} + {tally.recognised} recognised of {tally.attempted} in {driving:.1f} s "
                 f"({tally.attempted / driving:.1f}/s)")
 
-        drained = _drain(rehearsal, numbers, ctx)
+        drained = _drain(rehearsal, numbers, seconds=DRAIN_SECONDS)
+        ctx.log(f"drained in {drained['seconds']:.1f} s: {drained['notifications']} notifications and "
+                f"{drained['issuances']} issuances pending, {drained['queued']} messages queued, {drained['unacked']} "
+                "unacknowledged (taken by the killed worker)")
         swept = _data(rehearsal, "sweep")
+        settled = _drain(rehearsal, numbers, seconds=30)  # what the sweep's own sends queued (none, normally)
+        ctx.log(f"the sweeps sent {swept['notifications']} notifications and completed {swept['issuances']} issuances; "
+                f"then {settled['notifications']} notifications and {settled['issuances']} issuances pending")
         numbers_file = rehearsal.state / "numbers.json"
         numbers_file.write_text(json.dumps(numbers))
         checked = _data(rehearsal, "check", str(numbers_file))
