@@ -91,7 +91,7 @@ def collectable_by(query: str) -> Q:
 
 
 def application_events(*, application: Application) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(object_type="application", object_id=application.number).order_by("seq")
+    return AuditEvent.objects.filter(object_type="application", object_id=application.number).order_by("id")
 
 
 # --- the department's work list (DESIGN §10, §12) -----------------------------------------------------
@@ -449,7 +449,7 @@ def _milestones(numbers: list[str]) -> dict[str, list[Milestone]]:
     for number, action, at in (
         AuditEvent.objects.filter(object_type="application", object_id__in=numbers,
                                   action__in=[*PUBLIC_MILESTONES, *BUNDLE_MILESTONES])
-        .order_by("seq").values_list("object_id", "action", "at")
+        .order_by("id").values_list("object_id", "action", "at")
     ):
         names = BUNDLE_MILESTONES if action.startswith("bundle_") else PUBLIC_MILESTONES
         milestones[number].append(Milestone(*names[action], at))

@@ -25,7 +25,7 @@ from certificates.models import Certificate, CertificateStatus, CertificateType,
 from certificates.permissions import can_revoke, is_holder
 from certificates.rendering import certificate_render_pdf
 from certificates.selectors import lifecycle_items
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import IdType, mask_id_number, normalize_id_number
 from portal.models import Department, User
@@ -157,6 +157,7 @@ def certificate_issue(
         previous.supersede()
         _save_transition(previous, [])
         audit_record(
+            chain=department_chain(previous.issuer_id),
             actor=actor, action="certificate_supersede", object_type="certificate", object_id=previous.identifier,
             from_state=from_state, to_state=previous.status, payload={"application_number": application_number},
         )
@@ -193,6 +194,7 @@ def certificate_issue(
     certificate.save(force_insert=True)
 
     audit_record(
+        chain=department_chain(certificate.issuer_id),
         actor=actor,
         action="certificate_issue",
         object_type="certificate",
@@ -285,6 +287,7 @@ def _revoke(*, certificate: Certificate, actor: User | None, reason: str, payloa
     certificate.revoke(by=actor, reason=reason, at=timezone.now())
     _save_transition(certificate, ["revoked_by", "revoke_reason", "revoked_at"])
     audit_record(
+        chain=department_chain(certificate.issuer_id),
         actor=actor, action="certificate_revoke", object_type="certificate", object_id=certificate.identifier,
         from_state=from_state, to_state=certificate.status, payload={"reason": reason, **payload},
     )
@@ -316,7 +319,7 @@ def certificate_read_record(*, actor: User, certificate: Certificate) -> None:
     is recorded (DESIGN §9); the holder's own downloads are not."""
     if is_holder(user=actor, certificate=certificate):
         return
-    audit_record(actor=actor, action="certificate_read", object_type="certificate", object_id=certificate.identifier)
+    audit_record(chain=department_chain(certificate.issuer_id), actor=actor, action="certificate_read", object_type="certificate", object_id=certificate.identifier)
 
 
 def certificate_expiry_sweep(*, today: date | None = None, batch: int = 500) -> dict:
@@ -341,6 +344,7 @@ def certificate_expiry_sweep(*, today: date | None = None, batch: int = 500) -> 
                 certificate.expire()
                 _save_transition(certificate, [])
                 audit_record(
+                    chain=department_chain(certificate.issuer_id),
                     action="certificate_expire", object_type="certificate", object_id=certificate.identifier,
                     from_state=CertificateStatus.VALID, to_state=certificate.status,
                     payload={"valid_until": certificate.valid_until},

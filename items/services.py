@@ -14,7 +14,7 @@ from items.import_values import face_field_values
 from items.importing import CatalogueError, ParsedCatalogue, Row, parse_catalogue
 from items.models import Bundle, BundleField, BundleMaterial, BundleMember, Item, ItemVersion, MaterialRequirement, VersionStatus
 from items.selectors import MATERIAL_FIELDS, VERSION_FIELDS, bundle_queryset, bundle_snapshot, snapshot_diff, version_snapshot
-from portal.audit import audit_record
+from portal.audit import SYSTEM_CHAIN, audit_record
 from portal.models import Department, Hall, Role, User
 
 # Copied field by field when a new draft starts from the current version (everything but bookkeeping).
@@ -52,7 +52,7 @@ def item_create(*, code: str, basic_code: str = "", department: Department, acto
     item = Item(code=code.strip(), basic_code=basic_code.strip(), department=department)
     item.full_clean()
     item.save()
-    audit_record(actor=actor, action="item_create", object_type="item", object_id=item.code)
+    audit_record(chain=SYSTEM_CHAIN, actor=actor, action="item_create", object_type="item", object_id=item.code)
     return item
 
 
@@ -70,7 +70,7 @@ def item_draft_from_current(*, item: Item, actor: User | None) -> ItemVersion:
     current = item.current_version
     if current is None:
         draft = ItemVersion.objects.create(item=item, department=item.department, name="", item_type="", audience=[])
-        audit_record(actor=actor, action="item_draft", object_type="item", object_id=item.code, payload={"from": None})
+        audit_record(chain=SYSTEM_CHAIN, actor=actor, action="item_draft", object_type="item", object_id=item.code, payload={"from": None})
         return draft
     draft = ItemVersion(
         item=item,
@@ -91,6 +91,7 @@ def item_draft_from_current(*, item: Item, actor: User | None) -> ItemVersion:
         for material in current.materials.all()
     )
     audit_record(
+        chain=SYSTEM_CHAIN,
         actor=actor, action="item_draft", object_type="item", object_id=item.code, payload={"from": current.number}
     )
     return draft
@@ -144,6 +145,7 @@ def item_publish(*, item: Item, actor: User | None, change_note: str = "") -> It
     # The public API's cached responses retire when this commits (docs/decisions/011).
     catalogue_changed()
     audit_record(
+        chain=SYSTEM_CHAIN,
         actor=actor,
         action="item_publish",
         object_type="item",
@@ -162,7 +164,7 @@ def item_draft_discard(*, item: Item, actor: User | None) -> None:
     if draft is None:
         return
     draft.delete()
-    audit_record(actor=actor, action="item_draft_discard", object_type="item", object_id=item.code)
+    audit_record(chain=SYSTEM_CHAIN, actor=actor, action="item_draft_discard", object_type="item", object_id=item.code)
 
 
 # ---------------------------------------------------------------------------------------------- import
@@ -374,6 +376,7 @@ def _catalogue_import(*, data: dict, actor: User | None) -> ImportSummary:
     if summary.changed:
         catalogue_changed()
         audit_record(
+            chain=SYSTEM_CHAIN,
             actor=actor,
             action="catalogue_import",
             object_type="catalogue",
@@ -492,6 +495,7 @@ def bundle_publish(*, bundle: Bundle, actor: User | None) -> Bundle:
     bundle.status = VersionStatus.PUBLISHED
     bundle.save(update_fields=["status", "updated_at"])
     audit_record(
+        chain=SYSTEM_CHAIN,
         actor=actor, action="bundle_publish", object_type="bundle", object_id=bundle.code,
         from_state=VersionStatus.DRAFT.value, to_state=VersionStatus.PUBLISHED.value,
     )

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from applications.uploads import inspect_upload, stored_upload
 from organisations.models import Organisation, OrganisationAgent, OrganisationKind
-from portal.audit import audit_record
+from portal.audit import SYSTEM_CHAIN, audit_record
 from portal.errors import Forbidden, Refused
 from portal.identity import IdType, normalize_id_number
 from portal.models import Role, User
@@ -77,7 +77,7 @@ def organisation_register(*, actor: User, name: str, credit_code: str, kind: str
             )
     except IntegrityError as error:  # the same code registered a moment ago
         raise ValidationError({"credit_code": ["该统一社会信用代码刚刚已登记"]}) from error
-    audit_record(actor=actor, action="organisation_register", object_type="organisation", object_id=credit_code,
+    audit_record(chain=SYSTEM_CHAIN, actor=actor, action="organisation_register", object_type="organisation", object_id=credit_code,
                  payload={"name": name, "kind": kind})
     return organisation
 
@@ -120,7 +120,7 @@ def agent_add(*, actor: User, organisation: Organisation, id_number: str, name: 
             agent.save()
     else:
         agent.save()
-    audit_record(actor=actor, action="organisation_agent_add", object_type="organisation",
+    audit_record(chain=SYSTEM_CHAIN, actor=actor, action="organisation_agent_add", object_type="organisation",
                  object_id=organisation.credit_code,
                  payload={"agent": person.pk, "id_masked": person.id_masked, "at_window": actor.role == Role.CLERK,
                           **({"attorney_letter_sha256": agent.attorney_letter_sha256} if attorney_letter else {})})
@@ -142,6 +142,6 @@ def agent_remove(*, actor: User, organisation: Organisation, agent_id) -> Organi
         raise Refused("该经办人已解除授权", code="agent_removed")
     agent.removed_at, agent.removed_by = timezone.now(), actor
     agent.save(update_fields=["removed_at", "removed_by"])
-    audit_record(actor=actor, action="organisation_agent_remove", object_type="organisation",
+    audit_record(chain=SYSTEM_CHAIN, actor=actor, action="organisation_agent_remove", object_type="organisation",
                  object_id=organisation.credit_code, payload={"agent": agent.user_id, "id_masked": agent.user.id_masked})
     return agent

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from portal.audit import audit_record
+from portal.audit import SYSTEM_CHAIN, audit_record
 from portal.errors import Refused
 from portal.identity import IdType, normalize_id_number
 from portal.models import Role, SmsCode, SmsPurpose, User
@@ -207,6 +207,7 @@ def user_register(*, real_name: str, id_type: str, id_number: str, phone: str, c
                 user.set_password(password)
                 user.save()
             audit_record(
+                chain=SYSTEM_CHAIN,
                 actor=user, action="user_claim" if claimed else "user_register", object_type="user", object_id=user.pk,
                 payload={"username": user.username, "id_masked": user.id_masked,
                          **({"walk_in_username": walk_in_username} if claimed else {})},
@@ -239,7 +240,7 @@ def password_reset_by_sms(*, phone: str, code: str, password: str) -> User:
         user = User.objects.select_for_update().get(pk=user.pk)
         user.set_password(password)
         user.save(update_fields=["password"])
-        audit_record(actor=user, action="user_password_reset", object_type="user", object_id=user.pk,
+        audit_record(chain=SYSTEM_CHAIN, actor=user, action="user_password_reset", object_type="user", object_id=user.pk,
                      payload={"by": "sms"})
     api_token_revoke(user=user)
     return user

@@ -16,9 +16,26 @@ from portal.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ROLE = "system"
-# Chains are named by their head. Today there is one, head row pk=1; when the chain is split per department
-# (issue 20) this row keeps the name, so anchors taken before the split still name it (decision 042).
+# Chains are named by their head row (decision 063). "main" is the one chain every event went to before the
+# split (head row pk=1): closed since, its events verify as they always did and anchors taken before the split
+# still name it. Since then each department has its own chain (every event of its cases, whoever acted), the
+# service center one (halls, queue, appointments, its seal) and the system one (catalogue, accounts,
+# organisations): a transition waits only for others of the same department.
 MAIN_CHAIN = "main"
+CENTER_CHAIN = "center"
+SYSTEM_CHAIN = "system"
+_DEPARTMENT_PREFIX = "department:"
+
+
+def department_chain(department_id: int) -> str:
+    return f"{_DEPARTMENT_PREFIX}{department_id}"
+
+
+def chain_label(chain: str) -> str:
+    """How people read a chain's name: 部门 #12 链, 中心链, 系统链, 原总链."""
+    if chain.startswith(_DEPARTMENT_PREFIX):
+        return f"部门 {chain.removeprefix(_DEPARTMENT_PREFIX)} 链"
+    return {MAIN_CHAIN: "原总链", CENTER_CHAIN: "中心链", SYSTEM_CHAIN: "系统链"}.get(chain, chain)
 
 
 def canonical_json(value) -> str:
@@ -29,6 +46,8 @@ def canonical_json(value) -> str:
 def event_hash(event: AuditEvent) -> str:
     """SHA-256 over every field that matters, in canonical JSON, chained to the previous hash."""
     body = {
+        # Events of the closed main chain were hashed before chains had names: their body stays as it was.
+        **({"chain": event.chain} if event.chain != MAIN_CHAIN else {}),
         "seq": event.seq,
         "at": event.at.astimezone(dt_timezone.utc).isoformat(timespec="microseconds"),
         "actor": event.actor_id,
@@ -45,8 +64,23 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
+def _locked_head(chain: str) -> AuditChainHead:
+    """The chain's head row, locked until the transaction ends; a chain's first event creates it."""
+    head = AuditChainHead.objects.select_for_update().filter(name=chain).first()
+    if head is None:  # two first events at once: one inserts, the other waits for it and goes on after it
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {AuditChainHead._meta.db_table} (name, last_seq, last_hash) VALUES (%s, 0, %s) "
+                "ON CONFLICT (name) DO NOTHING",
+                [chain, GENESIS_HASH],
+            )
+        head = AuditChainHead.objects.select_for_update().get(name=chain)
+    return head
+
+
 def audit_record(
     *,
+    chain: str,
     actor=None,
     action: str,
     object_type: str = "",
@@ -55,14 +89,16 @@ def audit_record(
     to_state: str = "",
     payload: dict | None = None,
 ) -> AuditEvent:
-    """Append one event. Call it inside the transaction of the change it records: both commit or neither."""
+    """Append one event to `chain` (department_chain(id), CENTER_CHAIN or SYSTEM_CHAIN). Call it inside the
+    transaction of the change it records: both commit or neither. Only appends to the same chain wait for
+    each other (its head row's lock)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:  # the migration seeds it; a flushed test database may not have it
-        AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    if chain == MAIN_CHAIN or not chain:
+        raise ValueError(f"不能向审计链 {chain!r} 追加事件：原总链已于分链时封存")
+    head = _locked_head(chain)
     event = AuditEvent(
+        chain=chain,
         seq=head.last_seq + 1,
         at=timezone.now(),
         actor=actor if actor is not None and actor.pk else None,
@@ -91,14 +127,17 @@ class ChainBreak:
     seq: int
     event_id: int | None
     reason: str
+    chain: str = MAIN_CHAIN
 
     def __str__(self):
-        where = f"事件 #{self.seq}" + (f"（id={self.event_id}）" if self.event_id is not None else "")
+        where = f"{chain_label(self.chain)}（{self.chain}）事件 #{self.seq}"
+        where += f"（id={self.event_id}）" if self.event_id is not None else ""
         return f"{where}：{self.reason}"
 
 
 def _events() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("seq").iterator(chunk_size=5000)
+    """Every event, chain by chain and in order within each (the (chain, seq) unique index)."""
+    return AuditEvent.objects.order_by("chain", "seq").iterator(chunk_size=5000)
 
 
 @contextmanager
@@ -118,33 +157,49 @@ def audit_snapshot():
 
 def audit_heads() -> dict[str, tuple[int, str]]:
     """Every chain's head: {name: (last seq, last hash)}."""
-    head = AuditChainHead.objects.filter(pk=1).first()
-    return {MAIN_CHAIN: (head.last_seq, head.last_hash) if head is not None else (0, GENESIS_HASH)}
+    return {name: (seq, last_hash) for name, seq, last_hash in AuditChainHead.objects.values_list("name", "last_seq", "last_hash")}
 
 
 def audit_stored_hashes(*, chain: str, seqs: Iterable[int]) -> dict[int, str]:
     """The stored hash of each of these events of the chain that exists (seq 0 is the genesis)."""
-    if chain != MAIN_CHAIN:
-        return {}
     wanted = sorted(set(seqs))
     found = {0: GENESIS_HASH} if 0 in wanted else {}
     for start in range(0, len(wanted), 5000):
-        found.update(AuditEvent.objects.filter(seq__in=wanted[start : start + 5000]).values_list("seq", "hash"))
+        found.update(AuditEvent.objects.filter(chain=chain, seq__in=wanted[start : start + 5000]).values_list("seq", "hash"))
     return found
 
 
+def _head_break(chain: str, last_seq: int, last_hash: str, heads: dict[str, tuple[int, str]]) -> ChainBreak | None:
+    """The chain's recomputed end against its head row."""
+    if chain not in heads:
+        return ChainBreak(last_seq, None, "链上有事件而链头记录不存在，链头被删除", chain)
+    head_seq, head_hash = heads[chain]
+    if head_seq != last_seq or head_hash != last_hash:
+        return ChainBreak(last_seq + 1, None, f"链头记录到 #{head_seq}，末尾事件被删除或链头被改动", chain)
+    return None
+
+
 def audit_verify() -> tuple[int, ChainBreak | None]:
-    """Recompute the whole chain. Returns (events checked, the first break or None)."""
-    expected_seq, previous_hash, checked = 1, GENESIS_HASH, 0
+    """Recompute every chain against its head. Returns (events checked, the first break or None)."""
+    heads = audit_heads()
+    seen: set[str] = set()
+    chain, expected_seq, previous_hash, checked = None, 1, GENESIS_HASH, 0
     for event in _events():
+        if event.chain != chain:
+            if chain is not None and (broken := _head_break(chain, expected_seq - 1, previous_hash, heads)):
+                return checked, broken
+            chain, expected_seq, previous_hash = event.chain, 1, GENESIS_HASH
+            seen.add(chain)
         if event.seq != expected_seq:
-            return checked, ChainBreak(expected_seq, None, f"缺失（下一条为 #{event.seq}），事件被删除")
+            return checked, ChainBreak(expected_seq, None, f"缺失（下一条为 #{event.seq}），事件被删除", chain)
         if event.prev_hash != previous_hash:
-            return checked, ChainBreak(event.seq, event.id, "前一事件哈希不符，链条被改动")
+            return checked, ChainBreak(event.seq, event.id, "前一事件哈希不符，链条被改动", chain)
         if event_hash(event) != event.hash:
-            return checked, ChainBreak(event.seq, event.id, "内容与哈希不符，事件被修改")
+            return checked, ChainBreak(event.seq, event.id, "内容与哈希不符，事件被修改", chain)
         previous_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    head = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(last_seq=0, last_hash=GENESIS_HASH)
-    if head.last_seq != checked or head.last_hash != previous_hash:
-        return checked, ChainBreak(checked + 1, None, f"链头记录到 #{head.last_seq}，末尾事件被删除或链头被改动")
+    if chain is not None and (broken := _head_break(chain, expected_seq - 1, previous_hash, heads)):
+        return checked, broken
+    for name, (seq, last_hash) in sorted(heads.items()):  # a head whose every event is gone
+        if name not in seen and (seq, last_hash) != (0, GENESIS_HASH):
+            return checked, ChainBreak(1, None, f"链头记录到 #{seq}，而链上事件全部不见，事件被删除", name)
     return checked, None

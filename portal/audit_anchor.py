@@ -206,6 +206,8 @@ def _compare(check: AuditCheck) -> None:
     pending: list[tuple[int, Anchor, str, str]] = []
     for anchor in check.anchors:
         for chain, (seq, anchored_hash) in anchor.chains.items():
+            if seq == 0:  # a chain anchored before its first event: nothing to compare
+                continue
             restore = _superseded_by(anchor, chain, seq, restores)
             if restore is not None:
                 lost[restore, chain] = max(lost.get((restore, chain), 0), seq)
@@ -276,4 +278,4 @@ def audit_anchor_take() -> dict[str, int]:
     if problems:
         raise AuditAnchorRefused("审计锚点与数据库不符，未写入新锚点：" + "；".join(problems))
     anchor_append(kind=ANCHOR, heads=check.heads)
-    return {chain: seq for chain, (seq, _) in check.heads.items()}
+    return {chain: seq for chain, (seq, _) in check.heads.items() if seq}

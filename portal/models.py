@@ -177,7 +177,10 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """One link of the append-only audit chain (全程留痕); write it only through portal.audit.audit_record."""
 
-    seq = models.PositiveBigIntegerField("序号", unique=True)
+    # Which chain (portal.audit: a department's, the center's, the system's, or the closed main one) and the
+    # place in it: unique together (audit_chain_seq_uniq), which also orders verify_audit's walk.
+    chain = models.CharField("审计链", max_length=40)
+    seq = models.PositiveBigIntegerField("序号")
     at = models.DateTimeField("时间")
     actor = models.ForeignKey(User, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT)
     actor_name = models.CharField("操作人姓名", max_length=150, blank=True)
@@ -196,11 +199,13 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = "审计事件"
         verbose_name_plural = "审计事件"
-        ordering = ["seq"]
-        indexes = [models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_idx")]
+        ordering = ["id"]  # the order of appending; seq orders only within a chain
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq_uniq")]
+        # An object's events in the order they happened (a case's span the main chain and its department's).
+        indexes = [models.Index(fields=["object_type", "object_id", "id"], name="audit_object_order_idx")]
 
     def __str__(self):
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+        return f"{self.chain} #{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -212,14 +217,18 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The single row that serialises appends: its lock orders events, its hash catches a cut-off tail."""
+    """One row per chain: its lock orders that chain's events, its hash catches a cut-off tail."""
 
+    name = models.CharField("审计链", max_length=40, unique=True)
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
 
     class Meta:
         verbose_name = "审计链头"
         verbose_name_plural = "审计链头"
+
+    def __str__(self):
+        return f"{self.name} #{self.last_seq}"
 
 
 class TimerRun(models.Model):

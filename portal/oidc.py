@@ -29,7 +29,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from portal.accounts import is_walk_in_identity, normalize_mobile
-from portal.audit import audit_record
+from portal.audit import SYSTEM_CHAIN, audit_record
 from portal.identity import IdType, normalize_id_number
 from portal.models import Role, User
 
@@ -83,7 +83,7 @@ def user_for_oidc_identity(*, subject: str, real_name: str, id_number: str, phon
                             id_number=id_number, phone=_free_mobile(phone))
                 user.set_unusable_password()
                 user.save()
-                audit_record(actor=user, action="user_register_oidc", object_type="user", object_id=user.pk,
+                audit_record(chain=SYSTEM_CHAIN, actor=user, action="user_register_oidc", object_type="user", object_id=user.pk,
                              payload={"username": user.username, "id_masked": user.id_masked})
                 return user
             if user.role != Role.APPLICANT:
@@ -96,7 +96,7 @@ def user_for_oidc_identity(*, subject: str, real_name: str, id_number: str, phon
                 walk_in_username = user.username
                 user.username, user.phone = username, _free_mobile(phone, owner=user)
                 user.save(update_fields=["username", "phone"])
-                audit_record(actor=user, action="user_claim_oidc", object_type="user", object_id=user.pk,
+                audit_record(chain=SYSTEM_CHAIN, actor=user, action="user_claim_oidc", object_type="user", object_id=user.pk,
                              payload={"username": user.username, "id_masked": user.id_masked,
                                       "walk_in_username": walk_in_username})
             return user

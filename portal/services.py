@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from portal.audit import audit_record
+from portal.audit import SYSTEM_CHAIN, audit_record
 from portal.models import Department, Hall, Role, User
 from portal.passwords import password_problems
 
@@ -67,6 +67,7 @@ def user_create(
         with transaction.atomic():
             user.save()
             audit_record(
+                chain=SYSTEM_CHAIN,
                 actor=actor,
                 action="user_create",
                 object_type="user",

@@ -45,7 +45,7 @@ class SealAdmin(admin.ModelAdmin):
 
 @admin.register(SealUse)
 class SealUseAdmin(ReadOnlyAdmin):
-    list_display = ["used_at", "seal", "application", "decision", "document_kind", "custodian", "audit_seq"]
+    list_display = ["used_at", "seal", "application", "decision", "document_kind", "custodian", "audit_chain", "audit_seq"]
     list_filter = ["seal__seal_type", "seal__department", "document_kind", "decision"]
     list_select_related = ["seal", "application", "custodian"]
 

@@ -112,6 +112,8 @@ class SealUse(models.Model):
     custodian = models.ForeignKey(User, verbose_name="印章管理员", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
     used_at = models.DateTimeField("用印时间", auto_now_add=True)
+    # The seal_use audit event: its chain (portal.audit) and its place in it.
+    audit_chain = models.CharField("审计链", max_length=40)
     audit_seq = models.PositiveBigIntegerField("审计事件序号")
 
     class Meta:

@@ -20,7 +20,7 @@ from applications.documents import CENTER_SEALED_KINDS, DocumentKind, render_doc
 from applications.models import Application, Document, State
 from applications.permissions import actor_refusal, check_actor
 from items.models import CertificateAction
-from portal.audit import audit_record
+from portal.audit import CENTER_CHAIN, SYSTEM_CHAIN, audit_record, department_chain
 from portal.broker import publish
 from portal.errors import Refused
 from portal.models import Department, User
@@ -47,7 +47,7 @@ def seal_ca_init(*, name: str = CA_NAME) -> tuple[SealAuthority, bool]:
     authority = SealAuthority.objects.create(
         name=name, certificate_pem=keys.certificate_pem(certificate), encrypted_key=keys.encrypt_key(key)
     )
-    audit_record(action="seal_ca_init", object_type="seal_authority", object_id=authority.pk, payload={"name": name})
+    audit_record(chain=SYSTEM_CHAIN, action="seal_ca_init", object_type="seal_authority", object_id=authority.pk, payload={"name": name})
     return authority, True
 
 
@@ -63,7 +63,7 @@ def seal_create(*, department_code: str, actor: User | None = None) -> Seal:
     code = f"{department.code}-SP-{Seal.objects.filter(department=department).count() + 1:02d}"
     seal = _seal_make(authority=authority, code=code, seal_type=SealType.APPROVAL, department=department,
                       organ_name=department.name, credit_code=department.credit_code)
-    audit_record(actor=actor, action="seal_create", object_type="seal", object_id=seal.code, payload={"department": department.code})
+    audit_record(chain=department_chain(department.pk), actor=actor, action="seal_create", object_type="seal", object_id=seal.code, payload={"department": department.code})
     return seal
 
 
@@ -78,7 +78,7 @@ def seal_create_center(*, actor: User | None = None) -> Seal:
     code = f"CENTER-ZW-{Seal.objects.filter(seal_type=SealType.CENTER).count() + 1:02d}"
     seal = _seal_make(authority=authority, code=code, seal_type=SealType.CENTER, department=None,
                       organ_name=settings.SERVICE_CENTER_NAME, credit_code=settings.SERVICE_CENTER_CREDIT_CODE)
-    audit_record(actor=actor, action="seal_create", object_type="seal", object_id=seal.code, payload={"center": seal.name})
+    audit_record(chain=CENTER_CHAIN, actor=actor, action="seal_create", object_type="seal", object_id=seal.code, payload={"center": seal.name})
     return seal
 
 
@@ -119,7 +119,7 @@ def seal_revoke(*, seal: Seal, reason: str, actor: User | None = None) -> Seal:
         raise Refused("该印章已注销", code="invalid_transition")
     seal.status, seal.revoked_at, seal.revoke_reason = SealStatus.REVOKED, timezone.now(), reason.strip()
     seal.save(update_fields=["status", "revoked_at", "revoke_reason"])
-    audit_record(actor=actor, action="seal_revoke", object_type="seal", object_id=seal.code, payload={"reason": seal.revoke_reason})
+    audit_record(chain=department_chain(seal.department_id) if seal.department_id else CENTER_CHAIN, actor=actor, action="seal_revoke", object_type="seal", object_id=seal.code, payload={"reason": seal.revoke_reason})
     return seal
 
 
@@ -158,7 +158,7 @@ def seal_issue(*, actor: User, application: Application) -> Issuance:
         raise Refused(f"{application.department.name}没有可用的行政审批专用章", code="no_seal")
     case = application_services.application_issuing_start(application=application)
     issuance = Issuance.objects.create(application=case, seal=seal, custodian=actor)
-    audit_record(actor=actor, action="seal_issue_request", object_type="application", object_id=case.number,
+    audit_record(chain=department_chain(case.department_id), actor=actor, action="seal_issue_request", object_type="application", object_id=case.number,
                  from_state=case.state, to_state=case.state, payload={"seal": seal.code, "issuance": issuance.pk})
     transaction.on_commit(lambda: _enqueue(issuance.pk))
     return issuance
@@ -227,13 +227,14 @@ def seal_issue_complete(*, issuance_id: int) -> bool:
                 certificate_cancel(certificate=case.held_certificate, application_number=case.number,
                                    actor=issuance.custodian)
         event = audit_record(
+            chain=department_chain(case.department_id),
             actor=issuance.custodian, action="seal_use", object_type="application", object_id=case.number,
             from_state=case.state, to_state=State.ISSUED,
             payload={"seal": seal.code, "document_sha256": digest, "document_kind": str(kind), "decision": case.outcome},
         )
         SealUse.objects.create(
             seal=seal, application=case, document_sha256=digest, document_kind=str(kind), decision=case.outcome,
-            custodian=issuance.custodian, audit_seq=event.seq,
+            custodian=issuance.custodian, audit_chain=event.chain, audit_seq=event.seq,
         )
         application_services.application_issue(
             actor=issuance.custodian, application=case, certificate_identifier=identifier, document_sha256=digest
@@ -318,13 +319,14 @@ def document_seal(*, document_id: int, wait: bool = True) -> bool:
         document.save(update_fields=["pdf", "sha256"])
         case = document.application
         event = audit_record(
+            chain=department_chain(case.department_id),
             action="seal_use", object_type="application", object_id=case.number,
             payload={"seal": seal.code, "document_sha256": digest, "document_kind": document.kind,
                      "document": document.serial},
         )
         SealUse.objects.create(
             seal=seal, application=case, document_sha256=digest, document_kind=document.kind, decision="",
-            custodian=None, audit_seq=event.seq,
+            custodian=None, audit_chain=event.chain, audit_seq=event.seq,
         )
         return True
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from applications.documents import DocumentKind
 from applications.models import Application, State
 from applications.permissions import access_application
+from portal.audit import chain_label
 from portal.decorators import role_required
 from portal.errors import Forbidden, Refused
 from portal.models import Role
@@ -54,6 +55,7 @@ def log(request):
         # The certificate, a decision letter (department's seal) or an intake document (the center's seal).
         use.document_label = "电子证照" if use.document_kind == "certificate" else (
             DocumentKind(use.document_kind).label if use.document_kind in DocumentKind.values else use.document_kind)
+        use.audit_chain_label = chain_label(use.audit_chain)
     return render(request, "seals/log.html", {"page": page, "department": department})
 
 

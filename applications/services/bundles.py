@@ -33,7 +33,7 @@ from applications.services.issuance import application_deliver, mail_address_ref
 from applications.uploads import inspect_upload, stored_upload
 from items.models import Bundle, BundleMaterial
 from items.selectors import bundle_get_published
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import InvalidTransition, Refused
 from portal.models import Role, User
 
@@ -73,7 +73,7 @@ def bundle_application_create(*, actor: User, bundle_code: str, form_data: dict 
         )
         Application.objects.filter(pk=child.pk).update(parent=parent, bundle_code=bundle.code)
     parent.refresh_from_db()
-    audit_record(actor=actor, action="bundle_create", object_type="application", object_id=parent.number,
+    audit_record(chain=department_chain(parent.department_id), actor=actor, action="bundle_create", object_type="application", object_id=parent.number,
                  payload={"bundle": bundle.code, "children": list(parent.children.values_list("number", flat=True))})
     return parent
 
@@ -135,6 +135,7 @@ def bundle_material_upload(*, actor: User, application: Application, material_id
             row.file.name = stored  # one stored file for every child: files are never deleted, so sharing is safe
             row.save()
             audit_record(
+                chain=department_chain(row.application.department_id),
                 actor=actor, action="material_upload", object_type="application", object_id=row.application.number,
                 payload={"requirement": row.requirement.pk, "version": row.version, "sha256": inspected.sha256,
                          "size": inspected.size, "bundle_material": material.name, "parent": parent.number},
@@ -151,7 +152,7 @@ def _each(children, call) -> None:
 
 
 def _bundle_event(parent: Application, actor: User, action: str, payload: dict | None = None) -> None:
-    audit_record(actor=actor, action=f"bundle_{action}", object_type="application", object_id=parent.number,
+    audit_record(chain=department_chain(parent.department_id), actor=actor, action=f"bundle_{action}", object_type="application", object_id=parent.number,
                  from_state=parent.state, to_state=parent.state, payload=payload or {})
 
 

@@ -16,7 +16,7 @@ from applications.documents import CENTER_SEALED_KINDS, DocumentKind, render_doc
 from applications.models import Application, Document, MaterialState, NumberSequence
 from applications.rating_links import rating_invitation
 from applications.selectors import MaterialStatus, case_requirements, material_status, missing_requirements, requirement_state
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.broker import publish
 from portal.celery import app as celery_app
 from portal.errors import Forbidden, InvalidTransition, Refused
@@ -95,6 +95,7 @@ def transition(case: Application, method: str, *, actor, fields: Iterable[str] =
         transition_counted(action=f"application_{method}", outcome="conflict")
         raise Refused("该办件刚被他人处理，请刷新后重试", code="conflict") from error
     audit_record(
+        chain=department_chain(case.department_id),
         actor=actor,
         action=f"application_{method}",
         object_type="application",

@@ -16,7 +16,7 @@ from applications.selectors import case_requirements, commitment_of
 from applications.services.case import local_today, lock_case, state_refusal, tell_applicant
 from certificates.models import Certificate
 from certificates.services import certificate_revoke
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import Forbidden, Refused
 from portal.identity import IdType, mask_id_number
 from portal.models import User
@@ -76,6 +76,7 @@ def application_commit(*, actor: User, application: Application, requirements: l
     )
     commitment.requirements.set(chosen)
     audit_record(
+        chain=department_chain(case.department_id),
         actor=actor, action="application_commit", object_type="application", object_id=case.number,
         from_state=case.state, to_state=case.state,
         payload={"requirements": [{"requirement": r.pk, "name": r.name} for r in chosen]},
@@ -135,6 +136,7 @@ def commitment_verify(*, actor: User, application: Application, outcome: str, no
     if outcome == CommitmentOutcome.FALSE:
         revoked = _revoke_on_false(case, actor=actor, note=note)
     audit_record(
+        chain=department_chain(case.department_id),
         actor=actor, action="commitment_verify", object_type="application", object_id=case.number,
         from_state=case.state, to_state=case.state,
         payload={"outcome": outcome, "note": note, "verification_due": commitment.verification_due.isoformat(),

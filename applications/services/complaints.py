@@ -27,7 +27,7 @@ from applications.services.follow_up import (
 )
 from items.models import Item
 from portal.accounts import normalize_mobile, sms_code_verify
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import Forbidden
 from portal.models import Department, SmsPurpose, User
 from portal.notifications import Message, notify, notify_many
@@ -129,7 +129,7 @@ def _complaint_create(*, actor, department_id, application, item, name, phone, c
         application=application, item=item, complainant=actor, name=name, phone=phone, category=category,
         content=content, received_at=received_at, due_date=due.date, due_date_provisional=due.provisional,
     )
-    audit_record(actor=actor, action="complaint_file", object_type="complaint", object_id=complaint.number,
+    audit_record(chain=department_chain(department_id), actor=actor, action="complaint_file", object_type="complaint", object_id=complaint.number,
                  to_state=complaint.state, payload={
                      "department": department_id, "application": application.number if application else "",
                      "category": category, "due_date": due.date.isoformat(), "anonymous": actor is None})
@@ -279,7 +279,7 @@ def complaint_overdue_sweep(*, today: date | None = None, batch: int = 500) -> i
     told = supervisors()
 
     def announce(row: Complaint) -> None:
-        audit_record(action="complaint_overdue", object_type="complaint", object_id=row.number,
+        audit_record(chain=department_chain(row.department_id), action="complaint_overdue", object_type="complaint", object_id=row.number,
                      from_state=row.state, to_state=row.state, payload={"due_date": row.due_date.isoformat()})
         notify(users=department_heads(row.department_id) + told, kind="complaint_overdue",
                message=f"投诉 {row.number}（{row.department.name}）已超期未答复（应于 {row.due_date:%Y年%m月%d日} 前答复），"

@@ -16,7 +16,7 @@ from applications.services.deferral import deferral_open
 from applications.services.intake import acceptance_context
 from applications.services.rollup import statistics_day_invalidate
 from items.models import ItemVersion
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.models import Role, User
 from portal.notifications import notify_many
 from portal.workdays import WorkCalendar
@@ -191,6 +191,7 @@ def _deferral_lapse(case: Application, *, outstanding: str) -> None:
     case.deferral_lapsed = True
     case.save(update_fields=["deferral_lapsed"])
     audit_record(
+        chain=department_chain(case.department_id),
         actor=None, action="application_deferral_lapse", object_type="application", object_id=case.number,
         from_state=case.state, to_state=case.state,
         payload={"deferral_due": case.deferral_due.isoformat(), "outstanding": outstanding},

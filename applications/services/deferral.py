@@ -6,7 +6,7 @@ from datetime import date
 
 from applications.models import Application
 from applications.selectors import MaterialStatus, deferred_outstanding
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import Refused
 from portal.models import User
 from portal.workdays import WorkCalendar
@@ -40,6 +40,7 @@ def deferral_close_if_complete(case: Application, *, actor: User) -> None:
     due, case.deferral_due = case.deferral_due, None
     case.save(update_fields=["deferral_due"])
     audit_record(
+        chain=department_chain(case.department_id),
         actor=actor, action="application_deferral_complete", object_type="application", object_id=case.number,
         from_state=case.state, to_state=case.state,
         payload={"deferral_due": due.isoformat(), "late": case.deferral_lapsed},

@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import InvalidTransition, Refused
 from portal.models import Role, User
 from portal.workdays import WorkCalendar, WorkdayResult
@@ -56,7 +56,7 @@ def fsm_step(row: models.Model, method: str, *, actor: User | None, noun: str, l
         row.save(update_fields=["state", *fields])
     except ConcurrentTransition as error:
         raise Refused(f"该{noun}刚被他人处理，请刷新后重试", code="conflict") from error
-    audit_record(actor=actor, action=f"{object_type}_{method}", object_type=object_type, object_id=object_id,
+    audit_record(chain=department_chain(row.department_id), actor=actor, action=f"{object_type}_{method}", object_type=object_type, object_id=object_id,
                  from_state=from_state, to_state=row.state, payload=payload or {})
     return row
 

@@ -12,7 +12,7 @@ from applications.models import Appointment, AppointmentSlot, AppointmentStatus,
 from applications.permissions import is_hall_clerk
 from applications.services.case import local_today, require_role
 from items.models import Item
-from portal.audit import audit_record
+from portal.audit import CENTER_CHAIN, audit_record
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.models import Hall, Role, User
 from portal.notifications import Message, notify_many
@@ -105,6 +105,7 @@ def appointment_book(*, actor: User, hall: Hall, slot_id, item_code: str) -> App
     AppointmentSlot.objects.filter(pk=slot.pk).update(booked=F("booked") + 1)
     appointment = Appointment.objects.create(slot=slot, user=actor, item=item, booked_at=timezone.now())
     audit_record(
+        chain=CENTER_CHAIN,
         actor=actor, action="appointment_book", object_type="appointment", object_id=appointment.pk,
         to_state=appointment.status,
         payload={"hall": hall.code, "date": slot.date.isoformat(), "start": slot.start.strftime("%H:%M"), "item": item.code},
@@ -133,6 +134,7 @@ def appointment_cancel(*, actor: User, appointment: Appointment) -> Appointment:
     appointment.save(update_fields=["status", "cancelled_at"])
     AppointmentSlot.objects.filter(pk=slot.pk).update(booked=F("booked") - 1)
     audit_record(
+        chain=CENTER_CHAIN,
         actor=actor, action="appointment_cancel", object_type="appointment", object_id=appointment.pk,
         from_state=AppointmentStatus.BOOKED, to_state=appointment.status,
     )
@@ -154,6 +156,7 @@ def appointment_arrive(*, actor: User, appointment: Appointment) -> Appointment:
     appointment.status, appointment.arrived_at, appointment.ticket = AppointmentStatus.ARRIVED, timezone.now(), ticket
     appointment.save(update_fields=["status", "arrived_at", "ticket"])
     audit_record(
+        chain=CENTER_CHAIN,
         actor=actor, action="appointment_arrive", object_type="appointment", object_id=appointment.pk,
         from_state=AppointmentStatus.BOOKED, to_state=appointment.status, payload={"ticket": ticket.number},
     )
@@ -270,7 +273,7 @@ def appointment_slot_adjust(*, actor: User, slot: AppointmentSlot, capacity) -> 
         raise Refused("该时段已结束，不能调整", code="slot_closed")
     before, slot.capacity = slot.capacity, capacity
     slot.save(update_fields=["capacity"])
-    audit_record(actor=actor, action="appointment_slot_adjust", object_type="appointment_slot", object_id=slot.pk,
+    audit_record(chain=CENTER_CHAIN, actor=actor, action="appointment_slot_adjust", object_type="appointment_slot", object_id=slot.pk,
                  payload={"hall": slot.hall.code, "date": slot.date.isoformat(), "start": slot.start.strftime("%H:%M"),
                           "from": before, "to": capacity})
     return slot
@@ -302,7 +305,7 @@ def hall_day_close(*, actor: User, hall: Hall, day: date, reason: str) -> HallCl
     AppointmentSlot.objects.filter(pk__in=[s.pk for s in slots]).update(booked=0, capacity=0)
     message = f"{hall.name} {day:%Y年%m月%d日} 闭厅（{closure.reason}），您当日的预约已取消，请另选时段预约。"
     notify_many(messages=[Message([a.user_id], "appointment_cancelled", message, "") for a in booked])
-    audit_record(actor=actor, action="hall_day_close", object_type="hall", object_id=hall.code,
+    audit_record(chain=CENTER_CHAIN, actor=actor, action="hall_day_close", object_type="hall", object_id=hall.code,
                  payload={"date": day.isoformat(), "reason": closure.reason, "cancelled": len(booked)})
     return closure
 
@@ -316,7 +319,7 @@ def hall_day_reopen(*, actor: User, hall: Hall, day: date) -> int:
         raise Refused(f"{day:%Y-%m-%d} 未设为闭厅", code="not_closed")
     closure.delete()
     reopened = AppointmentSlot.objects.filter(hall=hall, date=day, booked=0).update(capacity=hall.slot_capacity or hall.windows)
-    audit_record(actor=actor, action="hall_day_reopen", object_type="hall", object_id=hall.code,
+    audit_record(chain=CENTER_CHAIN, actor=actor, action="hall_day_reopen", object_type="hall", object_id=hall.code,
                  payload={"date": day.isoformat()})
     return reopened
 
@@ -355,7 +358,7 @@ def ticket_skip(*, actor: User, ticket: Ticket) -> Ticket:
         raise InvalidTransition(f"{ticket.number} 号已在办理中，不能过号")
     ticket.skipped_at = timezone.now()
     ticket.save(update_fields=["skipped_at"])
-    audit_record(actor=actor, action="ticket_skip", object_type="ticket", object_id=ticket.pk,
+    audit_record(chain=CENTER_CHAIN, actor=actor, action="ticket_skip", object_type="ticket", object_id=ticket.pk,
                  payload={"hall": ticket.hall.code, "number": ticket.number, "window": ticket.window})
     return ticket
 

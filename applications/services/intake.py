@@ -34,7 +34,7 @@ from applications.uploads import inspect_upload, stored_upload
 from items.models import Audience, Item, MaterialRequirement
 from organisations.models import Organisation, OrganisationKind
 from organisations.selectors import may_act_for
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import InvalidTransition, Refused
 from portal.identity import IdType
 from portal.models import Role, User
@@ -104,6 +104,7 @@ def application_create(*, actor: User, item_code: str, form_data: dict | None = 
         held_certificate=held,
     )
     audit_record(
+        chain=department_chain(case.department_id),
         actor=actor, action="application_create", object_type="application", object_id=case.number,
         to_state=case.state, payload={
             "item": item.code, "version": version.number, "channel": channel,
@@ -208,6 +209,7 @@ def application_material_upload(*, actor: User, application: Application, requir
     with stored_upload(material.file, upload):
         material.save()
         audit_record(
+            chain=department_chain(case.department_id),
             actor=actor, action="material_upload", object_type="application", object_id=case.number,
             payload={"requirement": requirement.pk, "version": version, "sha256": inspected.sha256, "size": inspected.size},
         )
@@ -219,6 +221,7 @@ def material_read_record(*, actor: User, application: Application, material: Mat
     """全程留痕: who opened which applicant file, and when."""
     with transaction.atomic():
         audit_record(
+            chain=department_chain(application.department_id),
             actor=actor, action="material_read", object_type="application", object_id=application.number,
             payload={"material": material.pk, "requirement": material.requirement_id, "version": material.version},
         )
@@ -474,6 +477,6 @@ def application_assist(*, actor: User, application: Application) -> Application:
         raise InvalidTransition("办件已受理或已办结，不能再登记帮办")
     case.assisted_by = actor
     case.save(update_fields=["assisted_by"])
-    audit_record(actor=actor, action="application_assist", object_type="application", object_id=case.number,
+    audit_record(chain=department_chain(case.department_id), actor=actor, action="application_assist", object_type="application", object_id=case.number,
                  payload={"hall": actor.hall.code if actor.hall_id else ""})
     return case

@@ -23,7 +23,7 @@ from applications.services.deferral import refuse_deferred
 from applications.services.rollup import statistics_day_invalidate
 from items.models import CertificateAction
 from organisations.selectors import person_ids_acting_for
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import Forbidden, Refused
 from portal.identity import IdType
 from portal.models import Role, User
@@ -50,6 +50,7 @@ def application_issuing_failed(*, application: Application, error: str = "") -> 
     case.issuing = False
     case.save(update_fields=["issuing"])
     audit_record(
+        chain=department_chain(case.department_id),
         action="application_issuing_failed", object_type="application", object_id=case.number,
         from_state=case.state, to_state=case.state, payload={"error": error[:300]},
     )

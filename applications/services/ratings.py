@@ -32,7 +32,7 @@ from applications.services.follow_up import (
     supervisors,
 )
 from applications.services.rollup import statistics_day_invalidate
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.models import AuditEvent, Role, User
 from portal.notifications import notify
@@ -67,7 +67,7 @@ def stage_staff(case: Application, stage: str) -> User | None:
         referral = case.referrals.order_by("-referred_at").first()
         return referral.referred_by if referral else None
     event = (AuditEvent.objects.filter(object_type="application", object_id=case.number, action="application_issue")
-             .select_related("actor").order_by("-seq").first())
+             .select_related("actor").order_by("-id").first())
     return event.actor if event else None
 
 
@@ -114,6 +114,7 @@ def application_rate(*, actor: User, application: Application, score, comment: s
     except IntegrityError as error:  # the case lock makes this unreachable; the constraint is the backstop
         raise Refused(f"{RatingStage(stage).label}已评价，每个环节只能评价一次", code="already_rated") from error
     audit_record(
+        chain=department_chain(case.department_id),
         actor=actor, action="application_rate", object_type="application", object_id=case.number,
         from_state=case.state, to_state=case.state,
         payload={"score": score, "channel": channel, "comment": comment, "stage": stage,
@@ -132,6 +133,7 @@ def _rectification_open(*, case: Application, rating: Rating, actor: User) -> Re
         due_date=due.date, due_date_provisional=due.provisional,
     )
     audit_record(
+        chain=department_chain(case.department_id),
         actor=actor, action="rectification_open", object_type="rectification", object_id=rectification.pk,
         to_state=rectification.state,
         payload={"application": case.number, "score": rating.score, "due_date": due.date.isoformat()},
@@ -288,6 +290,7 @@ def rectification_overdue_sweep(*, today: date | None = None, batch: int = 500) 
 
     def announce(row: Rectification) -> None:
         audit_record(
+            chain=department_chain(row.department_id),
             action="rectification_overdue", object_type="rectification", object_id=row.pk,
             from_state=row.state, to_state=row.state,
             payload={"application": row.application.number, "due_date": row.due_date.isoformat()},
@@ -335,7 +338,7 @@ def rating_pad_request(*, actor: User, application: Application, window) -> str:
         cache.set(_pad_key(actor.hall_id, window), token, PAD_SECONDS)
     except Exception as error:  # no cache, no pad: the clerk is told, nothing half-done
         raise Refused("评价器暂不可用，请稍后再试或请申请人扫码评价", code="pad_unavailable") from error
-    audit_record(actor=actor, action="rating_pad_request", object_type="application", object_id=case.number,
+    audit_record(chain=department_chain(case.department_id), actor=actor, action="rating_pad_request", object_type="application", object_id=case.number,
                  payload={"window": window, "stage": stage})
     return stage
 

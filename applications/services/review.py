@@ -22,7 +22,7 @@ from applications.services.commitments import commitment_verification_open
 from applications.services.deferral import refuse_deferred
 from applications.services.faces import face_data_checked, face_data_number
 from applications.services.intake import validated_deficiencies
-from portal.audit import audit_record
+from portal.audit import audit_record, department_chain
 from portal.errors import Refused
 from portal.models import User
 from portal.workdays import WorkCalendar
@@ -115,6 +115,7 @@ def application_extend(*, actor: User, application: Application, days: int, reas
     set_due_date(case, due_date=due.date, provisional=case.due_date_provisional or due.provisional, calendar=calendar)
     case.extended_days, case.extension_reason = days, reason.strip()
     audit_record(
+        chain=department_chain(case.department_id),
         actor=actor, action="application_extend", object_type="application", object_id=case.number,
         from_state=case.state, to_state=case.state,
         payload={"days": days, "reason": case.extension_reason, "due_date": case.due_date.isoformat()},

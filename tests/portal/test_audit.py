@@ -6,17 +6,20 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from portal.audit import GENESIS_HASH, audit_record, audit_verify
+from portal.audit import GENESIS_HASH, audit_record, audit_verify, department_chain
 from portal.models import AuditEvent
 from tests.factories import UserFactory
 
+CHAIN = department_chain(1)  # a department's chain (no department row needed: chains are named)
 
-def append(count, actor=None):
+
+def append(count, actor=None, chain=CHAIN):
     events = []
     for index in range(count):
         with transaction.atomic():
             events.append(
                 audit_record(
+                    chain=chain,
                     actor=actor,
                     action="application_accept",
                     object_type="application",
@@ -114,7 +117,7 @@ class TestChain:
 def test_record_outside_a_transaction_is_refused():
     # An event must commit or roll back with the change it records.
     with pytest.raises(RuntimeError):
-        audit_record(action="application_accept")
+        audit_record(chain=CHAIN, action="application_accept")
     assert not AuditEvent.objects.exists()
 
 

@@ -25,7 +25,7 @@ from applications.models import Material
 from bench.lib import gunicorn_server
 from certificates.models import Certificate
 from portal.models import AuditEvent
-from tests.portal.test_audit import append
+from tests.portal.test_audit import CHAIN, append
 from tests.processes import environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -234,10 +234,10 @@ def test_a_restore_checks_the_anchors_taken_before_the_backup_and_records_the_ev
     restore = manage("restore", "--from", folder, env=restored)
     assert restore.returncode == 0, restore.stderr
     assert "审计链完整：共 3 条事件" in restore.stdout and "与审计锚点相符：核对 1 处" in restore.stdout
-    assert f"已记下恢复：链 main 回到 #3，锚点曾到 #{after[-1].seq}" in restore.stdout
+    assert f"已记下恢复：链 {CHAIN} 回到 #3，锚点曾到 #{after[-1].seq}" in restore.stdout
     assert "#4–#5 共 2 条事件随恢复丢失" in restore.stdout and "恢复完成" in restore.stdout
 
     verify = manage("verify_audit", env=restored)
     assert verify.returncode == 0, verify.stderr
-    assert "链 main 回到 #3，此前已锚定到 #5，#4–#5 共 2 条事件随恢复丢失" in verify.stdout
+    assert f"链 {CHAIN} 回到 #3，此前已锚定到 #5，#4–#5 共 2 条事件随恢复丢失" in verify.stdout
     assert before[-1].hash in Path(settings.AUDIT_ANCHOR_PATH).read_text()

@@ -81,7 +81,7 @@ class TestClosedLoop:
         assert case.state == "issued" and not case.issuing and case.certificate_identifier
         use = SealUse.objects.get(application=case)
         assert (use.seal, use.custodian, use.decision) == (seal, custodian, "approved")
-        event = AuditEvent.objects.get(seq=use.audit_seq)
+        event = AuditEvent.objects.get(chain=use.audit_chain, seq=use.audit_seq)
         assert event.action == "seal_use" and event.payload["document_sha256"] == use.document_sha256
         assert audit_verify()[1] is None
         body = as_user(citizen).get(f"/api/v1/applications/{number}/").json()

@@ -67,5 +67,6 @@ class Command(BaseCommand):
                 f"已记下恢复：链 {chain} 回到 #{end}，锚点曾到 #{seq}（{anchor}）："
                 f"#{end + 1}–#{seq} 共 {seq - end} 条事件随恢复丢失，备份之后的办理须据其他记录核实补录"
             ))
-        heads = "、".join(f"链 {chain} #{seq}" for chain, (seq, _) in sorted(check.heads.items()))
+        # Chains without events yet (the closed main chain of a new install) say nothing worth reading.
+        heads = "、".join(f"链 {chain} #{seq}" for chain, (seq, _) in sorted(check.heads.items()) if seq) or "尚无事件"
         self.stdout.write(f"已写入审计锚点：{heads}（{path}）")
