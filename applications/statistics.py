@@ -36,7 +36,18 @@ from django.db.models import Count, F, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
-from applications.models import RUNNING, Application, Channel, DayStat, Rating, RatingStage, StatDay, Ticket, TicketDayStat
+from applications.models import (
+    RUNNING,
+    Application,
+    Channel,
+    DayStat,
+    MonthStat,
+    Rating,
+    RatingStage,
+    StatDay,
+    Ticket,
+    TicketDayStat,
+)
 from items.models import Handling, Item, ItemVersion
 from portal.db import read_database
 from portal.errors import Forbidden
@@ -110,8 +121,9 @@ def day_moments(day: date, *, until: datetime | None = None) -> Moments:
     return _moment(day), until or _moment(day + timedelta(days=1))
 
 
-def _split(scope: Scope, *, today: date) -> tuple[list[Span], list[Moments]]:
-    """(rolled-up days, time ranges to count from the records) covering the scope's period.
+def _split(scope: Scope, *, today: date) -> tuple[list[Span], list[Moments], set[date]]:
+    """(rolled-up days, time ranges to count from the records, the days rolled up whole) covering the
+    scope's period.
 
     A day is rolled up whole, or (today, or a day the nightly rollup has not completed yet) up to its
     `until`: the rest of that day is counted from the records. An item scope always counts from the
@@ -128,7 +140,29 @@ def _split(scope: Scope, *, today: date) -> tuple[list[Span], list[Moments]]:
     # Nothing has happened after now: a range into the future ends here (so an index range ends here too).
     horizon = timezone.now() + timedelta(seconds=1)
     live = [(start, min(end, horizon)) for start, end in live if start < horizon]
-    return _spans(rolled), live
+    return _spans(rolled), live, {day for day, until in rolled.items() if until is None}
+
+
+def _whole_months(scope: Scope, whole_days: set[date]) -> list[date]:
+    """The months read from MonthStat (docs/decisions/063-statistics-month-rollup.md): inside the period, every
+    day rolled up whole, and no hall chosen (the month rows sum all halls). The days of the other months —
+    at the period's edges, the month of today, a month with a day a later change invalidated — are read
+    from DayStat and the records as before."""
+    if scope.hall is not None or scope.item is not None:
+        return []
+    months = []
+    for month in months_between(scope.date_from, scope.date_to):
+        following = (month + timedelta(days=32)).replace(day=1)
+        days = [month + timedelta(days=n) for n in range((following - month).days)]
+        if month >= scope.date_from and days[-1] <= scope.date_to and whole_days.issuperset(days):
+            months.append(month)
+    return months
+
+
+def _without_months(spans: list[Span], months: list[date]) -> list[Span]:
+    read = set(months)
+    return _spans(day for first, last in spans for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
+                  if day.replace(day=1) not in read)
 
 
 def _in(field: str, moments: list[Moments]) -> Q:
@@ -280,22 +314,34 @@ class Parts:
     rolled_spans: list[Span]
     live_spans: list[Moments]
     live_rows: dict[tuple, dict]
-    rolled_rows: list[dict]  # DayStat summed per (department, month): every figure and chart derives from it
+    # MonthStat rows of the whole months, and DayStat summed per (department, month) over the other rolled-up
+    # days: every figure and chart derives from them
+    rolled_rows: list[dict]
+    months: list[date]  # the whole months read from MonthStat
 
 
 def parts_for(scope: Scope, *, today: date | None = None, calendar: WorkCalendar | None = None) -> Parts:
     today = today or timezone.localdate()
-    rolled_spans, live_spans = _split(scope, today=today)
+    rolled_spans, live_spans, whole_days = _split(scope, today=today)
+    months = _whole_months(scope, whole_days)
     rolled_rows = []
-    if rolled_spans:
-        # One pass over the rolled-up days for the figures, the department chart and the month chart.
-        rolled_rows = list(
-            _rolled(scope, rolled_spans).values("department_id", month=TruncMonth("day"))
+    if months:
+        # One row per department and month, whatever the number of halls and days.
+        month_rows = MonthStat.objects.using(read_database()).filter(month__in=months)
+        if scope.department is not None:
+            month_rows = month_rows.filter(department_id=scope.department.pk)
+        rolled_rows = list(month_rows.values("department_id", "month", *DAY_MEASURES).order_by())
+    day_spans = _without_months(rolled_spans, months)
+    if day_spans:
+        # One pass over the other rolled-up days for the figures, the department chart and the month chart.
+        summed_days = list(
+            _rolled(scope, day_spans).values("department_id", month=TruncMonth("day"))
             .annotate(**{measure: Sum(measure) for measure in DAY_MEASURES}).order_by()
         )
-        for row in rolled_rows:
+        for row in summed_days:
             row["month"] = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
-    return Parts(today, rolled_spans, live_spans, day_rows(scope, live_spans, calendar=calendar), rolled_rows)
+        rolled_rows += summed_days
+    return Parts(today, rolled_spans, live_spans, day_rows(scope, live_spans, calendar=calendar), rolled_rows, months)
 
 
 def compute(scope: Scope, *, today: date | None = None, calendar: WorkCalendar | None = None,

@@ -5,7 +5,7 @@
 - quality: 好差评 ratings and rectifications
 - complaints: 投诉, answered by the department
 - hall: queue tickets and appointments
-- stats: the daily statistics rollup
+- stats: the daily (and monthly) statistics rollup
 """
 
 from applications.models.case import (
@@ -50,4 +50,4 @@ from applications.models.quality import (
     Score,
     rating_stage_open,
 )
-from applications.models.stats import DayStat, StatDay, TicketDayStat
+from applications.models.stats import DayStat, MonthStat, StatDay, StatMonth, TicketDayStat

@@ -1,6 +1,5 @@
-"""Statistics rolled up per day (docs/decisions/030-statistics-rollup.md)."""
-
-
+"""Statistics rolled up per day (docs/decisions/030-statistics-rollup.md) and per month
+(docs/decisions/063-statistics-month-rollup.md)."""
 
 from django.db import models
 
@@ -27,16 +26,12 @@ class StatDay(models.Model):
         return f"{self.day}"
 
 
-class DayStat(models.Model):
-    """One day's case and rating counts of one department in one hall (hall empty: online, not at a window).
+class DayMeasures(models.Model):
+    """The counts a day (DayStat) or a month (MonthStat) holds. Each measure counts by its own timestamp:
+    received/online by submission, accepted by acceptance, decided/on_time/timed/working_days by decision,
+    closed/one_visit/zero_visit by issue, ratings/satisfied (and the intake stage's share of them) by rating
+    (valid ratings only)."""
 
-    Each measure counts by its own timestamp: received/online by submission, accepted by acceptance,
-    decided/on_time/timed/working_days by decision, closed/one_visit/zero_visit by issue, ratings/satisfied
-    (and the intake stage's share of them) by rating (valid ratings only)."""
-
-    day = models.DateField("日期")
-    department = models.ForeignKey(Department, verbose_name="部门", on_delete=models.CASCADE, related_name="+")
-    hall = models.ForeignKey(Hall, verbose_name="大厅", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     received = models.PositiveIntegerField("收件", default=0)
     online = models.PositiveIntegerField("网上收件", default=0)
     accepted = models.PositiveIntegerField("受理", default=0)
@@ -57,12 +52,54 @@ class DayStat(models.Model):
     intake_satisfied = models.PositiveIntegerField("受理环节满意评价", default=0)
 
     class Meta:
+        abstract = True
+
+
+class DayStat(DayMeasures):
+    """One day's case and rating counts of one department in one hall (hall empty: online, not at a window)."""
+
+    day = models.DateField("日期")
+    department = models.ForeignKey(Department, verbose_name="部门", on_delete=models.CASCADE, related_name="+")
+    hall = models.ForeignKey(Hall, verbose_name="大厅", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
         verbose_name = "日统计"
         verbose_name_plural = "日统计"
         indexes = [
             models.Index(fields=["day"], name="daystat_day_idx"),
             models.Index(fields=["department", "day"], name="daystat_department_idx"),
         ]
+
+
+class StatMonth(models.Model):
+    """A month whose MonthStat rows exist; its row is the lock under which they are rebuilt (two rollups of
+    days of the same month take turns on it, as two rollups of the same day do on StatDay)."""
+
+    month = models.DateField("月份", unique=True)  # the first day of the month
+    built_at = models.DateTimeField("汇总时间")
+
+    class Meta:
+        verbose_name = "已汇总统计月"
+        verbose_name_plural = "已汇总统计月"
+        ordering = ["month"]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"
+
+
+class MonthStat(DayMeasures):
+    """One month's counts of one department over all halls: always the sum of that month's DayStat rows of
+    the department (rebuilt with every rollup of one of its days; docs/decisions/063-statistics-month-rollup.md).
+    Read for a whole month of a period without a hall whose every day is rolled up (StatDay without `until`);
+    the days of any other month are read from DayStat or counted from the records."""
+
+    month = models.DateField("月份")  # the first day of the month
+    department = models.ForeignKey(Department, verbose_name="部门", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = "月统计"
+        verbose_name_plural = "月统计"
+        constraints = [models.UniqueConstraint(fields=["month", "department"], name="monthstat_month_department")]
 
 
 class TicketDayStat(models.Model):

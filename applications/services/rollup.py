@@ -1,14 +1,15 @@
 """Statistics rolled up per day (DESIGN §6, §12; docs/decisions/030-statistics-rollup.md): a finished day's
-counts are stored once, so a period's figures are a sum over days, not a scan of every case."""
+counts are stored once, so a period's figures are a sum over days, not a scan of every case; and per
+department and month (docs/decisions/063-statistics-month-rollup.md), so a long period is a sum over months."""
 
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Min, Q, Sum
 from django.utils import timezone
 
 from applications import statistics
-from applications.models import Application, DayStat, StatDay, Ticket, TicketDayStat
+from applications.models import Application, DayStat, MonthStat, StatDay, StatMonth, Ticket, TicketDayStat
 from applications.services.case import local_today
 from portal.workdays import WorkCalendar
 
@@ -55,7 +56,24 @@ def statistics_rollup_day(*, day: date, until: datetime | None = None, calendar:
         )
         marker.built_at, marker.until = timezone.now(), until
         marker.save(update_fields=["built_at", "until"])
+        _rebuild_month(day.replace(day=1))
     return len(rows) + len(tickets)
+
+
+def _rebuild_month(month: date) -> None:
+    """The month's MonthStat rows summed again from its DayStat rows, in the transaction that rewrote one of its
+    days. Under the month's StatMonth row lock, taken after the day's: a rollup of another day of the month
+    (the ten-minute one of today beside the nightly one of yesterday) waits, then sums with this day's rows
+    committed. Summing the whole month (~department × hall × 31 rows) rather than adding the day's change
+    keeps the month equal to its days whatever happened before."""
+    following = (month + timedelta(days=32)).replace(day=1)
+    marker, _ = StatMonth.objects.select_for_update().get_or_create(month=month, defaults={"built_at": timezone.now()})
+    MonthStat.objects.filter(month=month).delete()
+    sums = (DayStat.objects.filter(day__gte=month, day__lt=following).values("department_id")
+            .annotate(**{measure: Sum(measure) for measure in statistics.DAY_MEASURES}).order_by("department_id"))
+    MonthStat.objects.bulk_create(MonthStat(month=month, **row) for row in sums)
+    marker.built_at = timezone.now()
+    marker.save(update_fields=["built_at"])
 
 
 # Today is rolled up to a ten-minute mark at least a minute old: a transaction that stamped a moment before

@@ -31,15 +31,18 @@ workbook) is timed. {ROUNDS} rounds after a warm-up;
 p50/p95 per request and over all page requests. Each request's queries are listed with their times.
 
 Finished days — and today up to its last ten-minute mark — are read from the daily rollup (`DayStat`,
-docs/decisions/030-statistics-rollup.md); the rest from the records. Before the requests the benchmark runs `statistics_rollup_sweep` once over the
-whole generated history (what the first night after an import or upgrade does), rebuilds yesterday alone
-(what every night does) and rolls up today to its last settled ten-minute mark (what the ten-minute timer
-does; only the minutes since are then counted from the records); all three are timed and shown as rows.
+department × hall × day, docs/decisions/030-statistics-rollup.md); a whole month of the period, with no hall
+chosen, from the month rollup (`MonthStat`, department × month, rebuilt with each of its days,
+docs/decisions/063-statistics-month-rollup.md); the rest from the records. Before the requests the benchmark
+runs `statistics_rollup_sweep` once over the whole generated history (what the first night after an import or
+upgrade does), rebuilds yesterday alone (what every night does) and rolls up today to its last settled
+ten-minute mark (what the ten-minute timer does; only the minutes since are then counted from the records);
+all three are timed and shown as rows (each includes rebuilding its month's `MonthStat` rows).
 """
 
 
 def _rollup(ctx: Context, data) -> list[Row]:
-    from applications.models import DayStat, StatDay
+    from applications.models import DayStat, MonthStat, StatDay
     from applications.services import statistics_rollup_day, statistics_rollup_sweep, statistics_rollup_today
 
     started = time.perf_counter()
@@ -56,11 +59,12 @@ def _rollup(ctx: Context, data) -> list[Row]:
         started = time.perf_counter()
         statistics_rollup_today()
         todays.append(time.perf_counter() - started)
-    stored = DayStat.objects.count()
-    ctx.log(f"rollup: {StatDay.objects.count():,} days, {stored:,} rows in {history:.1f} s; yesterday in "
-            f"{min(nights) * 1000:.0f} ms")
+    stored, months = DayStat.objects.count(), MonthStat.objects.count()
+    ctx.log(f"rollup: {StatDay.objects.count():,} days, {stored:,} day rows, {months:,} month rows in {history:.1f} s; "
+            f"yesterday in {min(nights) * 1000:.0f} ms")
     return [
-        Row(what=f"· rollup of the whole history once ({days:,} days → {stored:,} department × hall × day rows)",
+        Row(what=f"· rollup of the whole history once ({days:,} days → {stored:,} department × hall × day rows, "
+                 f"{months:,} department × month rows)",
             figure=f"{history:.1f} s ({history / max(days, 1) * 1000:.0f} ms per day)", target="–"),
         Row(what="· nightly rollup of yesterday", figure=f"{sorted(nights)[1] * 1000:.0f} ms (median of 3)", target="–"),
         Row(what="· ten-minute rollup of today so far", figure=f"{sorted(todays)[1] * 1000:.0f} ms (median of 3)", target="–"),
