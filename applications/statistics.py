@@ -144,7 +144,7 @@ def _split(scope: Scope, *, today: date) -> tuple[list[Span], list[Moments], set
 
 
 def _whole_months(scope: Scope, whole_days: set[date]) -> list[date]:
-    """The months read from MonthStat (docs/decisions/063-statistics-month-rollup.md): inside the period, every
+    """The months read from MonthStat (docs/decisions/064-statistics-month-rollup.md): inside the period, every
     day rolled up whole, and no hall chosen (the month rows sum all halls). The days of the other months —
     at the period's edges, the month of today, a month with a day a later change invalidated — are read
     from DayStat and the records as before."""

@@ -1,5 +1,5 @@
 """Statistics rolled up per day (docs/decisions/030-statistics-rollup.md) and per month
-(docs/decisions/063-statistics-month-rollup.md)."""
+(docs/decisions/064-statistics-month-rollup.md)."""
 
 from django.db import models
 
@@ -89,7 +89,7 @@ class StatMonth(models.Model):
 
 class MonthStat(DayMeasures):
     """One month's counts of one department over all halls: always the sum of that month's DayStat rows of
-    the department (rebuilt with every rollup of one of its days; docs/decisions/063-statistics-month-rollup.md).
+    the department (rebuilt with every rollup of one of its days; docs/decisions/064-statistics-month-rollup.md).
     Read for a whole month of a period without a hall whose every day is rolled up (StatDay without `until`);
     the days of any other month are read from DayStat or counted from the records."""
 

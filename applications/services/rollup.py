@@ -1,6 +1,6 @@
 """Statistics rolled up per day (DESIGN §6, §12; docs/decisions/030-statistics-rollup.md): a finished day's
 counts are stored once, so a period's figures are a sum over days, not a scan of every case; and per
-department and month (docs/decisions/063-statistics-month-rollup.md), so a long period is a sum over months."""
+department and month (docs/decisions/064-statistics-month-rollup.md), so a long period is a sum over months."""
 
 from datetime import date, datetime, timedelta
 

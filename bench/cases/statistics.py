@@ -33,7 +33,7 @@ p50/p95 per request and over all page requests. Each request's queries are liste
 Finished days — and today up to its last ten-minute mark — are read from the daily rollup (`DayStat`,
 department × hall × day, docs/decisions/030-statistics-rollup.md); a whole month of the period, with no hall
 chosen, from the month rollup (`MonthStat`, department × month, rebuilt with each of its days,
-docs/decisions/063-statistics-month-rollup.md); the rest from the records. Before the requests the benchmark
+docs/decisions/064-statistics-month-rollup.md); the rest from the records. Before the requests the benchmark
 runs `statistics_rollup_sweep` once over the whole generated history (what the first night after an import or
 upgrade does), rebuilds yesterday alone (what every night does) and rolls up today to its last settled
 ten-minute mark (what the ten-minute timer does; only the minutes since are then counted from the records);

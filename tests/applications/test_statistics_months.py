@@ -1,4 +1,4 @@
-"""The month rollup (docs/decisions/063-statistics-month-rollup.md): a period's whole months are read from
+"""The month rollup (docs/decisions/064-statistics-month-rollup.md): a period's whole months are read from
 MonthStat (department × month), the other days from DayStat (department × hall × day) and the records — and
 every figure and chart is the same as counted from the records alone.
 
