@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import connections
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -108,6 +109,8 @@ WORKLIST_FIELDS = [
 
 
 COUNT_CAP = 10_000
+# Up to this many arms a page is a UNION ALL of them (the head's overdue list has four: two states × two levels).
+UNION_ARMS = 4
 
 
 class ByDueDate:
@@ -119,11 +122,40 @@ class ByDueDate:
     Several arms in one `… IN (…) ORDER BY due_date` would make PostgreSQL read and sort every matching
     case; so the page is a UNION ALL of the arms, each cut at the end of the page, merged and cut again:
     a page reads at most (offset + page size) rows per arm.
+
+    Past UNION_ARMS arms (a name search: one arm per matching item version and state) the arms are rows of
+    one statement instead, `unnest(…) CROSS JOIN LATERAL (one arm)`: the same index range and cut per arm,
+    but one arm for Django to compile and PostgreSQL to plan. A UNION ALL costs both per arm: at 18 arms
+    (six versions × three states) that was several times the reading of their rows (docs/benchmarks.md, the
+    work list's item-name search).
     """
 
     def __init__(self, cases: QuerySet[Application], arms: list[dict]):
         self.cases, self.arms = cases, list(arms)
         self.more = False  # set by count(): more cases match than the count says
+        connection = connections[cases.db]
+        self.lateral = len(self.arms) > UNION_ARMS and connection.vendor == "postgresql"
+
+    def _lateral(self, arm: QuerySet, *, columns: str = "id") -> tuple[str, list]:
+        """`arm` (filtered on the columns of `worklist_arm`) once per arm, its rows named `hit(columns)`: the
+        SQL and its parameters."""
+        connection = connections[self.cases.db]
+        keys = list(self.arms[0])
+        fields = [Application._meta.get_field(key) for key in keys]
+        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        names = ", ".join(connection.ops.quote_name(key) for key in keys)
+        values = [[getattr(arm_values[key], "pk", arm_values[key]) for arm_values in self.arms] for key in keys]
+        sql, params = arm.query.get_compiler(using=self.cases.db).as_sql()
+        return (f"unnest({arrays}) AS worklist_arm({names}) CROSS JOIN LATERAL ({sql}) AS hit({columns})",
+                [*values, *params])
+
+    def _arm_of_row(self) -> QuerySet[Application]:
+        """One arm whose values are the current row of `worklist_arm` (every arm has the same keys)."""
+        if any(arm.keys() != self.arms[0].keys() for arm in self.arms):
+            raise ValueError("the arms of a work list differ in their keys")
+        connection = connections[self.cases.db]
+        return self.cases.filter(**{key: RawSQL(f"worklist_arm.{connection.ops.quote_name(key)}", ())
+                                    for key in self.arms[0]})
 
     def _any_arm(self) -> QuerySet[Application]:
         condition = Q()
@@ -138,6 +170,11 @@ class ByDueDate:
             return 0
         if len(self.arms) == 1 or not connections[self.cases.db].features.supports_slicing_ordering_in_compound:
             counted = self._any_arm().order_by().values("pk")[:COUNT_CAP + 1].count()
+        elif self.lateral:
+            arms, params = self._lateral(self._arm_of_row().order_by().values("pk")[:COUNT_CAP + 1])
+            with connections[self.cases.db].cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {arms} LIMIT {COUNT_CAP + 1}) AS capped", params)
+                counted = cursor.fetchone()[0]
         else:
             # One index range per arm, each cut at the cap: never a bitmap over the whole department.
             arms = [self.cases.filter(**arm).order_by().values("pk")[:COUNT_CAP + 1] for arm in self.arms]
@@ -155,6 +192,13 @@ class ByDueDate:
         if not connections[self.cases.db].features.supports_slicing_ordering_in_compound:
             # SQLite (the embedded default) cannot cut the arms of a UNION: one filtered, sorted query.
             return list(self._any_arm().order_by(*order)[start:stop])
+        if self.lateral:
+            # The page's ids from every arm at once, then the page itself, its relations joined as any page's.
+            arms, params = self._lateral(self._arm_of_row().order_by(*order).values("pk", "due_date")[:stop],
+                                          columns="id, due_date")
+            page = RawSQL(f"SELECT hit.id FROM {arms} ORDER BY hit.due_date, hit.id LIMIT %s OFFSET %s",
+                          [*params, stop - start, start])
+            return list(self.cases.filter(pk__in=page).order_by(*order))
         arms = [self.cases.filter(**arm).order_by(*order)[:stop] for arm in self.arms]
         return list(arms[0].union(*arms[1:], all=True).order_by(*order)[start:stop])
 
