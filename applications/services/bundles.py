@@ -29,7 +29,7 @@ from applications.services.intake import (
     upload_refusal,
     validated_deficiencies,
 )
-from applications.services.issuance import application_deliver, mail_address_refusal
+from applications.services.issuance import application_deliver, mail_address_refusal, tell_delivered
 from applications.uploads import inspect_upload, stored_upload
 from items.models import Bundle, BundleMaterial
 from items.selectors import bundle_get_published
@@ -294,4 +294,10 @@ def bundle_deliver(*, actor: User, application: Application, method: str, tracki
         parent.contact_address = address
         parent.save(update_fields=["contact_address"])
     _bundle_event(parent, actor, "deliver", {"children": [child.number for child in issued], "method": method})
+    first = issued[0]
+    first.refresh_from_db(fields=["delivered_at", "tracking_number", "contact_address"])
+    parent.delivered_at, parent.tracking_number = first.delivered_at, first.tracking_number
+    collector = (id_number or "").strip().upper()
+    tell_delivered(parent, method=method, by_agent=method == DeliveryMethod.PICKUP and collector != parent.applicant_id_number,
+                   what=f"您的一件事 {parent.number}（{len(issued)} 项办理结果）")
     return parent

@@ -160,7 +160,7 @@ def document_create(case: Application, *, kind: str, context: dict) -> Document:
 # What the applicant must hear about wherever they are (DESIGN §13): these go by SMS to the phone written on
 # the application as well, when it is not the account's own (a walk-in's account often has none).
 CONTACT_SMS_KINDS = {"materials_notice", "accepted", "not_accepted", "suspended", "extended", "decided", "issued",
-                     "deferral_reminder", "deferral_lapsed", "commitment_false"}
+                     "delivered", "deferral_reminder", "deferral_lapsed", "commitment_false"}
 
 
 def document_pdf_ensure(*, document: Document) -> Document:

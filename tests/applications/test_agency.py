@@ -8,7 +8,7 @@ from applications.models import Application, State
 from certificates.models import Certificate, CertificateType
 from items.models import MaterialRequirement, RequirementKind
 from portal.accounts import user_register
-from portal.models import AuditEvent, SmsPurpose, User
+from portal.models import AuditEvent, Notification, SmsPurpose, User
 from tests.factories import ApplicationFactory, DepartmentFactory, UserFactory, published_item, resident_id
 from tests.files import pdf_file
 from tests.sms_outbox import sms_outbox
@@ -117,6 +117,11 @@ def test_pickup_checks_the_collectors_id(son, licence, clerk, as_user, collector
         assert response.status_code == 200 and stored.state == State.DELIVERED
         event = AuditEvent.objects.filter(object_id=case.number, action="application_deliver").get()
         assert event.payload["collected_by"] == who
+        # The applicant hears at once who collected it (代领 included).
+        told = Notification.objects.filter(application=case.number, kind="delivered")
+        assert {n.user_id for n in told} == {son.pk, case.principal_id}  # the agent who filed it and the principal
+        wording = "由申请人本人凭证件领取" if who == "applicant" else "由代领人凭证件领取"
+        assert all(wording in n.message for n in told)
     else:
         assert response.status_code == 400 and "领取人证件号码与申请人不符" in response.json()["id_number"][0]
         assert stored.state == State.ISSUED and stored.delivered_at is None

@@ -231,5 +231,11 @@ def test_the_window_delivers_a_bundle_together(login_api, clerk, submitted_paren
     assert "已邮寄至 长春市朝阳区人民大街 1 号（单号 EMS0001）" in response.content.decode()
     children = selectors.bundle_children(submitted_parent)
     assert {(c.state, c.tracking_number) for c in children} == {(State.DELIVERED, "EMS0001")}
+    # The applicant is told once, for the whole bundle, not once per result.
+    from portal.models import Notification
+
+    (told,) = Notification.objects.filter(kind="delivered")
+    assert told.application == submitted_parent.number and told.user_id == submitted_parent.applicant_id
+    assert "2 项办理结果" in told.message and "快递单号 EMS0001，寄往 长春市朝阳区人民大街 1 号" in told.message
     # A child's own page offers no delivery: it goes with its bundle.
     assert "确认送达" not in page.get(f"/window/cases/{food_case.number}/").content.decode()

@@ -82,3 +82,30 @@ def test_a_walk_in_hears_of_every_stage_by_sms_on_the_contact_phone(as_user, cle
     assert "需补正材料" in texts[0] and "营业执照（复印件不清晰）" in texts[0]
     assert "已受理" in texts[1] and "已审查通过" in texts[2]
     assert "已办结出证" in texts[3] and case.certificate_identifier in texts[3]
+
+
+@pytest.mark.parametrize("method", ["pickup", "mail", "download"])
+def test_the_result_leaving_the_window_is_texted_to_the_contact_phone(as_user, clerk, item, outbox, method):
+    """领取 and 邮寄 are told at once (someone else collecting it is news); downloading it is the applicant's
+    own act and tells nobody."""
+    citizen = UserFactory(identified=True, phone="13700000001")
+    case = ApplicationFactory(item=item, applicant=citizen, issued=True)
+    Application.objects.filter(pk=case.pk).update(contact_phone="13912345678")
+    data = {"method": method, "pickup": {"id_number": citizen.id_number},
+            "mail": {"tracking_number": "SF1234567890", "address": "长春市朝阳区人民大街 1 号"}}.get(method, {})
+    actor = citizen if method == "download" else clerk
+    response = as_user(actor).post(f"/api/v1/applications/{case.number}/deliver/", {"method": method, **data},
+                                   format="json")
+    assert response.status_code == 200, response.content
+    told = list(Notification.objects.filter(application=case.number, kind="delivered"))
+    if method == "download":
+        assert told == []
+        return
+    (notification,) = told
+    assert notification.user == citizen and notification.contact_phone == "13912345678"
+    notification_retry_sweep()
+    texts = {line["phone"]: line["message"] for line in outbox.lines() if case.number in line["message"]
+             and ("领取" in line["message"] or "寄出" in line["message"])}
+    assert set(texts) == {"13700000001", "13912345678"}
+    expected = "在窗口由申请人本人凭证件领取" if method == "pickup" else "快递单号 SF1234567890，寄往 长春市朝阳区人民大街 1 号"
+    assert all(expected in text for text in texts.values())
