@@ -151,9 +151,12 @@ def clean_leftovers() -> list[str]:
     return removed
 
 
-def _free_subnet() -> int:
+def _free_subnet(start: int) -> int:
+    """A 10.231.x.0/24 no interface uses, looked for from `start` (the run's tag: two runs starting at once
+    look in different places)."""
     used = set(re.findall(r"inet 10\.231\.(\d+)\.", _run("ip", "-o", "addr", check=False).stdout))
-    for third in range(1, 255):
+    for offset in range(254):
+        third = (start + offset) % 254 + 1
         if str(third) not in used:
             return third
     raise RuntimeError("no free 10.231.x.0/24 subnet for the rehearsal's bridge")
@@ -197,7 +200,7 @@ class Rehearsal:
         self.state.mkdir()
         self.state.chmod(0o755)
         shutil.chown(self.state, "postgres", "postgres")  # the clusters' logs and sockets live here too
-        self.subnet = _free_subnet()
+        self.subnet = _free_subnet(number)
         self.bridge_address = f"10.231.{self.subnet}.1"
         self.hosts = {index: f"10.231.{self.subnet}.{10 + index}" for index in range(1, hosts + 1)}
         self.processes: dict[str, subprocess.Popen] = {}
@@ -439,6 +442,18 @@ backend app
             web = self.processes.get(f"app{index}-web")
             if time.monotonic() > deadline or (web is not None and web.poll() is not None):
                 raise RuntimeError(f"app host {index} did not come up; see {self.state / f'app{index}-web.log'}")
+            time.sleep(0.3)
+
+    def wait_worker(self, index: int, *, concurrency: int = 2, timeout: float = 90) -> None:
+        """Until the host's Celery worker has forked its pool (it consumes right after)."""
+        from bench.lib import children_pids
+
+        deadline = time.monotonic() + timeout
+        worker = self.processes[f"app{index}-worker"]
+        while len(children_pids(worker.pid)) < concurrency:
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise RuntimeError(f"the Celery worker of app host {index} did not start; "
+                                   f"see {self.state / f'app{index}-worker.log'}")
             time.sleep(0.3)
 
     def kill_app(self, index: int) -> int:

@@ -22,11 +22,11 @@ from bench.rehearsal_driver import Driver
 NAME = "rehearsal"
 ORDER = 95
 RUN_ORDER = 5  # before the cases that load the machine's own database with millions of rows: it needs none
-FULL_CASES = 80
+FULL_CASES = 32  # 3 PDFs a case (notice, letter, certificate) rendered and signed by the workers
 KILLED = 1  # the app host killed mid-run
 KILL_AT = 0.3  # … once this share of the cases has been driven through
 DOWN_SECONDS = 5  # … and started again this long after
-DRAIN_SECONDS = 120
+DRAIN_SECONDS = 150
 
 HOW_MEASURED = f"""
 Everything runs on this machine, as separate hosts would: a Linux bridge with two network namespaces
@@ -44,10 +44,13 @@ No Celery beat: its only timers that matter here, the notification and issuance 
 the same functions, the issuance sweep without its 5-minute grace), which is what beat on a surviving host
 does a few minutes later.
 
-Data, through the project's own code in a subprocess on the rehearsal's primary: `migrate`, the demo
-departments, halls and accounts (`portal.demo`), the demo catalogue and one licence item with its certificate
-type (`catalogue_import`), the CA, the center's seal and the department's seal (`seals.services`), then
+Data, through the project's own code in a subprocess on the rehearsal's primary: the schema (the benchmark's
+freshly migrated database copied by `pg_dump | pg_restore`, or `migrate`), the demo departments and halls and
+the four demo accounts used (`portal.demo`), the demo catalogue and one licence item with its certificate type
+(`catalogue_import`), the CA, the center's seal and the department's seal (`seals.services`), then
 {FULL_CASES} cases filed online by the demo citizen (`application_create`, a PDF upload, `application_submit`).
+The web hosts boot meanwhile; the workers start once the build's own queued tasks (its receipts' seals) are
+flushed, so that the queue holds the rehearsal's traffic only.
 
 The load driver is threads in the benchmark process, each with a keep-alive connection to HAProxy: 4 threads
 take the cases one by one through the HTTP API with tokens (`POST …/accept/` by the window clerk, `claim/` and
@@ -179,6 +182,17 @@ def _pending(rehearsal: Rehearsal, numbers: list[str]) -> tuple[int, int, int]:
     return notifications, issuances, int(_redis(rehearsal, "LLEN", "bench-rehearsal_portal") or 0)
 
 
+def _queued_tasks(rehearsal: Rehearsal) -> Counter:
+    """The tasks waiting in the queue, by name (kombu's Redis messages are JSON with the task in the headers)."""
+    tasks = Counter()
+    for line in _redis(rehearsal, "LRANGE", "bench-rehearsal_portal", "0", "-1").splitlines():
+        try:
+            tasks[json.loads(line)["headers"]["task"].rsplit(".", 1)[-1]] += 1
+        except (ValueError, KeyError, TypeError):
+            tasks["?"] += 1
+    return tasks
+
+
 def _drain(rehearsal: Rehearsal, numbers: list[str], *, seconds: float) -> dict:
     """Until nothing is pending, or the queue is empty and what is pending has not changed for 3 s (the
     workers are idle: what is left, no message will bring)."""
@@ -231,6 +245,7 @@ def run(ctx: Context) -> list[Row]:
             rehearsal.start_worker(index)
         for index in rehearsal.hosts:
             rehearsal.wait_app(index)
+            rehearsal.wait_worker(index)
         while set(rehearsal.server_states().values()) != {"UP"}:
             time.sleep(0.1)
         ctx.log(f"app hosts up behind HAProxy at {time.monotonic() - started:.1f} s")
@@ -251,6 +266,8 @@ def run(ctx: Context) -> list[Row]:
                 f"transitions {tally.applied} + {tally.recognised} recognised of {tally.attempted} in {driving:.1f} s "
                 f"({tally.attempted / driving:.1f}/s)")
 
+        queued = _queued_tasks(rehearsal)
+        ctx.log(f"queued when the load stopped: {dict(queued)}")
         drained = _drain(rehearsal, numbers, seconds=DRAIN_SECONDS)
         ctx.log(f"drained in {drained['seconds']:.1f} s: {drained['notifications']} notifications and "
                 f"{drained['issuances']} issuances pending, {drained['queued']} messages queued, {drained['unacked']} "
@@ -269,6 +286,7 @@ def run(ctx: Context) -> list[Row]:
         _keep_logs(rehearsal, ctx, failed=failed)
         rehearsal.close()
     ctx.log(f"torn down; {time.monotonic() - started:.0f} s in all")
+    drained["queued_at_end"] = queued
     return _rows(ctx, tally=tally, seconds=seconds, chaos=chaos.facts, downs=chaos.downs, drained=drained, swept=swept, checked=checked,
                  audit=audit, health=health, cases=len(numbers))
 
@@ -309,7 +327,9 @@ def _rows(ctx: Context, *, tally, seconds, chaos, downs, drained, swept, checked
     ctx.note(
         f"This run: {cases} cases; app host {KILLED} killed ({chaos.get('processes', 0):.0f} processes) once "
         f"{KILL_AT:.0%} of the cases were through and started again {DOWN_SECONDS} s later. {haproxy}. "
-        f"Requests by kind (answered): {kinds}. After the load the queue drained in {drained['seconds']:.1f} s; "
+        f"Requests by kind (answered): {kinds}. When the load stopped, the queue held "
+        f"{', '.join(f'{count} {task}' for task, count in drained['queued_at_end'].most_common()) or 'nothing'}; "
+        f"the workers drained it in {drained['seconds']:.1f} s; "
         f"{drained['unacked']} messages were left unacknowledged by the killed worker, with {drained['notifications']} "
         f"notifications and {drained['issuances']} issuances still pending: the sweeps then sent "
         f"{swept['notifications']} notifications and completed {swept['issuances']} issuances. Audit events of these "
