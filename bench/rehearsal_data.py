@@ -3,7 +3,7 @@ pointed at the rehearsal's own primary (bench.settings, DATABASE_URL): the bench
 its own database. Every write goes through the project's services, as on a real portal.
 
     python -m bench.rehearsal_data build CASES     → JSON: the case numbers, the item, the logins
-    python -m bench.rehearsal_data sweep           → JSON: what the outbox retry sweeps sent
+    python -m bench.rehearsal_data sweep FILE      → JSON: what the retry sweeps sent, issued, sealed
     python -m bench.rehearsal_data check FILE      → JSON: transitions, notifications, issuance of the cases in FILE
 """
 
@@ -101,13 +101,24 @@ def build(count: int) -> dict:
             "item": ITEM_CODE, "password": portal_demo.DEMO_PASSWORD, **ROLES}
 
 
-def sweep() -> dict:
-    """What beat's notification-retry (every 2 min) and issuance-retry (every 5 min) timers do, brought forward:
-    rows whose queued message died with a killed worker are sent now instead of at the next tick."""
-    from portal.notifications import notification_retry_sweep
-    from seals.services import seal_issue_retry_sweep
+def _acceptance_notices(numbers: list[str]):
+    from applications.documents import DocumentKind
+    from applications.models import Document
 
-    return {"notifications": notification_retry_sweep(), "issuances": seal_issue_retry_sweep(older_than_minutes=0)}
+    return Document.objects.filter(application__number__in=numbers, kind=DocumentKind.ACCEPTANCE_NOTICE)
+
+
+def sweep(numbers: list[str]) -> dict:
+    """What beat's notification-retry (every 2 min), issuance-retry and document-seal-retry (every 5 min)
+    timers do, brought forward: rows whose queued message died with a killed worker are sent, issued and
+    sealed now instead of at the next tick. The document sweep's own call (`document_seal`) on these cases'
+    acceptance notices only: the data build's receipts were left unsealed on purpose (their tasks flushed)."""
+    from portal.notifications import notification_retry_sweep
+    from seals.services import document_seal, seal_issue_retry_sweep
+
+    unsealed = list(_acceptance_notices(numbers).filter(sha256="").values_list("pk", flat=True))
+    return {"notifications": notification_retry_sweep(), "issuances": seal_issue_retry_sweep(older_than_minutes=0),
+            "documents": sum(document_seal(document_id=pk, wait=False) for pk in unsealed)}
 
 
 def check(numbers: list[str]) -> dict:
@@ -151,6 +162,7 @@ def check(numbers: list[str]) -> dict:
         "states": dict(states), "issuing": cases.filter(issuing=True).count(),
         "certificates": certificates.count(), "certificates_stored": stored,
         "issuances": dict(issuances),
+        "notices": _acceptance_notices(numbers).count(), "notices_sealed": _acceptance_notices(numbers).exclude(sha256="").count(),
     }
 
 
@@ -159,11 +171,9 @@ def main(argv: list[str]) -> None:
     command = argv[0]
     if command == "build":
         result = build(int(argv[1]))
-    elif command == "sweep":
-        result = sweep()
-    elif command == "check":
+    elif command in ("sweep", "check"):
         with open(argv[1], encoding="utf-8") as numbers:
-            result = check(json.load(numbers))
+            result = (sweep if command == "sweep" else check)(json.load(numbers))
     else:
         raise SystemExit(f"unknown command {command!r}")
     print(json.dumps(result, ensure_ascii=False))

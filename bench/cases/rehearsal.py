@@ -39,10 +39,12 @@ a dead host refused, never a request already sent; `option forwardfor`, TRUSTED_
 runs `gunicorn -c python:portal.gunicorn_conf portal.wsgi:application` (2 sync workers) and
 `celery -A portal worker --concurrency=2`, with `bench.settings` (production settings, DEBUG off) and
 DATABASE_URL, DATABASE_REPLICA_URL (the router's replica, decision 061) and REDIS_URL pointing at the bridge.
-No Celery beat: its only timers that matter here, the notification and issuance retry sweeps, run every 2 and
-5 minutes, longer than the rehearsal; the case runs them once after the drain (`bench/rehearsal_data.py sweep`,
-the same functions, the issuance sweep without its 5-minute grace), which is what beat on a surviving host
-does a few minutes later.
+No Celery beat: its only timers that matter here, the notification, issuance and document-seal retry sweeps,
+run every 2 and 5 minutes, longer than the rehearsal; the case runs them once after the drain
+(`bench/rehearsal_data.py sweep`: the same functions, the issuance sweep without its 5-minute grace, the
+document sweep's `document_seal` on these cases' acceptance notices), which is what beat on a surviving host
+does a few minutes later. (Beat runs on one host only; killing that host stops the timers until it is back:
+the rows the sweeps look for wait in the database meanwhile.)
 
 Data, through the project's own code in a subprocess on the rehearsal's primary: the schema (the benchmark's
 freshly migrated database copied by `pg_dump | pg_restore`, or `migrate`), the demo departments and halls and
@@ -69,7 +71,8 @@ unacknowledged in Redis until the visibility timeout) is sent by the sweeps. The
 through the models: for each case, each of `application_accept`, `application_claim`, `application_approve`,
 `seal_issue_request` and `application_issue` exactly once among its audit events (queried by object, whatever
 chain holds them); every notification row of these cases sent; every case issued, with its certificate row,
-its signed PDF in storage and its hash; and `manage.py verify_audit` over all chains. Then everything is torn
+its signed PDF in storage and its hash; their acceptance notices sealed (in the notes); and
+`manage.py verify_audit` over all chains. Then everything is torn
 down: namespaces, veths, bridge, both clusters, Redis, HAProxy (also after a failure; a run killed half-way is
 cleaned up by the next one).
 """
@@ -272,12 +275,13 @@ def run(ctx: Context) -> list[Row]:
         ctx.log(f"drained in {drained['seconds']:.1f} s: {drained['notifications']} notifications and "
                 f"{drained['issuances']} issuances pending, {drained['queued']} messages queued, {drained['unacked']} "
                 "unacknowledged (taken by the killed worker)")
-        swept = _data(rehearsal, "sweep")
-        settled = _drain(rehearsal, numbers, seconds=30)  # what the sweep's own sends queued (none, normally)
-        ctx.log(f"the sweeps sent {swept['notifications']} notifications and completed {swept['issuances']} issuances; "
-                f"then {settled['notifications']} notifications and {settled['issuances']} issuances pending")
         numbers_file = rehearsal.state / "numbers.json"
         numbers_file.write_text(json.dumps(numbers))
+        swept = _data(rehearsal, "sweep", str(numbers_file))
+        settled = _drain(rehearsal, numbers, seconds=30)  # what the sweep's own sends queued (none, normally)
+        ctx.log(f"the sweeps sent {swept['notifications']} notifications, completed {swept['issuances']} issuances, "
+                f"sealed {swept['documents']} acceptance notices; "
+                f"then {settled['notifications']} notifications and {settled['issuances']} issuances pending")
         checked = _data(rehearsal, "check", str(numbers_file))
         audit = _subprocess(rehearsal, "manage.py", "verify_audit")
         health = _full_health(rehearsal)
@@ -332,7 +336,9 @@ def _rows(ctx: Context, *, tally, seconds, chaos, downs, drained, swept, checked
         f"the workers drained it in {drained['seconds']:.1f} s; "
         f"{drained['unacked']} messages were left unacknowledged by the killed worker, with {drained['notifications']} "
         f"notifications and {drained['issuances']} issuances still pending: the sweeps then sent "
-        f"{swept['notifications']} notifications and completed {swept['issuances']} issuances. Audit events of these "
+        f"{swept['notifications']} notifications, completed {swept['issuances']} issuances and sealed "
+        f"{swept['documents']} acceptance notices ({checked['notices_sealed']} of {checked['notices']} sealed at the "
+        "end). Audit events of these "
         f"cases are in chain(s) {', '.join(checked['chains']) or '(no chain field)'}. `/healthz?full=1` through HAProxy "
         f"at the end: HTTP {health.get('status')}, replica {replica.get('state', '–')} "
         f"(lag {replica.get('lag_seconds', '–')} s, {replica.get('lag_bytes', '–')} bytes)."
