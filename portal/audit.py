@@ -78,6 +78,28 @@ def _locked_head(chain: str) -> AuditChainHead:
     return head
 
 
+def _append(event: AuditEvent, head: AuditChainHead) -> None:
+    """Store the event and move the head to it. On PostgreSQL one statement (the INSERT in a WITH of the
+    head's UPDATE): a transition's audit append costs two round trips with the head's lock, not three."""
+    if connection.vendor != "postgresql":
+        event.save(force_insert=True)
+        head.save(update_fields=["last_seq", "last_hash"])
+        return
+    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH event AS (INSERT INTO {AuditEvent._meta.db_table} ({columns}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id) "
+            f"UPDATE {AuditChainHead._meta.db_table} SET last_seq = %s, last_hash = %s WHERE id = %s "
+            "RETURNING (SELECT id FROM event)",
+            [*values, head.last_seq, head.last_hash, head.pk],
+        )
+        event.pk = cursor.fetchone()[0]
+    event._state.adding, event._state.db = False, connection.alias
+
+
 def audit_record(
     *,
     chain: str,
@@ -114,9 +136,8 @@ def audit_record(
         prev_hash=head.last_hash,
     )
     event.hash = event_hash(event)
-    event.save(force_insert=True)
     head.last_seq, head.last_hash = event.seq, event.hash
-    head.save(update_fields=["last_seq", "last_hash"])
+    _append(event, head)
     if from_state or to_state:  # a state change: counted once it is committed
         transaction.on_commit(lambda: transition_counted(action=action, outcome="done"))
     return event

@@ -129,8 +129,14 @@ def refuse_incomplete(case: Application, action: str, *, status: MaterialStatus 
         raise Refused(f"材料不齐全，不能{action}：缺少{names}", code="materials_incomplete")
 
 
+# Made by a transition that happens once in a case's life (受理, 不予受理): always the case's first of its kind,
+# so its serial needs no count of the ones before it (one statement less on every acceptance, DESIGN §12).
+ONCE_PER_CASE_KINDS = frozenset({DocumentKind.ACCEPTANCE_NOTICE, DocumentKind.REFUSAL_NOTICE})
+
+
 def document_create(case: Application, *, kind: str, context: dict) -> Document:
-    serial = f"{case.number}-{kind}-{case.documents.filter(kind=kind).count() + 1}"
+    number = 1 if kind in ONCE_PER_CASE_KINDS else case.documents.filter(kind=kind).count() + 1
+    serial = f"{case.number}-{kind}-{number}"
     base = {
         "number": case.number,
         "document_number": serial,

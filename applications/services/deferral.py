@@ -21,8 +21,12 @@ def deferral_open(case: Application, *, start: date, calendar: WorkCalendar, sta
 
 
 def refuse_deferred(case: Application, action: str) -> None:
-    """Approval and issuance wait for every deferred material (a rejection does not). Most items defer
-    nothing: one small query says so before the case's materials are read."""
+    """Approval and issuance wait for every deferred material (a rejection does not). A case with nothing
+    deferred has no deadline (`deferral_due` is set at acceptance only when something was deferred, and
+    cleared by the upload that completes it): no query then. Otherwise, most items defer nothing: one small
+    query says so before the case's materials are read."""
+    if case.deferral_due is None:
+        return
     if not case.item_version.materials.filter(required=True, deferrable=True).exists():
         return
     outstanding = deferred_outstanding(case)
