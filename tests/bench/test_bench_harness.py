@@ -187,6 +187,10 @@ def test_every_design_12_case_runs_at_tiny_scale(tmp_path, bench_database):
     assert re.fullmatch(rf"pgbench simple-update {number} TPS \(-c 2\)", intake[2]), intake
     assert re.fullmatch(r"waited \d+\.\d\d ms, held \d+\.\d\d ms \(COMMIT \d+\.\d\d ms\) of \d+\.\d\d ms",
                         _row(rows, "· audit chain head lock")[0])
+    across = _row(rows, "intake across departments: cases of ")
+    assert re.fullmatch(rf"{number} transitions/s \(audit head lock waited \d+\.\d\d ms per transition\)", across[0]), across
+    assert across[1] == "grows with departments"
+    assert re.fullmatch(rf"one department: {number} transitions/s \(waited \d+\.\d\d ms\)", across[2]), across
 
     worklist = _row(rows, "reviewer work list p95, request mix")
     assert re.fullmatch(rf"\d+\.\d ms \(p50 \d+\.\d ms, n={number}\)", worklist[0]), worklist
