@@ -23,6 +23,7 @@ from applications.services.deferral import refuse_deferred
 from applications.services.rollup import statistics_day_invalidate
 from items.models import CertificateAction
 from organisations.selectors import person_ids_acting_for
+from portal.accounts import is_walk_in_identity
 from portal.audit import audit_record, department_chain
 from portal.errors import Forbidden, Refused
 from portal.identity import IdType
@@ -90,9 +91,14 @@ def application_issue(*, actor: User, application: Application, certificate_iden
         "certificate": certificate_identifier, "document_sha256": document_sha256,
     })
     certificate_type = case.item_version.certificate_type
+    # A walk-in registered at the window has no way to sign in yet: tell them where the result is for them.
+    signs_in = not is_walk_in_identity(case.applicant)
+    where = ("可在「我的证照」查看和下载" if signs_in
+             else "可到受理窗口领取，或凭本人证件号码注册账户后在「我的证照」查看和下载")
     result = (f"电子证照「{certificate_type.name if certificate_type else case.item_version.result_name}」已签发"
-              f"（证照标识 {certificate_identifier}），可在「我的证照」查看和下载"
-              if certificate_identifier else "决定书已签发，可在办件详情下载")
+              f"（证照标识 {certificate_identifier}），{where}"
+              if certificate_identifier else
+              ("决定书已签发，可在办件详情下载" if signs_in else "决定书已签发，可到受理窗口领取，或注册账户后在办件详情下载"))
     tell_applicant(case, "issued", f"您的办件 {case.number} 已办结出证：{result}。")
     return case
 

@@ -82,6 +82,15 @@ def test_a_walk_in_hears_of_every_stage_by_sms_on_the_contact_phone(as_user, cle
     assert "需补正材料" in texts[0] and "营业执照（复印件不清晰）" in texts[0]
     assert "已受理" in texts[1] and "已审查通过" in texts[2]
     assert "已办结出证" in texts[3] and case.certificate_identifier in texts[3]
+    # She has no account yet (registered at the window): told where the result is for her, not 「我的证照」 alone.
+    assert "可到受理窗口领取，或凭本人证件号码注册账户后在「我的证照」查看和下载" in texts[3]
+
+
+def test_an_applicant_who_signs_in_is_pointed_to_the_wallet(clerk, reviewer, custodian, seal, licence_item, outbox):
+    citizen = UserFactory(identified=True, phone="13700000001")
+    case = ApplicationFactory(item=licence_item, applicant=citizen, issued=True)
+    told = Notification.objects.get(application=case.number, kind="issued")
+    assert told.message.endswith(f"（证照标识 {case.certificate_identifier}），可在「我的证照」查看和下载。")
 
 
 @pytest.mark.parametrize("method", ["pickup", "mail", "download"])
