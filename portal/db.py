@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 logger = logging.getLogger(__name__)
 
@@ -77,17 +77,22 @@ def replica_lag(*, with_bytes: bool = False) -> ReplicaLag:
     )
 
 
-def _replica_answers() -> bool:
+def _replica_down(error: Exception) -> None:
+    """Leave a replica that failed alone for REPLICA_RETRY_SECONDS, its broken connection closed."""
     global _down_until
+    logger.warning("只读副本无应答，读取改走主库：%s: %s", type(error).__name__, error)
+    _down_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+    with suppress(DatabaseError):
+        connections[REPLICA].close()
+
+
+def _replica_answers() -> bool:
     if time.monotonic() < _down_until:
         return False
     try:
         lag = replica_lag()
     except DatabaseError as error:
-        logger.warning("只读副本无应答，读取改走主库：%s: %s", type(error).__name__, error)
-        _down_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
-        with suppress(DatabaseError):
-            connections[REPLICA].close()
+        _replica_down(error)
         return False
     if not lag.usable:
         logger.info("只读副本落后（%s 秒，streaming=%s），读取改走主库", lag.seconds, lag.streaming)
@@ -127,6 +132,20 @@ class ReplicaReadsMiddleware:
             response.set_signed_cookie(PIN_COOKIE, "1", salt=PIN_COOKIE, max_age=settings.REPLICA_PIN_SECONDS,
                                        secure=request.is_secure(), httponly=True, samesite="Lax")
         return response
+
+    def process_exception(self, request, exception):
+        """The replica went away between the request's lag check and one of its reads (a crash, a failover, a
+        network cut): the request is answered again from the primary instead of a 500. Only a request that
+        changes nothing (a safe method, so never pinned) and read on the replica is run again, once: its
+        first run wrote nothing, and its second run reads the primary."""
+        reads = _reads.get()
+        if (reads is None or reads.alias != REPLICA or request.method not in SAFE_METHODS
+                or not isinstance(exception, (OperationalError, InterfaceError))
+                or not connections[REPLICA].errors_occurred):  # the primary's error: nothing to fall back to
+            return None
+        _replica_down(exception)
+        reads.alias = PRIMARY
+        return self.get_response(request)
 
 
 class ReplicaRouter:

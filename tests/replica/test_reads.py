@@ -126,3 +126,29 @@ def test_with_the_replica_stopped_every_read_answers_from_the_primary(replica, s
     assert time.monotonic() - started < 10  # refused at once: no request waits out a timeout
     answer = client.get("/healthz?full=1")
     assert answer.status_code == 200 and answer.json()["replica"]["state"] == "down"
+
+
+def test_a_replica_lost_in_the_middle_of_a_request_is_read_again_on_the_primary(replica, settings, item, reviewer):
+    """The replica answers the request's lag check and dies before its reads (pg_ctl stop -m immediate, the
+    moment the first read is sent): the page still answers, from the primary, and later requests leave the
+    replica alone until it is back."""
+    settings.REPLICA_RETRY_SECONDS = 60
+    case = ApplicationFactory(accepted=True, item=item)
+    replica.catch_up()
+
+    def dies_after_the_lag_check(execute, sql, params, many, context):
+        if "pg_last_wal_replay_lsn" not in sql and replica.running:
+            replica.stop()  # a real crash: the statement below goes to a server that is gone
+        return execute(sql, params, many, context)
+
+    with connections["replica"].execute_wrapper(dies_after_the_lag_check):
+        with CaptureQueriesContext(connections["default"]) as primary:
+            response = logged_in(reviewer).get(reverse("applications:worklist"))
+    assert not replica.running
+    assert response.status_code == 200 and case.number in response.content.decode()
+    assert '"applications_application"' in tables(primary)  # answered by the primary the second time
+
+    # The next request does not try the dead replica again: straight to the primary, no error.
+    with CaptureQueriesContext(connections["default"]) as primary:
+        again = Client().get(reverse("items:detail", args=[item.code]))
+    assert again.status_code == 200 and '"items_item"' in tables(primary)
