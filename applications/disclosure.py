@@ -180,6 +180,12 @@ class PublicRatingsApi(APIView):
                 "poor": serializers.IntegerField(), "rectified": serializers.IntegerField(),
                 "rectified_share": serializers.FloatField(allow_null=True),
             }, many=True),
+            # 投诉 (decision 059): counts only, as on the page.
+            "complaints": inline_serializer("PublicDepartmentComplaints", {
+                "department": serializers.CharField(), "received": serializers.IntegerField(),
+                "answered": serializers.IntegerField(), "answered_on_time": serializers.IntegerField(),
+                "on_time_share": serializers.FloatField(allow_null=True),
+            }, many=True),
         }),
     )
     def get(self, request):
@@ -191,4 +197,8 @@ class PublicRatingsApi(APIView):
              "satisfaction_rate": row.satisfaction, "poor": row.poor, "rectified": row.rectified,
              "rectified_share": row.rectified_share}
             for row in ratings_disclosure(year=year)
+        ], "complaints": [
+            {"department": row.name, "received": row.received, "answered": row.answered,
+             "answered_on_time": row.on_time, "on_time_share": row.on_time_share}
+            for row in complaints_disclosure(year=year)
         ]})

@@ -284,6 +284,14 @@ def test_the_public_page_counts_complaints_per_department_without_personal_data(
     assert "<td>1</td><td>1</td>" in row and "100%" in row
     for private in filter(None, (complaint.number, complaint.content, complaint.phone, complaint.answer)):
         assert private not in page
+    # The same counts in the public API (DESIGN §10 ratings/public/), and nothing personal there either.
+    with time_machine.travel("2026-12-01 09:00 +0800"):
+        body = api.get("/api/v1/ratings/public/", {"year": 2026})
+    assert body.status_code == 200
+    assert body.json()["complaints"] == [{"department": complaint.department.name, "received": 1, "answered": 1,
+                                          "answered_on_time": 1, "on_time_share": 1.0}]
+    for private in filter(None, (complaint.number, complaint.content, complaint.phone, complaint.answer)):
+        assert private not in body.content.decode()
 
 
 def test_the_statistics_page_counts_complaints_in_its_period(as_user, reviewer, complaint, supervisor, head):
