@@ -294,10 +294,6 @@ def bundle_deliver(*, actor: User, application: Application, method: str, tracki
         parent.contact_address = address
         parent.save(update_fields=["contact_address"])
     _bundle_event(parent, actor, "deliver", {"children": [child.number for child in issued], "method": method})
-    first = issued[0]
-    first.refresh_from_db(fields=["delivered_at", "tracking_number", "contact_address"])
-    parent.delivered_at, parent.tracking_number = first.delivered_at, first.tracking_number
-    collector = (id_number or "").strip().upper()
-    tell_delivered(parent, method=method, by_agent=method == DeliveryMethod.PICKUP and collector != parent.applicant_id_number,
+    tell_delivered(parent, method=method, id_number=id_number, tracking_number=tracking_number or "", when=timezone.now(),
                    what=f"您的一件事 {parent.number}（{len(issued)} 项办理结果）")
     return parent

@@ -168,22 +168,24 @@ def application_deliver(*, actor: User, application: Application, method: str, t
         payload["collected_by"] = "applicant" if collector == case.applicant_id_number else "agent"  # 代领
     case = transition(case, "deliver", actor=actor, fields=fields, payload=payload)
     if as_part_of is None:  # a bundle tells once, for all its results (bundle_deliver)
-        tell_delivered(case, method=method, by_agent=payload.get("collected_by") == "agent")
+        tell_delivered(case, method=method, id_number=id_number, tracking_number=case.tracking_number, when=case.delivered_at)
     return case
 
 
-def tell_delivered(case: Application, *, method: str, by_agent: bool = False, what: str = "") -> None:
+def tell_delivered(case: Application, *, method: str, id_number: str, tracking_number: str, when,
+                   what: str = "") -> None:
     """领取/邮寄 told to the applicant and the contact phone (DESIGN §13): a result collected by someone else
-    (代领) is news the applicant should hear at once. Downloading it online is the applicant's own act: no
-    message."""
+    (代领: `id_number` is not the applicant's) is news the applicant should hear at once. Downloading it online
+    is the applicant's own act: no message."""
     what = what or f"您的办件 {case.number} 的办理结果"
-    when = timezone.localtime(case.delivered_at)
+    when = timezone.localtime(when)
     if method == DeliveryMethod.PICKUP:
+        by_agent = (id_number or "").strip().upper() != case.applicant_id_number
         who = "由代领人凭证件" if by_agent else "由申请人本人凭证件"
         tell_applicant(case, "delivered", f"{what}已于 {when:%Y年%m月%d日 %H:%M} 在窗口{who}领取。"
                                           "如非您本人或您委托的人领取，请立即联系办理窗口。")
     elif method == DeliveryMethod.MAIL:
-        tell_applicant(case, "delivered", f"{what}已于 {when:%Y年%m月%d日} 寄出，快递单号 {case.tracking_number}，"
+        tell_applicant(case, "delivered", f"{what}已于 {when:%Y年%m月%d日} 寄出，快递单号 {tracking_number.strip()}，"
                                           f"寄往 {case.contact_address}。")
 
 
