@@ -13,6 +13,10 @@ from pathlib import Path
 
 import psycopg
 
+# The replica's replication slot on the primary: the prefix, then the second it was made and the process.
+SLOT_PREFIX = "portal_test_replica_"
+STALE_SLOT_SECONDS = 3600
+
 # What a hot standby must have at least as much of as its primary, or it refuses to start.
 AT_LEAST_THE_PRIMARYS = ["max_connections", "max_worker_processes", "max_wal_senders", "max_prepared_transactions",
                          "max_locks_per_transaction"]
@@ -43,6 +47,7 @@ class StreamingReplica:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.running = False
+        self.slot = f"{SLOT_PREFIX}{int(time.time())}_{os.getpid()}"
 
     def connect_primary(self, dbname: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(**self.primary, dbname=dbname, autocommit=True, connect_timeout=5)
@@ -61,14 +66,19 @@ class StreamingReplica:
 
     def create(self, attempts: int = 3) -> None:
         """The copy: a fast checkpoint on the primary, its WAL streamed alongside, and -R writing
-        standby.signal and primary_conninfo so that the copy follows the primary once started. No slot: a
-        shared primary's checkpoints may end a slot's stream (other tests create and drop databases all the
-        while); a copy cut short is made again."""
+        standby.signal, primary_conninfo and primary_slot_name so that the copy follows the primary once
+        started. The slot is made first and reserves WAL at once: the primary is shared and busy (other
+        tests create and drop databases all the while), and without a slot it recycled the segments the copy
+        needed before the copy started (CI: 「requested WAL segment … has already been removed」). The slot
+        goes with the replica; one left by a run that died is dropped by the next after an hour."""
+        self._drop_stale_slots()
+        with self.connect_primary() as primary_connection:
+            primary_connection.execute("SELECT pg_create_physical_replication_slot(%s, true)", (self.slot,))
         for attempt in range(1, attempts + 1):
             try:
                 self._run("pg_basebackup", "-h", self.primary["host"], "-p", str(self.primary["port"]),
                           "-U", self.primary["user"], "-D", str(self.data), "-R", "-X", "stream", "-c", "fast",
-                          "--no-sync", "--no-slot")
+                          "--no-sync", "-S", self.slot)
                 break
             except RuntimeError:
                 shutil.rmtree(self.data, ignore_errors=True)
@@ -105,6 +115,35 @@ class StreamingReplica:
             self.stop()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+            self._drop_slot(self.slot)
+
+    def _drop_slot(self, name: str, timeout: float = 10) -> None:
+        """Once the primary's WAL sender for it has gone (a moment after the replica stopped)."""
+        deadline = time.monotonic() + timeout
+        with self.connect_primary() as primary_connection:
+            while True:
+                row = primary_connection.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s",
+                                                 (name,)).fetchone()
+                if row is None:
+                    return
+                if not row[0]:
+                    primary_connection.execute("SELECT pg_drop_replication_slot(%s)", (name,))
+                    return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"复制槽 {name} 在副本停止 {timeout} 秒后仍在使用")
+                time.sleep(0.1)
+
+    def _drop_stale_slots(self) -> None:
+        """A slot nobody streams from keeps every WAL segment after it: one a dead run left behind is dropped
+        once it is an hour old (a run that is alive drops its own)."""
+        with self.connect_primary() as primary_connection:
+            names = primary_connection.execute("SELECT slot_name FROM pg_replication_slots"
+                                               " WHERE slot_name LIKE %s AND NOT active",
+                                               (SLOT_PREFIX + "%",)).fetchall()
+        for (name,) in names:
+            made = name.removeprefix(SLOT_PREFIX).split("_")[0]
+            if made.isdigit() and time.time() - int(made) > STALE_SLOT_SECONDS:
+                self._drop_slot(name)
 
     def log_tail(self, lines: int = 20) -> str:
         try:
