@@ -65,8 +65,9 @@ def event_hash(event: AuditEvent) -> str:
 
 
 def _locked_head(chain: str) -> AuditChainHead:
-    """The chain's head row, locked until the transaction ends; a chain's first event creates it."""
-    head = AuditChainHead.objects.select_for_update().filter(name=chain).first()
+    """The chain's head row, locked until the transaction ends; a chain's first event creates it. Plain SQL:
+    every transition runs it, and Django's compiling it cost more than the round trip (DESIGN §12)."""
+    head = _select_head(chain)
     if head is None:  # two first events at once: one inserts, the other waits for it and goes on after it
         with connection.cursor() as cursor:
             cursor.execute(
@@ -74,8 +75,19 @@ def _locked_head(chain: str) -> AuditChainHead:
                 "ON CONFLICT (name) DO NOTHING",
                 [chain, GENESIS_HASH],
             )
-        head = AuditChainHead.objects.select_for_update().get(name=chain)
+        head = _select_head(chain)
     return head
+
+
+def _select_head(chain: str) -> AuditChainHead | None:
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite: the write lock is the lock
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, last_seq, last_hash FROM {AuditChainHead._meta.db_table} WHERE name = %s{lock}",
+                       [chain])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return AuditChainHead.from_db(connection.alias, ["id", "name", "last_seq", "last_hash"], (row[0], chain, *row[1:]))
 
 
 def _append(event: AuditEvent, head: AuditChainHead) -> None:

@@ -12,7 +12,7 @@ from django_fsm import can_proceed
 
 from applications.models import Application, Commitment, CommitmentOutcome, State
 from applications.permissions import check_actor, is_department_head
-from applications.selectors import case_requirements, commitment_of
+from applications.selectors import case_requirements, commitment_of, version_requirements
 from applications.services.case import local_today, lock_case, state_refusal, tell_applicant
 from certificates.models import Certificate
 from certificates.services import certificate_revoke
@@ -86,7 +86,10 @@ def application_commit(*, actor: User, application: Application, requirements: l
 
 def commitment_verification_open(case: Application, *, decided_on: date) -> dict:
     """At approval (inside its transaction): a case approved on a commitment gets its verification task, due
-    `verification_days` working days after the decision. The approval event's payload addition."""
+    `verification_days` working days after the decision. The approval event's payload addition. No query
+    when the version has no requirement a commitment may stand in for (most items): there is none then."""
+    if not any(requirement.commitment_allowed for requirement in version_requirements(case.item_version)):
+        return {}
     commitment = commitment_of(case)
     if commitment is None:
         return {}
