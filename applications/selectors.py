@@ -19,6 +19,7 @@ from items.selectors import item_current_for, item_first_published
 from organisations.models import Organisation
 from portal.db import read_database
 from portal.models import AuditEvent, Hall, User
+from portal.prepared import PreparedGet
 
 
 def application_list(*, user: User, state: str | None = None) -> QuerySet[Application]:
@@ -247,11 +248,14 @@ def department_worklist(*, user: User, states: list[str], alert_levels: list[str
 
 
 def current_materials(case: Application) -> dict[int, Material]:
-    """The latest version of each requirement's upload."""
+    """The latest version of each requirement's upload (read at every acceptance: compiled once)."""
     latest: dict[int, Material] = {}
-    for material in case.materials.order_by("requirement_id", "-version"):
+    for material in _CASE_MATERIALS.list(case.pk, using=case._state.db or "default"):
         latest.setdefault(material.requirement_id, material)
     return latest
+
+
+_CASE_MATERIALS = PreparedGet(lambda pk: Material.objects.filter(application_id=pk).order_by("requirement_id", "-version"))
 
 
 def case_requirements(case: Application, *, requirements=None) -> list[MaterialRequirement]:
@@ -336,15 +340,19 @@ def version_requirements(version: ItemVersion) -> list[MaterialRequirement]:
     """The version's material requirements with their 免交 certificate type's code, in order; a published
     version's from this process's memory after the first read (DESIGN §12: one query less per acceptance)."""
     if version.status != VersionStatus.PUBLISHED or version.published_at is None:
-        return list(version.materials.select_related("satisfied_by").only(*REQUIREMENT_FIELDS))
+        return _VERSION_REQUIREMENTS.list(version.pk)
     key = (version.pk, version.published_at)
     requirements = _FROZEN_REQUIREMENTS.get(key)
     if requirements is None:
         if len(_FROZEN_REQUIREMENTS) >= FROZEN_REQUIREMENTS_KEPT:
             _FROZEN_REQUIREMENTS.clear()
-        requirements = list(version.materials.select_related("satisfied_by").only(*REQUIREMENT_FIELDS))
-        _FROZEN_REQUIREMENTS[key] = requirements
+        requirements = _FROZEN_REQUIREMENTS[key] = _VERSION_REQUIREMENTS.list(version.pk)
     return requirements
+
+
+# Compiled once per connection: a process's first case of each version reads them (portal/prepared.py).
+_VERSION_REQUIREMENTS = PreparedGet(lambda pk: MaterialRequirement.objects.filter(version_id=pk)
+                                    .select_related("satisfied_by").only(*REQUIREMENT_FIELDS))
 
 
 def material_status(case: Application) -> MaterialStatus:

@@ -38,7 +38,7 @@ class _Compiled:
 
 class PreparedGet:
     """`PreparedGet(lambda pk: Model.objects.….filter(pk=pk))`, then `.get(pk)`: the one row, or the
-    model's DoesNotExist."""
+    model's DoesNotExist; or `.list(key)`: every row the queryset finds for that key."""
 
     def __init__(self, build: Callable[[int], QuerySet]):
         self.build = build
@@ -71,6 +71,20 @@ class PreparedGet:
         return compiled
 
     def get(self, key: int, *, using: str = "default") -> Model:
+        rows, compiled = self._rows(key, using=using, limit=2)
+        model = compiled.compiler.klass_info["model"]
+        if not rows:
+            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+        if len(rows) > 1:
+            raise model.MultipleObjectsReturned(f"get() returned more than one {model._meta.object_name}")
+        return self._build(rows[0], compiled, using)
+
+    def list(self, key: int, *, using: str = "default") -> list[Model]:
+        """Every row, in the queryset's order."""
+        rows, compiled = self._rows(key, using=using)
+        return [self._build(row, compiled, using) for row in rows]
+
+    def _rows(self, key: int, *, using: str, limit: int | None = None) -> tuple[list, _Compiled]:
         compiled = self._compile(using)
         connection = connections[using]
         if compiled.locks and connection.get_autocommit():  # what Django's compiler says for a locking read
@@ -79,16 +93,15 @@ class PreparedGet:
         params[compiled.key_index] = key
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            rows = cursor.fetchmany(2)
-        model = compiled.compiler.klass_info["model"]
-        if not rows:
-            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
-        if len(rows) > 1:
-            raise model.MultipleObjectsReturned(f"get() returned more than one {model._meta.object_name}")
-        row = rows[0]
-        if compiled.converters:
-            row = next(iter(compiled.compiler.apply_converters([row], compiled.converters)))
-        instance = model.from_db(using, compiled.init_list, row[compiled.fields_start:compiled.fields_end])
+            rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
+        if rows and compiled.converters:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        return rows, compiled
+
+    @staticmethod
+    def _build(row, compiled: _Compiled, using: str) -> Model:
+        instance = compiled.compiler.klass_info["model"].from_db(
+            using, compiled.init_list, row[compiled.fields_start:compiled.fields_end])
         for populator in compiled.populators:
             populator.populate(row, instance)
         return instance
