@@ -40,6 +40,9 @@ class DocumentKind(models.TextChoices):
 CENTER_SEALED_KINDS = frozenset({
     DocumentKind.ACCEPTANCE_NOTICE, DocumentKind.MATERIALS_NOTICE, DocumentKind.REFUSAL_NOTICE, DocumentKind.RECEIPT,
 })
+# The mark (portal.broker.wake) of a sealing drain queued and not begun: set by the intake commits, cleared by
+# seals.services.document_seal_drain.
+DOCUMENT_SEAL_WAKE = "document-seal"
 
 TEMPLATE_DIR = "applications/documents"
 

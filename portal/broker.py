@@ -12,6 +12,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from kombu import Connection
 from kombu.exceptions import ChannelError
 
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 BROKER_PROBE_TIMEOUT = 2
 PUBLISH_PAUSE_SECONDS = 30
 _publishing_paused_until = 0.0
+_marking_paused_until = 0.0
 
 
 def publish(task, *, args: list, what: str) -> bool:
@@ -36,10 +38,51 @@ def publish(task, *, args: list, what: str) -> bool:
     return True
 
 
+# A drain queued but not begun: later commits need not queue another (it will see their rows). Past this
+# age the mark lapses (a worker that never took the message) and the next commit queues a drain again.
+WAKE_SECONDS = 10
+
+
+def wake(task, *, name: str, what: str) -> bool:
+    """Queue `task`, a drain that finds its own work (due rows of an outbox), unless one is queued already
+    and has not begun: a transition's commit then costs one Redis SET NX instead of a broker message
+    (DESIGN §12). Every row committed before the mark was found set is seen by the drain that clears it,
+    because a drain clears the mark (`woken`) before it reads. Without a shared cache (the embedded default:
+    each process's own memory), or when the cache does not answer, every call queues one."""
+    global _marking_paused_until
+    if time.monotonic() < _publishing_paused_until:
+        return False  # the broker was unreachable moments ago: the sweep sends what is waiting
+    key = f"wake:{name}"
+    marked = False
+    if settings.BROKER_WAKE_SHARED and time.monotonic() >= _marking_paused_until:
+        try:
+            if not cache.add(key, 1, timeout=WAKE_SECONDS):
+                return True
+            marked = True
+        except Exception as error:  # the cache is the outside world: queue a drain as if none were queued
+            _marking_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS  # and do not wait on it again soon
+            logger.warning("%s：共享缓存不可用（%s），%d 秒内直接入队", what, error, PUBLISH_PAUSE_SECONDS)
+    if publish(task, args=[], what=what):
+        return True
+    if marked:
+        woken(name)  # nothing was queued: the next commit tries again
+    return False
+
+
+def woken(name: str) -> None:
+    """A drain begins: commits from now on queue the next one."""
+    if settings.BROKER_WAKE_SHARED:
+        try:
+            cache.delete(f"wake:{name}")
+        except Exception as error:  # the mark lapses by itself after WAKE_SECONDS
+            logger.warning("清除 wake:%s 失败（%s）", name, error)
+
+
 def publishing_resume() -> None:
-    """Try the broker again at the next publish (the health check saw it back; tests)."""
-    global _publishing_paused_until
-    _publishing_paused_until = 0.0
+    """Try the broker (and the wake marks' cache) again at the next publish (the health check saw it back;
+    tests)."""
+    global _publishing_paused_until, _marking_paused_until
+    _publishing_paused_until = _marking_paused_until = 0.0
 
 
 def _connection() -> Connection:

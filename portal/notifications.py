@@ -1,4 +1,5 @@
-"""Notifications (DESIGN §9): a row per recipient, sent after commit by a task, retried with backoff."""
+"""Notifications (DESIGN §9): a row per recipient, sent after commit by a task (a transition's few rows by the
+outbox drain, a sweep's many in chunks), retried with backoff."""
 
 from collections.abc import Iterable
 from datetime import timedelta
@@ -9,7 +10,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
-from portal.broker import publish
+from portal.broker import publish, wake, woken
 from portal.models import Notification, User
 from portal.sms import get_sms_backend
 from portal.tasks import notification_send_many_task
@@ -73,14 +74,42 @@ def notify_many(*, messages: Iterable[tuple]) -> list[int]:
 
 
 SEND_CHUNK = 200  # notifications per queued task: one publish per chunk, and chunks spread over workers
+# Fewer rows than this (a transition's: the applicant, a principal) wake the outbox drain instead of queuing
+# a task of their own: under load one queued drain sends what many commits wrote (portal.broker.wake).
+WAKE_BELOW = 20
+DRAIN_BATCH = 200
 
 
 def enqueue_sending(ids: list[int]) -> None:
-    """Hand the rows to the broker; if it is unreachable they stay unsent and the retry sweep sends them."""
+    """Hand the rows to the broker; if it is unreachable they stay unsent and the retry sweep sends them.
+    A sweep's many rows go in chunks, spread over the workers; a transition's few wake the drain."""
+    if len(ids) < WAKE_BELOW:
+        from portal.tasks import notification_drain_task
+
+        wake(notification_drain_task, name="notifications", what=f"通知 {ids[0]} 等 {len(ids)} 条")
+        return
     for start in range(0, len(ids), SEND_CHUNK):
         chunk = ids[start:start + SEND_CHUNK]
         if not publish(notification_send_many_task, args=[chunk], what=f"通知 {chunk[0]} 等 {len(ids) - start} 条"):
             return
+
+
+def notification_drain(*, batch: int = DRAIN_BATCH) -> int:
+    """The drain a commit woke: clears the mark first (a commit from now on wakes the next drain), then
+    sends what is due, oldest first. A full batch wakes another drain for the rest."""
+    from portal.tasks import notification_drain_task
+
+    woken("notifications")
+    due = list(_due().values_list("pk", flat=True)[:batch])
+    sent = sum(notification_send(notification_id=pk) for pk in due)
+    if len(due) == batch:
+        wake(notification_drain_task, name="notifications", what="通知（续）")
+    return sent
+
+
+def _due():
+    return (Notification.objects.filter(sent_at__isnull=True, next_attempt_at__lte=timezone.now(),
+                                        attempts__lt=MAX_ATTEMPTS).order_by("next_attempt_at"))
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -124,11 +153,7 @@ def notification_send(*, notification_id: int) -> bool:
 
 def notification_retry_sweep(*, batch: int = 1000) -> int:
     """Send what is due and unsent: rows a lost broker never delivered, or a gateway refused."""
-    due = (
-        Notification.objects.filter(sent_at__isnull=True, next_attempt_at__lte=timezone.now(), attempts__lt=MAX_ATTEMPTS)
-        .order_by("next_attempt_at").values_list("pk", flat=True)[:batch]
-    )
-    return sum(notification_send(notification_id=pk) for pk in list(due))
+    return sum(notification_send(notification_id=pk) for pk in list(_due().values_list("pk", flat=True)[:batch]))
 
 
 def notification_mark_read(*, user: User, notification_id: int) -> Notification:

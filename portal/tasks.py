@@ -27,6 +27,14 @@ def notification_send_many_task(notification_ids: list[int]) -> int:
     return sum(notification_send(notification_id=pk) for pk in notification_ids)
 
 
+@shared_task(name="portal.notification_drain_task")
+def notification_drain_task() -> int:
+    """The outbox drain a commit woke (portal.broker.wake): sends every due notification."""
+    from portal.notifications import notification_drain
+
+    return notification_drain()
+
+
 @shared_task(name="portal.notification_retry_task")
 def notification_retry_task() -> int:
     from portal.notifications import notification_retry_sweep

@@ -16,19 +16,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from applications import services as application_services
-from applications.documents import CENTER_SEALED_KINDS, DocumentKind, render_document
+from applications.documents import CENTER_SEALED_KINDS, DOCUMENT_SEAL_WAKE, DocumentKind, render_document
 from applications.models import Application, Document, State
 from applications.permissions import actor_refusal, check_actor
 from items.models import CertificateAction
 from portal.audit import CENTER_CHAIN, SYSTEM_CHAIN, audit_record, department_chain
-from portal.broker import publish
+from portal.broker import publish, wake, woken
 from portal.errors import Refused
 from portal.models import Department, User
 from seals import keys
 from seals.image import seal_png
 from seals.models import Issuance, IssuanceStatus, Seal, SealAuthority, SealStatus, SealType, SealUse
 from seals.signing import SealSigner
-from seals.tasks import seal_issue_task
+from seals.tasks import document_seal_drain_task, seal_issue_task
 
 logger = logging.getLogger(__name__)
 
@@ -335,6 +335,20 @@ def document_seal(*, document_id: int, wait: bool = True) -> bool:
 # whole table, so a round costs the same with millions of documents. Anything older that is still unsealed
 # is sealed by its first reader (document_pdf_ensure) — it is never served unsealed either way.
 SWEEP_WINDOW = 50_000
+
+
+DRAIN_BATCH = 50
+
+
+def document_seal_drain(*, batch: int = DRAIN_BATCH) -> int:
+    """What an intake commit woke: clear the mark (a commit from now on wakes the next drain), then seal
+    every intake document waiting, oldest first; a full batch sealed wakes another drain for the rest.
+    With no center seal in force nothing is sealed and nothing woken: the sweep comes back to them."""
+    woken(DOCUMENT_SEAL_WAKE)
+    sealed = document_seal_sweep(older_than_minutes=0, batch=batch)
+    if sealed == batch:
+        wake(document_seal_drain_task, name=DOCUMENT_SEAL_WAKE, what="文书用印（续）")
+    return sealed
 
 
 def document_seal_sweep(*, older_than_minutes: int = 2, batch: int = 200) -> int:

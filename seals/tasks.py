@@ -36,6 +36,14 @@ def document_seal_task(self, document_id: int) -> bool:
         raise self.retry(exc=error, countdown=min(2 ** self.request.retries * 10, 600))
 
 
+@shared_task(name="seals.document_seal_drain_task")
+def document_seal_drain_task() -> int:
+    """The drain an intake commit woke (portal.broker.wake): seals every intake document waiting for it."""
+    from seals.services import document_seal_drain
+
+    return document_seal_drain()
+
+
 @shared_task(name="seals.document_seal_retry_task")
 def document_seal_retry_task() -> int:
     from seals.services import document_seal_sweep

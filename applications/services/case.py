@@ -12,12 +12,12 @@ from django.utils.module_loading import import_string
 from django_fsm import ConcurrentTransition, can_proceed
 
 from applications.clock import alert_state
-from applications.documents import CENTER_SEALED_KINDS, DocumentKind, render_document_pdf, size_label
+from applications.documents import CENTER_SEALED_KINDS, DOCUMENT_SEAL_WAKE, DocumentKind, render_document_pdf, size_label
 from applications.models import Application, Document, MaterialState, NumberSequence
 from applications.rating_links import rating_invitation
 from applications.selectors import MaterialStatus, case_requirements, material_status, missing_requirements, requirement_state
 from portal.audit import audit_record, department_chain
-from portal.broker import publish
+from portal.broker import wake
 from portal.celery import app as celery_app
 from portal.errors import Forbidden, InvalidTransition, Refused
 from portal.identity import mask_id_number
@@ -182,9 +182,11 @@ def document_create(case: Application, *, kind: str, context: dict) -> Document:
     document = Document.objects.create(application=case, kind=kind, serial=serial, context={**base, **context})
     if kind in CENTER_SEALED_KINDS:
         # Sealed after commit by a worker (rendering and signing take a tenth of a second and more: never
-        # inside the intake transaction, DESIGN §12); a lost message is the sweep's, a reader first seals it.
-        transaction.on_commit(lambda: publish(celery_app.signature(settings.DOCUMENT_SEAL_TASK), args=[document.pk],
-                                              what=f"文书用印 {serial}"))
+        # inside the intake transaction, DESIGN §12): the commit wakes the sealing drain, which seals every
+        # document waiting (one queued drain for a burst of acceptances); a lost message is the sweep's, and a
+        # reader seals it first if it comes before either.
+        transaction.on_commit(lambda: wake(celery_app.signature(settings.DOCUMENT_SEAL_DRAIN_TASK),
+                                           name=DOCUMENT_SEAL_WAKE, what=f"文书用印 {serial}"))
     return document
 
 

@@ -32,7 +32,9 @@ or Celery workers) wait at a barrier and then take alternate cases, each through
 department), the real services with their row locks, FSM checks, the audit chain append
 (`portal.audit.audit_record`: `SELECT … FROM portal_auditchainhead … FOR UPDATE` on the case's department's
 chain, then the event's INSERT and the head's UPDATE in one statement), the
-acceptance notice row, the applicant's notification and its Redis publish after commit (database 15).
+acceptance notice row and the applicant's notification; after commit, the wake of the notification and
+sealing drains (a Redis `SET NX`, and a Celery message to Redis database 15 when no drain was waiting:
+decision 065; no worker runs during this case, so the drains queued are purged at its end).
 Callers pass the case as `Application(pk=…)`: the service re-reads it under its lock, so what a view does
 before (session, `access_application`) is not counted. Transitions/s = transitions ÷ the wall time from
 the barrier to the last transition. In every worker a `connection.execute_wrapper` times the audit-head

@@ -352,6 +352,9 @@ if CACHE_REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The outbox drains (notifications, intake document seals) are queued once per burst of commits, marked in
+# the shared cache (portal.broker.wake); a cache in each process's own memory cannot mark for the others.
+BROKER_WAKE_SHARED = bool(CACHE_REDIS_URL)
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 # 投诉 (decision 059): the department answers within this many working days of receipt.
@@ -380,7 +383,7 @@ SERVICE_CENTER_CREDIT_CODE = env("SERVICE_CENTER_CREDIT_CODE", default="11220100
 # Applications seals its intake documents through these (they live in seals; applications may not import
 # seals): the function a reader calls when the document is not sealed yet, and the task queued on commit.
 DOCUMENT_SEALER = "seals.services.document_seal"
-DOCUMENT_SEAL_TASK = "seals.document_seal_task"
+DOCUMENT_SEAL_DRAIN_TASK = "seals.document_seal_drain_task"
 
 # Fernet key protecting seal private keys (DESIGN §7). Development has a fixed key in dev.py only.
 SEAL_MASTER_KEY = env("SEAL_MASTER_KEY", default="")

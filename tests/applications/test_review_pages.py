@@ -187,10 +187,10 @@ def test_worklist_pages_keep_the_filters(reviewer_client, clerk, item, monkeypat
     assert numbers(body) == [cases[2].number]
 
 
-# The page's own queries: one COUNT and one page query on the cases, the calendar once (its two tables), the
-# user's department for the heading; the rest is per request (session, user, the unread count in base.html).
-# More rows add nothing.
-WORKLIST_QUERIES = 8
+# The page's own queries: one COUNT and one page query on the cases, the calendar once (one statement for its
+# two tables), the user's department for the heading; the rest is per request (session, user, the unread
+# count in base.html). More rows add nothing.
+WORKLIST_QUERIES = 7
 
 
 def _case_queries(context) -> list[str]:
@@ -222,8 +222,8 @@ def test_worklist_query_count_is_pinned_and_does_not_grow(reviewer_client, clerk
     with django_assert_num_queries(WORKLIST_QUERIES + 1):
         response = get(reviewer_client, "2026-11-19", "/review/", {"mine": "on", "alert": "green", "q": "食品"})
     assert len(numbers(text(response))) == 3
-    # …and when nothing matches, neither the cases (count, page) nor the calendar (two tables) are read.
-    with django_assert_num_queries(WORKLIST_QUERIES + 1 - 2 - 2) as context:
+    # …and when nothing matches, neither the cases (count, page) nor the calendar are read.
+    with django_assert_num_queries(WORKLIST_QUERIES + 1 - 2 - 1) as context:
         response = get(reviewer_client, "2026-11-19", "/review/", {"q": "不存在的事项"})
     assert not _case_queries(context) and "没有符合条件的办件" in text(response)
 

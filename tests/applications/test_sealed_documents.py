@@ -111,6 +111,29 @@ def test_the_worker_seals_after_commit_and_readers_get_that_pdf(as_user, citizen
     assert SealUse.objects.filter(document_kind="acceptance_notice").count() == 1
 
 
+def test_the_commit_wakes_one_drain_that_seals_every_waiting_document(
+        settings, as_user, citizen, clerk, submitted, center_seal, django_capture_on_commit_callbacks):
+    """Acceptance wakes the sealing drain (portal.broker.wake); the drain clears the mark and seals what waits:
+    the submission's receipt and the acceptance notice, one SealUse each."""
+    from django.core.cache import cache
+
+    from applications.documents import DOCUMENT_SEAL_WAKE
+    from seals.tasks import document_seal_drain_task
+
+    settings.BROKER_WAKE_SHARED = True
+    cache.delete(f"wake:{DOCUMENT_SEAL_WAKE}")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert as_user(clerk).post(f"/api/v1/applications/{submitted}/accept/").status_code == 200
+    assert cache.get(f"wake:{DOCUMENT_SEAL_WAKE}") == 1  # a drain is queued and has not begun
+    assert document_seal_drain_task.apply().get() == 2
+    assert cache.get(f"wake:{DOCUMENT_SEAL_WAKE}") is None  # the next commit wakes the next drain
+    assert not Document.objects.filter(application__number=submitted, sha256="").exists()
+    notice = Document.objects.get(application__number=submitted, kind=DocumentKind.ACCEPTANCE_NOTICE)
+    assert hashlib.sha256(pdf_of(as_user(citizen), submitted, notice)).hexdigest() == notice.sha256
+    assert document_seal_drain_task.apply().get() == 0  # nothing left: nothing sealed twice
+    assert SealUse.objects.filter(application__number=submitted).count() == 2
+
+
 def test_without_a_center_seal_the_reader_is_told_to_wait_and_the_sweep_seals_it_later(
         as_user, citizen, clerk, submitted, authority):
     """A fresh database before `create_seal --center`: no unsealed PDF is handed out as the document, no 500."""

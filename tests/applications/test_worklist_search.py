@@ -208,8 +208,8 @@ def test_search_pages_through_the_same_cases(reviewer, reviewer_client, desk, mo
     assert "共 6 件（已筛选）" in body and "第 1 / 3 页" in body
 
 
-# As tests/applications/test_review_pages.py pins the list (8), and the search's look-up of the matching versions.
-SEARCH_QUERIES = 9
+# As tests/applications/test_review_pages.py pins the list (7), and the search's look-up of the matching versions.
+SEARCH_QUERIES = 8
 
 
 def test_a_search_over_many_versions_is_one_statement_for_the_count_and_one_for_the_page(reviewer_client, desk,

@@ -5,7 +5,6 @@ import json
 import pytest
 from django.core import mail
 
-from portal.celery import app
 from portal.models import Notification
 from portal.notifications import notification_retry_sweep, notification_send, notify
 from tests.factories import UserFactory
@@ -18,19 +17,6 @@ def sms_file(settings, tmp_path):
     settings.SMS_BACKEND = "portal.sms.FileSmsBackend"
     settings.SMS_FILE_PATH = str(tmp_path / "sms.log")
     return tmp_path / "sms.log"
-
-
-@pytest.fixture
-def broker_down():
-    """The broker is the outside world: point the app at a port where nothing listens."""
-    saved = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:9/0"
-    app._pool = None
-    app.amqp._producer_pool = None
-    yield
-    app.conf.broker_url = saved
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 def sms_lines(path):
