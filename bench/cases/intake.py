@@ -35,7 +35,9 @@ chain, then the event's INSERT and the head's UPDATE in one statement), the
 acceptance notice row and the applicant's notification; after commit, the wake of the notification and
 sealing drains (a Redis `SET NX`, and a Celery message to Redis database 15 when no drain was waiting:
 decision 065; no worker runs during this case, so the drains queued are purged at its end).
-Callers pass the case as `Application(pk=…)`: the service re-reads it under its lock, so what a view does
+Before the clock starts, each worker has taken one case through (its connections and compiled
+statements made) and read the requirements of the item versions its cases are on, as a worker that has
+served for a while holds them (the note gives what that first read costs). Callers pass the case as `Application(pk=…)`: the service re-reads it under its lock, so what a view does
 before (session, `access_application`) is not counted. Transitions/s = transitions ÷ the wall time from
 the barrier to the last transition. In every worker a `connection.execute_wrapper` times the audit-head
 `SELECT … FOR UPDATE` (the wait for the other worker's lock plus one round trip) and the time from its
@@ -43,7 +45,9 @@ return to the end of the service call (the lock is held until COMMIT returns).
 
 The same run is repeated with every case in one department (the one with the most items): all its
 transitions append to one audit chain, the reference for "grows with departments" — with one chain per
-department (decision 063) cases of many departments never wait for each other's chain head.
+department (decision 063) cases of many departments never wait for each other's chain head. Each of the two
+runs is made in two halves, taken in the order all departments, one, one, all (the figure is both halves'
+transitions over both halves' wall time), so that what drifts during the case weighs on both alike.
 
 Reference: `pgbench -b simple-update -c {WORKERS} -j {WORKERS}` (scale 10) on the same server and database in
 the same run — PostgreSQL's rate for a small read-write transaction with a synchronous commit each.
@@ -121,7 +125,9 @@ def _worker(index: int, assignments: list[tuple[int, int]], clerk: str, reviewer
     from django.db import connection, connections
 
     from applications.models import Application
+    from applications.selectors import version_requirements
     from applications.services import application_accept, application_approve, application_claim
+    from items.models import ItemVersion
     from portal.models import User
 
     users = {user.username: user for user in User.objects.select_related("hall", "department")
@@ -162,11 +168,19 @@ def _worker(index: int, assignments: list[tuple[int, int]], clerk: str, reviewer
         "approve": lambda pk, reviewer: application_approve(actor=reviewer, application=Application(pk=pk),
                                                             opinion="材料齐全，符合法定条件，准予许可。"),
     }
-    # The first case warms the process up (Redis connection, compiled queries) before the clock starts.
+    # The first case warms the process up (Redis connection, compiled queries) before the clock starts; and
+    # the process reads the requirements of the item versions its cases are on, as a worker that has served
+    # for a while holds them (a published version's are read once per process: decision 065).
     warmup, assignments = assignments[:1], assignments[1:]
     for pk, department in warmup:
         for kind in KINDS:
             calls[kind](pk, users[reviewers[department]])
+    versions = ItemVersion.objects.filter(pk__in=Application.objects.filter(
+        pk__in=[pk for pk, _ in assignments]).values("item_version_id").distinct())
+    started = time.perf_counter()
+    for version in versions:
+        version_requirements(version)
+    results.put(("versions", index, len(versions), time.perf_counter() - started))
     barrier.wait()
     clock = time.perf_counter
     with connection.execute_wrapper(watch):
@@ -199,11 +213,15 @@ def run_workers(data, cases: list[tuple[int, int]], *, workers: int, synchronous
                                                        synchronous_commit)) for index in range(workers)]
     for process in processes:
         process.start()
-    collected = {}
+    collected, warmed = {}, []
     deadline = time.monotonic() + 1800
     while len(collected) < workers:
         try:
-            index, records = results.get(timeout=1)
+            message = results.get(timeout=1)
+            if message[0] == "versions":
+                warmed.append(message[2:])
+                continue
+            index, records = message
             collected[index] = records
         except queue.Empty:
             failed = [process.exitcode for process in processes if process.exitcode not in (None, 0)]
@@ -217,7 +235,17 @@ def run_workers(data, cases: list[tuple[int, int]], *, workers: int, synchronous
             raise RuntimeError(f"intake worker exited with {process.exitcode}")
     records = [record for index in sorted(collected) for record in collected[index]]
     wall = max(record[2] for record in records) - min(record[1] for record in records)
-    return {"records": records, "wall": wall, "rate": len(records) / wall, "workers": workers}
+    return {"records": records, "wall": wall, "rate": len(records) / wall, "workers": workers,
+            "versions_read": sum(count for count, _ in warmed), "versions_seconds": sum(seconds for _, seconds in warmed)}
+
+
+def _merged(results: list[dict]) -> dict:
+    """Runs taken as one: their transitions over the sum of their wall times."""
+    records = [record for result in results for record in result["records"]]
+    wall = sum(result["wall"] for result in results)
+    return {"records": records, "wall": wall, "rate": len(records) / wall, "workers": results[0]["workers"],
+            "versions_read": sum(result["versions_read"] for result in results),
+            "versions_seconds": sum(result["versions_seconds"] for result in results)}
 
 
 def _summary(result: dict) -> dict:
@@ -236,6 +264,8 @@ def _summary(result: dict) -> dict:
         "commit_ms": statistics.mean(r[6] for r in records) * 1000,
         "after_commit_ms": statistics.mean(r[7] for r in records) * 1000,
         "transitions": len(records),
+        "versions_read": result["versions_read"],
+        "version_ms": result["versions_seconds"] / max(result["versions_read"], 1) * 1000,
     }
 
 
@@ -247,14 +277,18 @@ def run(ctx: Context) -> list[Row]:
     count = transitions // 3
     diagnostic = max(30, count // 2)
     ctx.log(f"{count} fresh submitted cases for the measured run, 2 × {diagnostic} for the diagnostic runs")
-    main_cases = fresh_submitted_cases(data, count + WORKERS)  # + one warm-up case per worker
+    # Each run in two halves, in the order all, one, one, all: what drifts during the case (the server's
+    # buffers, a checkpoint) weighs on both alike. + one warm-up case per worker and half.
+    halves = [count // 2, count - count // 2]
+    main_cases = [fresh_submitted_cases(data, half + WORKERS) for half in halves]
     # The reference for "grows with departments" (DESIGN §12, §16): the same run with every case in one
     # department, whose transitions all append to that department's one audit chain.
     promised = [version for version in data.versions if version.promised_days > 0]
     busiest = max({v.department_id for v in promised}, key=lambda d: sum(v.department_id == d for v in promised))
-    one_department_cases = fresh_submitted_cases(
-        data, count + WORKERS, versions=[version for version in promised if version.department_id == busiest])
-    departments = len({department for _, department in main_cases})
+    one_department_cases = [fresh_submitted_cases(
+        data, half + WORKERS, versions=[version for version in promised if version.department_id == busiest])
+        for half in halves]
+    departments = len({department for half in main_cases for _, department in half})
     diagnose = ctx.scale >= 0.1  # a tiny run (the test) checks the plumbing, not the diagnosis
     if diagnose:
         serial_cases = fresh_submitted_cases(data, diagnostic + 1)
@@ -266,9 +300,10 @@ def run(ctx: Context) -> list[Row]:
     connections.close_all()
     ctx.log(f"pgbench simple-update: {tps:,.0f} TPS")
 
-    main = _summary(run_workers(data, main_cases, workers=WORKERS))
+    first = run_workers(data, main_cases[0], workers=WORKERS)
+    one = _summary(_merged([run_workers(data, half, workers=WORKERS) for half in one_department_cases]))
+    main = _summary(_merged([first, run_workers(data, main_cases[1], workers=WORKERS)]))
     ctx.log(f"{WORKERS} workers: {main['rate']:,.0f} transitions/s")
-    one = _summary(run_workers(data, one_department_cases, workers=WORKERS))
     ctx.log(f"{WORKERS} workers, one department: {one['rate']:,.0f} transitions/s")
     if not diagnose:
         serial = unsynced = main
@@ -326,6 +361,9 @@ def run(ctx: Context) -> list[Row]:
         f"With `SET synchronous_commit TO off` in the workers' sessions (commit no longer waits for the WAL "
         f"flush; diagnostic only): {unsynced['rate']:,.0f}/s, lock held {unsynced['held_ms']:.2f} ms, waited "
         f"{unsynced['wait_ms']:.2f} ms. pgbench simple-update with {WORKERS} clients: {tps:,.0f} TPS "
-        "in the same database."
+        f"in the same database. Before the clock started the workers read the requirements of the "
+        f"{main['versions_read']:,} item versions their cases are on ({one['versions_read']:,} in the one-department "
+        f"run), {main['version_ms']:.2f} ms a version: what a process's first case of a version costs once, "
+        "and a worker that has served a while does not pay again (decision 065)."
     )
     return rows
