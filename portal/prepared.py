@@ -10,7 +10,6 @@ queryset's `.get()`; the SQL it runs is the one Django wrote.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from django.db import connections
 from django.db.models import Model, QuerySet
@@ -42,13 +41,13 @@ class PreparedGet:
 
     def __init__(self, build: Callable[[int], QuerySet]):
         self.build = build
-        # Per connection object: Django's connections are per thread, and a compiler keeps its connection.
-        self._compiled: dict[str, WeakKeyDictionary] = {}
 
     def _compile(self, using: str) -> _Compiled:
+        # Kept on the connection object: Django's connections are per thread, a compiler keeps its
+        # connection, and what was compiled for a connection goes with it.
         connection = connections[using]
-        per_alias = self._compiled.setdefault(using, WeakKeyDictionary())
-        compiled = per_alias.get(connection)
+        per_connection = connection.__dict__.setdefault("_prepared_gets", {})
+        compiled = per_connection.get(self)
         if compiled is not None:
             return compiled
         queryset = self.build(_PLACEHOLDER_KEY).using(using)
@@ -67,7 +66,7 @@ class PreparedGet:
             converters=compiler.get_converters([column[0] for column in select[:compiler.col_count]]),
             locks=queryset.query.select_for_update,
         )
-        per_alias[connection] = compiled
+        per_connection[self] = compiled
         return compiled
 
     def get(self, key: int, *, using: str = "default") -> Model:
