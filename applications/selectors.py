@@ -350,6 +350,11 @@ def version_requirements(version: ItemVersion) -> list[MaterialRequirement]:
     return requirements
 
 
+def forget_frozen_requirements() -> None:
+    """Start this process's memory of published versions' requirements over (tests: a fresh database)."""
+    _FROZEN_REQUIREMENTS.clear()
+
+
 # Compiled once per connection: a process's first case of each version reads them (portal/prepared.py).
 _VERSION_REQUIREMENTS = PreparedGet(lambda pk: MaterialRequirement.objects.filter(version_id=pk)
                                     .select_related("satisfied_by").only(*REQUIREMENT_FIELDS))

@@ -25,13 +25,15 @@ _publishing_paused_until = 0.0
 _marking_paused_until = 0.0
 
 
-def publish(task, *, args: list, what: str) -> bool:
-    """Queue `task` now; False when the broker is unreachable (or was, moments ago) and the sweep will."""
+def publish(task, *, args: list, what: str, countdown: float | None = None) -> bool:
+    """Queue `task` now (or to run `countdown` seconds from now); False when the broker is unreachable (or
+    was, moments ago) and the sweep will."""
     global _publishing_paused_until
     if time.monotonic() < _publishing_paused_until:
         return False
     try:
-        task.apply_async(args=args, retry=False, ignore_result=True)
+        task.apply_async(args=args, retry=False, ignore_result=True,
+                         **({"countdown": countdown} if countdown is not None else {}))
     except Exception as error:  # the broker is the outside world: nothing is lost, only delayed
         _publishing_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
         logger.warning("%s 未能入队（%s）；%d 秒内不再尝试入队，由重试任务补发", what, error, PUBLISH_PAUSE_SECONDS)
@@ -82,13 +84,17 @@ def _mark(key: str) -> bool:
     return bool(client.set(cache.make_and_validate_key(key), 1, nx=True, ex=WAKE_SECONDS))
 
 
-def woken(name: str) -> None:
-    """A drain begins: commits from now on queue the next one."""
-    if settings.BROKER_WAKE_SHARED:
-        try:
-            cache.delete(f"wake:{name}")
-        except Exception as error:  # the mark lapses by itself after WAKE_SECONDS
-            logger.warning("清除 wake:%s 失败（%s）", name, error)
+def woken(name: str) -> bool:
+    """A drain begins: commits from now on queue the next one. False when the mark could not be cleared (it
+    lapses by itself after WAKE_SECONDS; the drain then queues a look after that)."""
+    if not settings.BROKER_WAKE_SHARED:
+        return True
+    try:
+        cache.delete(f"wake:{name}")
+    except Exception as error:
+        logger.warning("清除 wake:%s 失败（%s）", name, error)
+        return False
+    return True
 
 
 def publishing_resume() -> None:

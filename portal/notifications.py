@@ -10,7 +10,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
-from portal.broker import publish, wake, woken
+from portal.broker import WAKE_SECONDS, publish, wake, woken
 from portal.models import Notification, User
 from portal.sms import get_sms_backend
 from portal.tasks import notification_send_many_task
@@ -78,6 +78,10 @@ SEND_CHUNK = 200  # notifications per queued task: one publish per chunk, and ch
 # a task of their own: under load one queued drain sends what many commits wrote (portal.broker.wake).
 WAKE_BELOW = 20
 DRAIN_BATCH = 200
+# A row's time stamp is the web host's clock, the drain's `now` the worker host's: a drain looks this far
+# ahead, so a host whose clock is behind still sends the rows it was queued for (a retry due within it goes
+# out a little early: the backoff is minutes).
+DRAIN_CLOCK_MARGIN = timedelta(seconds=30)
 
 
 def enqueue_sending(ids: list[int]) -> None:
@@ -99,16 +103,17 @@ def notification_drain(*, batch: int = DRAIN_BATCH) -> int:
     sends what is due, oldest first. A full batch wakes another drain for the rest."""
     from portal.tasks import notification_drain_task
 
-    woken("notifications")
-    due = list(_due().values_list("pk", flat=True)[:batch])
+    if not woken("notifications"):
+        publish(notification_drain_task, args=[], what="通知（标记未能清除）", countdown=WAKE_SECONDS + 1)
+    due = list(_due(ahead=DRAIN_CLOCK_MARGIN).values_list("pk", flat=True)[:batch])
     sent = sum(notification_send(notification_id=pk) for pk in due)
     if len(due) == batch:
         wake(notification_drain_task, name="notifications", what="通知（续）")
     return sent
 
 
-def _due():
-    return (Notification.objects.filter(sent_at__isnull=True, next_attempt_at__lte=timezone.now(),
+def _due(*, ahead: timedelta = timedelta(0)):
+    return (Notification.objects.filter(sent_at__isnull=True, next_attempt_at__lte=timezone.now() + ahead,
                                         attempts__lt=MAX_ATTEMPTS).order_by("next_attempt_at"))
 
 

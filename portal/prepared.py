@@ -86,7 +86,8 @@ class PreparedGet:
     def _rows(self, key: int, *, using: str, limit: int | None = None) -> tuple[list, _Compiled]:
         compiled = self._compile(using)
         connection = connections[using]
-        if compiled.locks and connection.get_autocommit():  # what Django's compiler says for a locking read
+        if compiled.locks and connection.features.has_select_for_update and connection.get_autocommit():
+            # what Django's compiler says of a locking read (where the database has them)
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(compiled.params)
         params[compiled.key_index] = key

@@ -21,7 +21,7 @@ from applications.models import Application, Document, State
 from applications.permissions import actor_refusal, check_actor
 from items.models import CertificateAction
 from portal.audit import CENTER_CHAIN, SYSTEM_CHAIN, audit_record, department_chain
-from portal.broker import publish, wake, woken
+from portal.broker import WAKE_SECONDS, publish, wake, woken
 from portal.errors import Refused
 from portal.models import Department, User
 from seals import keys
@@ -341,29 +341,39 @@ DRAIN_BATCH = 50
 
 
 def document_seal_drain(*, batch: int = DRAIN_BATCH) -> int:
-    """What an intake commit woke: clear the mark (a commit from now on wakes the next drain), then seal
-    every intake document waiting, oldest first; a full batch sealed wakes another drain for the rest.
-    With no center seal in force nothing is sealed and nothing woken: the sweep comes back to them."""
-    woken(DOCUMENT_SEAL_WAKE)
-    sealed = document_seal_sweep(older_than_minutes=0, batch=batch)
-    if sealed == batch:
+    """What an intake commit woke: clear the mark (a commit from now on wakes the next drain), then seal the
+    intake documents waiting, oldest first, whatever their time stamp says (it is the web host's clock, not
+    this one's). A full batch looked at, with some of it sealed here, wakes the next drain for the rest: a
+    drain running beside this one may have sealed the others. A batch with nothing sealed (no center seal in
+    force, or every document failing) wakes nothing: the sweep comes back to them. When the mark could not
+    be cleared, commits until it lapses queued nothing: a drain after it lapses looks again."""
+    if not woken(DOCUMENT_SEAL_WAKE):
+        publish(document_seal_drain_task, args=[], what="文书用印（标记未能清除）", countdown=WAKE_SECONDS + 1)
+    examined, sealed = _seal_waiting(created_before=None, batch=batch)
+    if examined == batch and sealed:
         wake(document_seal_drain_task, name=DOCUMENT_SEAL_WAKE, what="文书用印（续）")
     return sealed
 
 
 def document_seal_sweep(*, older_than_minutes: int = 2, batch: int = 200) -> int:
-    """Intake documents left unsealed: a broker message lost, a task that gave up, or no center seal when they
-    were made. Two sweeps (or a sweep and a worker) skip each other's rows."""
+    """Intake documents left unsealed: a broker message lost, a drain that stopped, or no center seal when
+    they were made. Two sweeps (or a sweep and a drain) skip each other's rows."""
+    return _seal_waiting(created_before=timezone.now() - timedelta(minutes=older_than_minutes), batch=batch)[1]
+
+
+def _seal_waiting(*, created_before, batch: int) -> tuple[int, int]:
+    """(documents looked at, documents sealed) of the oldest `batch` waiting in the sweep's window."""
     if _active_center_seal() is None:
-        return 0
-    horizon = timezone.now() - timedelta(minutes=older_than_minutes)
+        return 0, 0
     floor = next(iter(Document.objects.order_by("-pk").values_list("pk", flat=True)[SWEEP_WINDOW:SWEEP_WINDOW + 1]), 0)
-    waiting = (Document.objects.filter(pk__gt=floor, sha256="", kind__in=CENTER_SEALED_KINDS, created_at__lt=horizon)
-               .order_by("pk").values_list("pk", flat=True))
+    waiting = Document.objects.filter(pk__gt=floor, sha256="", kind__in=CENTER_SEALED_KINDS)
+    if created_before is not None:
+        waiting = waiting.filter(created_at__lt=created_before)
+    examined = list(waiting.order_by("pk").values_list("pk", flat=True)[:batch])
     sealed = 0
-    for pk in list(waiting[:batch]):
+    for pk in examined:
         try:
             sealed += document_seal(document_id=pk, wait=False)
         except Exception as error:
             logger.warning("文书 %s 加盖印章失败：%s", pk, error)
-    return sealed
+    return len(examined), sealed

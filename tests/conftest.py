@@ -47,6 +47,11 @@ def _own_audit_anchors(settings, tmp_path_factory, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters and cached bodies live in the cache: each test starts from an empty one."""
+    """Throttle counters and cached bodies live in the cache: each test starts from an empty one. So do the
+    process's frozen requirements (decision 065): SQLite gives a rolled-back test's ids out again, and a test
+    with the clock stopped may publish a version with the same id at the same moment."""
+    from applications.selectors import forget_frozen_requirements
+
     cache.clear()
+    forget_frozen_requirements()
     yield

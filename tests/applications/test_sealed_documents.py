@@ -134,6 +134,52 @@ def test_the_commit_wakes_one_drain_that_seals_every_waiting_document(
     assert SealUse.objects.filter(application__number=submitted).count() == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_that_shares_its_batch_with_another_still_wakes_the_next(settings, item, clerk, center_seal):
+    """Two drains at once read the same oldest documents, and each finds some locked by the other: a batch
+    looked at in full with something sealed wakes the next drain, or the rest would wait for the sweep.
+    The other drain is stood in for by a transaction holding the oldest document's row."""
+    import threading
+
+    from django.core.cache import cache
+    from django.db import connection, transaction
+
+    from applications.documents import DOCUMENT_SEAL_WAKE
+    from applications.services import application_accept
+    from seals.services import document_seal_drain
+
+    settings.BROKER_WAKE_SHARED = True
+    first = ApplicationFactory(submitted=True, item=item)
+    ApplicationFactory(submitted=True, item=item)
+    application_accept(actor=clerk, application=first)
+    waiting = list(Document.objects.filter(sha256="").order_by("pk").values_list("pk", flat=True))
+    assert len(waiting) == 3  # two receipts and an acceptance notice
+    holding, done = threading.Event(), threading.Event()
+
+    def other_drain():
+        try:
+            with transaction.atomic():
+                Document.objects.select_for_update().get(pk=waiting[0])
+                holding.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_drain)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        cache.delete(f"wake:{DOCUMENT_SEAL_WAKE}")
+        assert document_seal_drain(batch=2) == 1  # the held one skipped, the next sealed
+        assert cache.get(f"wake:{DOCUMENT_SEAL_WAKE}") == 1  # and the next drain is queued for the rest
+    finally:
+        done.set()
+        thread.join()
+    assert document_seal_drain(batch=2) == 2
+    assert not Document.objects.filter(sha256="").exists()
+    cache.delete(f"wake:{DOCUMENT_SEAL_WAKE}")
+
+
 def test_without_a_center_seal_the_reader_is_told_to_wait_and_the_sweep_seals_it_later(
         as_user, citizen, clerk, submitted, authority):
     """A fresh database before `create_seal --center`: no unsealed PDF is handed out as the document, no 500."""

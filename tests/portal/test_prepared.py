@@ -106,3 +106,25 @@ def test_each_thread_compiles_for_its_own_connection():
     worker.join()
     assert not errors and found == [case.number]
     assert len(builds) == 2 and builds[0] != builds[1]
+
+
+def test_the_case_lock_builds_what_its_queryset_builds_deferred_fields_and_empty_relations_too():
+    """lock_case's own query (deferred long texts, the lock of the case row alone) against the ORM's, on an
+    online case whose hall is still empty."""
+    from django.db import transaction
+
+    from applications.services.case import LOCK_DEFERRED
+
+    case = ApplicationFactory(submitted=True)
+    assert case.hall_id is None
+    query = Application.objects.select_related("item_version__item", "department", "hall").defer(*LOCK_DEFERRED)
+    with transaction.atomic():
+        locked = lock_case(case)
+        django_s = query.get(pk=case.pk)
+    assert locked.item_version.get_deferred_fields() == django_s.item_version.get_deferred_fields() != set()
+    assert locked.get_deferred_fields() == django_s.get_deferred_fields() == set()
+    assert _same_fields(locked, django_s) and _same_fields(locked.item_version, django_s.item_version)
+    with_hall = PreparedGet(lambda pk: Application.objects.select_related("hall").filter(pk=pk)).get(case.pk)
+    with CaptureQueriesContext(connection) as captured:
+        assert with_hall.hall is None  # an empty relation came with the row: no query for it
+    assert len(captured) == 0

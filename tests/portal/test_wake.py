@@ -1,9 +1,11 @@
 """portal.broker.wake: a burst of commits queues one outbox drain (DESIGN §12), and nothing committed is
-left behind: the drain clears the mark before it reads, a failed publish leaves no mark, and a cache that
-does not answer costs a queued message per commit, never a wait."""
+left behind: the drain clears the mark before it reads, a failed publish leaves no mark, a cache that does
+not answer costs one wait and then a queued message per commit."""
 
+import socket
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
@@ -68,15 +70,36 @@ def test_a_publish_that_failed_leaves_no_mark(shared, broker_down):
         broker.publishing_resume()
 
 
-def test_a_cache_that_does_not_answer_queues_a_drain_per_commit_without_waiting(settings, drain_queue):
+@pytest.fixture
+def silent_redis():
+    """A Redis that accepts the connection and never answers (the kernel completes the handshake): every
+    command waits for the client's socket timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    listener.close()
+
+
+def test_a_cache_that_does_not_answer_costs_one_wait_then_a_drain_per_commit(settings, drain_queue, silent_redis):
     settings.BROKER_WAKE_SHARED = True
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:9/0", "OPTIONS": {"socket_connect_timeout": 1}}}
-    started = time.monotonic()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": silent_redis,
+                                   "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+    timings = []
     for _ in range(3):
+        started = time.monotonic()
         assert wake(drain_task(drain_queue), name="down", what="测试") is True
-    assert time.monotonic() - started < 1.5  # one refused connection, then no more tries for a while
+        timings.append(time.monotonic() - started)
+    assert timings[0] >= 0.9  # the first commit waited for the cache's timeout…
+    assert max(timings[1:]) < 0.5  # …the next ones do not try it again for a while
     assert queued(drain_queue) == 3
+
+
+def test_a_drain_that_cannot_clear_its_mark_says_so(settings, silent_redis):
+    settings.BROKER_WAKE_SHARED = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": silent_redis,
+                                   "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+    assert woken("down") is False  # commits until the mark lapses queue nothing: the drain must look again
 
 
 def test_the_drain_clears_the_mark_and_sends_what_is_due(shared, settings, tmp_path):
@@ -108,3 +131,14 @@ def test_a_full_batch_wakes_another_drain_for_the_rest(shared, settings, tmp_pat
         assert Notification.objects.filter(sent_at__isnull=True).count() == 0
     finally:
         cache.delete("wake:notifications")
+
+
+def test_the_drain_sends_rows_a_host_with_a_faster_clock_wrote(shared, settings, tmp_path):
+    """The row's time is the web host's clock, the drain's the worker's: a few seconds apart, the drain still
+    sends what it was queued for."""
+    settings.SMS_BACKEND = "portal.sms.FileSmsBackend"
+    settings.SMS_FILE_PATH = str(tmp_path / "sms.log")
+    (row,) = notify(users=[UserFactory(phone="13800000009")], kind="accepted", message="您的申请已受理")
+    Notification.objects.filter(pk=row.pk).update(next_attempt_at=row.next_attempt_at + timedelta(seconds=5))
+    assert notification_drain() == 1
+    assert Notification.objects.get(pk=row.pk).sent_at is not None
