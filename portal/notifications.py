@@ -13,7 +13,7 @@ from django.utils import timezone
 from portal.broker import WAKE_SECONDS, publish, wake, woken
 from portal.models import Notification, User
 from portal.sms import get_sms_backend
-from portal.tasks import notification_send_many_task
+from portal.tasks import notification_drain_task, notification_send_many_task
 
 MAX_ATTEMPTS = 8
 
@@ -88,8 +88,6 @@ def enqueue_sending(ids: list[int]) -> None:
     """Hand the rows to the broker; if it is unreachable they stay unsent and the retry sweep sends them.
     A sweep's many rows go in chunks, spread over the workers; a transition's few wake the drain."""
     if len(ids) < WAKE_BELOW:
-        from portal.tasks import notification_drain_task
-
         wake(notification_drain_task, name="notifications", what=f"通知 {ids[0]} 等 {len(ids)} 条")
         return
     for start in range(0, len(ids), SEND_CHUNK):
@@ -101,8 +99,6 @@ def enqueue_sending(ids: list[int]) -> None:
 def notification_drain(*, batch: int = DRAIN_BATCH) -> int:
     """The drain a commit woke: clears the mark first (a commit from now on wakes the next drain), then
     sends what is due, oldest first. A full batch wakes another drain for the rest."""
-    from portal.tasks import notification_drain_task
-
     if not woken("notifications"):
         publish(notification_drain_task, args=[], what="通知（标记未能清除）", countdown=WAKE_SECONDS + 1)
     due = list(_due(ahead=DRAIN_CLOCK_MARGIN).values_list("pk", flat=True)[:batch])

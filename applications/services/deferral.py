@@ -5,7 +5,7 @@ in services.deadlines. Decisions: docs/decisions/051-deferral-and-commitment.md.
 from datetime import date
 
 from applications.models import Application
-from applications.selectors import MaterialStatus, deferred_outstanding
+from applications.selectors import MaterialStatus, deferred_outstanding, version_requirements
 from portal.audit import audit_record, department_chain
 from portal.errors import Refused
 from portal.models import User
@@ -23,11 +23,11 @@ def deferral_open(case: Application, *, start: date, calendar: WorkCalendar, sta
 def refuse_deferred(case: Application, action: str) -> None:
     """Approval and issuance wait for every deferred material (a rejection does not). A case with nothing
     deferred has no deadline (`deferral_due` is set at acceptance only when something was deferred, and
-    cleared by the upload that completes it): no query then. Otherwise, most items defer nothing: one small
-    query says so before the case's materials are read."""
+    cleared by the upload that completes it): nothing to read then. Otherwise the version's requirements (held
+    in memory, decision 065) say whether anything can be deferred before the case's materials are read."""
     if case.deferral_due is None:
         return
-    if not case.item_version.materials.filter(required=True, deferrable=True).exists():
+    if not any(r.required and r.deferrable for r in version_requirements(case.item_version)):
         return
     outstanding = deferred_outstanding(case)
     if outstanding:

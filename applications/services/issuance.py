@@ -143,8 +143,7 @@ def application_deliver(*, actor: User, application: Application, method: str, t
             errors["tracking_number"] = ["邮寄送达须填写快递单号"]
         if method == DeliveryMethod.MAIL and (refusal := mail_address_refusal(address)):
             errors["address"] = [refusal]
-        collector = (id_number or "").strip().upper()
-        if method == DeliveryMethod.PICKUP and collector not in collector_id_numbers(case):
+        if method == DeliveryMethod.PICKUP and (id_number or "").strip().upper() not in collector_id_numbers(case):
             errors["id_number"] = ["领取人证件号码与申请人不符（他人代领须为办件登记的代理人或单位经办人）"]
     if errors:
         raise ValidationError(errors)
@@ -165,7 +164,7 @@ def application_deliver(*, actor: User, application: Application, method: str, t
     if address_changed:
         payload["address_changed"] = True
     if method == DeliveryMethod.PICKUP:
-        payload["collected_by"] = "applicant" if collector == case.applicant_id_number else "agent"  # 代领
+        payload["collected_by"] = "agent" if collected_by_agent(case, id_number) else "applicant"  # 代领
     case = transition(case, "deliver", actor=actor, fields=fields, payload=payload)
     if as_part_of is None:  # a bundle tells once, for all its results (bundle_deliver)
         tell_delivered(case, method=method, id_number=id_number, tracking_number=case.tracking_number, when=case.delivered_at)
@@ -180,13 +179,18 @@ def tell_delivered(case: Application, *, method: str, id_number: str, tracking_n
     what = what or f"您的办件 {case.number} 的办理结果"
     when = timezone.localtime(when)
     if method == DeliveryMethod.PICKUP:
-        by_agent = (id_number or "").strip().upper() != case.applicant_id_number
-        who = "由代领人凭证件" if by_agent else "由申请人本人凭证件"
+        who = "由代领人凭证件" if collected_by_agent(case, id_number) else "由申请人本人凭证件"
         tell_applicant(case, "delivered", f"{what}已于 {when:%Y年%m月%d日 %H:%M} 在窗口{who}领取。"
                                           "如非您本人或您委托的人领取，请立即联系办理窗口。")
     elif method == DeliveryMethod.MAIL:
         tell_applicant(case, "delivered", f"{what}已于 {when:%Y年%m月%d日} 寄出，快递单号 {tracking_number.strip()}，"
                                           f"寄往 {case.contact_address}。")
+
+
+def collected_by_agent(case: Application, id_number: str) -> bool:
+    """代领: the ID shown at pickup is not the applicant's own (it is an agent's, checked against
+    collector_id_numbers)."""
+    return (id_number or "").strip().upper() != case.applicant_id_number
 
 
 def collector_id_numbers(case: Application) -> set[str]:
